@@ -1,0 +1,68 @@
+/* learner.h: one interface over every learning rule trained on sequence tasks.
+ *
+ * Sequence experiments (anbn, tmaze, ...) are written once against this interface and
+ * work with every rule: `bptt`, `fa`, `rflo`, `esn` (rate RNNs and the reservoir,
+ * src/rnn/) and `r2n2` (src/r2n2/). A learner owns its network, its optimiser state and
+ * its workspaces; all are allocated in alloc(), never during training.
+ *
+ * Life cycle, driven by the experiment:
+ *     const learner_type *lt = learner_type_find(config_str(cfg, "train.rule"));
+ *     learner *l = lt->alloc(cfg, task->n_in, task->n_out, task->t_max, seed);
+ *     for each update: lt->train(l, batch, &loss, extra);   // one parameter update
+ *     lt->reset(l); for t: lt->step(l, x_t, out_t);         // closed-loop / evaluation
+ *     lt->free(l);
+ *
+ * Losses: the experiment's config chooses the output/loss (train.loss = mse|xent);
+ * train() reports the mean masked loss per counted step of the batch.
+ *
+ * Reproducibility: alloc() draws weights from rng_stream_alloc(seed, "weights", 0)
+ * (and other named streams); train() must give the same result for any OpenMP thread
+ * count.
+ */
+#ifndef ENGRAM_LEARNER_H
+#define ENGRAM_LEARNER_H
+
+#include <stdint.h>
+#include "engram/config.h"
+#include "engram/task.h"
+#include "engram/run.h"
+
+typedef struct learner learner;
+
+#define LEARNER_MAX_EXTRA 4
+
+typedef struct learner_type {
+    const char *name; /* the train.rule value */
+    /* Builds the network and optimiser from cfg. NULL with engram_error() set on
+     * failure (bad sizes, out of memory). */
+    learner *(*alloc)(const config *cfg, size_t n_in, size_t n_out, size_t t_max,
+                      uint64_t seed);
+    void (*free)(learner *l);
+    /* One update from batch b. *loss receives the mean masked loss. extra receives
+     * n_extra() rule-specific diagnostics (e.g. the angle in degrees between the
+     * rule's update and the true gradient). Returns ENGRAM_OK or ENGRAM_EDIVERGED. */
+    int (*train)(learner *l, const trial_batch *b, double *loss, double *extra);
+    /* Number and names of the extra diagnostics train() reports. */
+    size_t (*n_extra)(const learner *l);
+    const char *(*extra_name)(const learner *l, size_t k);
+    /* Sets the network state to its initial value for a new trial. */
+    void (*reset)(learner *l);
+    /* One time step without learning: input x (I,), output out (O,) (post-softmax
+     * probabilities when the loss is xent). */
+    void (*step)(learner *l, const double *x, double *out);
+    /* Hidden state of the last step (N,) and its size, for recording activity. */
+    const double *(*state)(const learner *l, size_t *n);
+    /* Blobs to save in or load from a checkpoint (parameters, optimiser state).
+     * Writes up to max blobs into out and returns their count. */
+    size_t (*blobs)(learner *l, ckpt_blob *out, size_t max);
+} learner_type;
+
+/* Returns the learner type of a rule name, or NULL. */
+const learner_type *learner_type_find(const char *name);
+
+/* Configuration keys the rate-RNN learners read (train.*, model.*, fa.*, rflo.*,
+ * esn.*), to add to an experiment's tables; defined in src/rnn/. The r2n2 learner's
+ * keys are r2n2_keys (r2n2.h). NULL-terminated. */
+extern const cfg_key learner_keys[];
+
+#endif
