@@ -29,7 +29,8 @@ else
   OMP = -fopenmp
 endif
 
-CFLAGS  += $(CSTD) $(OPT) $(WARN) $(OMP) -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP
+CFLAGS  += $(CSTD) $(OPT) $(WARN) $(OMP) -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP \
+           -DENGRAM_DATADIR='"$(PREFIX)/share/engram"'
 LDLIBS  += $(PKG_LIBS) $(OMP) -lm
 
 LIB_SRC  = $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
@@ -42,7 +43,7 @@ BENCHES  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # Tests that finish in seconds; `make asan` runs these under the sanitizers.
 FAST_TESTS ?= test_engine test_image test_esn test_rnn test_r2n2 test_gridcells
 
-.PHONY: all test asan bench figures install uninstall clean tests-build
+.PHONY: all test asan bench figures demo install uninstall clean tests-build
 
 all: $(BUILD)/libengram.a $(BUILD)/engram
 
@@ -76,6 +77,9 @@ asan:
 
 bench: all $(BENCHES)
 	@sh bench/run_bench.sh $(BUILD)
+
+demo: all
+	@sh scripts/demo.sh $(BUILD)
 
 figures: all
 	@sh scripts/figures.sh $(BUILD)

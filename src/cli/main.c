@@ -188,10 +188,10 @@ static int resolve_experiment(const char *target, const experiment **exp, char *
     int is_path = strchr(target, '/') != NULL || (strlen(target) > 4 && !strcmp(target + strlen(target) - 4, ".ini"));
     if (is_path) {
         if (!file_exists(target))
-            return engram_fail(ENGRAM_EIO, "configuration file %s not found", target);
+            return engram_fail(ENGRAM_EINVAL, "configuration file %s not found", target);
         char name[64] = "";
         FILE *f = fopen(target, "r");
-        if (!f) return engram_fail(ENGRAM_EIO, "cannot open configuration file %s", target);
+        if (!f) return engram_fail(ENGRAM_EINVAL, "cannot open configuration file %s", target);
         int line = ini_parse_file(f, peek_handler, name);
         fclose(f);
         if (line != 0)
@@ -208,7 +208,7 @@ static int resolve_experiment(const char *target, const experiment **exp, char *
     if (!*exp)
         return engram_fail(ENGRAM_EINVAL, "unknown experiment '%s' (see engram list experiments, or give a path to an .ini file)", target);
     if (!preset_path(target, file, n))
-        return engram_fail(ENGRAM_EIO, "preset file %s.ini not found (looked in ./experiments, next to the program and in %s; set ENGRAM_PRESETS)", target, ENGRAM_DATADIR);
+        return engram_fail(ENGRAM_EINVAL, "preset file %s.ini not found (looked in ./experiments, next to the program and in %s; set ENGRAM_PRESETS)", target, ENGRAM_DATADIR);
     return ENGRAM_OK;
 }
 
@@ -629,11 +629,10 @@ static int cmd_list(int argc, char **argv) {
     }
     if (!strcmp(what, "keys")) {
         if (argc < 3) return fail_usage("%s: missing EXPERIMENT", "list keys");
-        const experiment *e;
+        const experiment *e = NULL;
         char file[1100];
         int st = resolve_experiment(argv[2], &e, file, sizeof file);
-        if (st != ENGRAM_OK && st != ENGRAM_EIO) return fail_status(st);
-        if (!e) return fail_status(st);
+        if (!e) return fail_status(st); /* a missing preset file still lists the defaults */
         config *c = experiment_config(e);
         if (!c) return fail_status(engram_fail(ENGRAM_ENOMEM, "out of memory"));
         if (st == ENGRAM_OK && config_load(c, file) != ENGRAM_OK) {

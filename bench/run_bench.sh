@@ -1,0 +1,11 @@
+#!/bin/sh
+# Runs every benchmark program. Each prints engram's time and its ratio to a reference
+# measured in the same invocation (a naive kernel, NumPy or PyTorch when present).
+BUILD=${1:-build}
+rc=0
+for b in "$BUILD"/bench/bench_*; do
+    [ -x "$b" ] || continue
+    echo "== $(basename "$b")"
+    "$b" || rc=1
+done
+exit $rc
