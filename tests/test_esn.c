@@ -1,0 +1,616 @@
+/* test_esn.c: echo-state reservoir, readouts, series and the reservoir experiments.
+ *
+ * Oracles: ridge against an independent QR least-squares solve of the stacked system
+ * [Z; sqrt(lambda) I] w = [y; 0]; RLS(P0 = I/delta) against ridge(lambda = delta) (the
+ * identity in readout.h); LMS/NLMS against known weights; the spectral radius against
+ * matrices with known eigenvalues; Mackey-Glass at step h against h/2; NARMA against a
+ * re-implementation with a different indexing; memory capacity of a linear orthogonal
+ * reservoir against its bound N (Jaeger 2001); thread-count independence.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "engram/engram.h"
+#include "engram/esn.h"
+#include "engram/experiment.h"
+#include "engram/readout.h"
+#include "engram/rng.h"
+#include "engram/run.h"
+#include "engram/series.h"
+#include "testhelp.h"
+
+static double max_abs_diff(const double *a, const double *b, size_t n) {
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs(a[i] - b[i]);
+        if (!(d <= m)) m = d; /* NaN propagates */
+    }
+    return m;
+}
+
+/* Random regression problem: f (T, F) Gaussian with a common offset (so the bias
+ * matters), y (T, O) = f w_true^T + b_true + noise. */
+static void make_problem(size_t T, size_t F, size_t O, double noise, uint64_t seed, double *f,
+                         double *y, double *w_true) {
+    gsl_rng *r = rng_stream_alloc(seed, "test.problem", 0);
+    for (size_t i = 0; i < O * (F + 1); i++) w_true[i] = gsl_ran_gaussian(r, 1.0);
+    for (size_t t = 0; t < T; t++) {
+        for (size_t k = 0; k < F; k++) f[t * F + k] = 0.385 + gsl_ran_gaussian(r, 1.0);
+        for (size_t o = 0; o < O; o++) {
+            const double *w = w_true + o * (F + 1);
+            double s = w[0];
+            for (size_t k = 0; k < F; k++) s += w[k + 1] * f[t * F + k];
+            y[t * O + o] = s + noise * gsl_ran_gaussian(r, 1.0);
+        }
+    }
+    gsl_rng_free(r);
+}
+
+/* Ridge by QR least squares on [Z; sqrt(lambda) I] w = [y_o; 0] (independent path). */
+static void ridge_oracle(const double *f, const double *y, size_t T, size_t F, size_t O,
+                         double lambda, double *w) {
+    size_t D = F + 1, M = T + D;
+    gsl_matrix *A = gsl_matrix_calloc(M, D);
+    gsl_vector *tau = gsl_vector_alloc(D), *b = gsl_vector_alloc(M), *x = gsl_vector_alloc(D),
+               *res = gsl_vector_alloc(M);
+    for (size_t t = 0; t < T; t++) {
+        gsl_matrix_set(A, t, 0, 1.0);
+        for (size_t k = 0; k < F; k++) gsl_matrix_set(A, t, k + 1, f[t * F + k]);
+    }
+    for (size_t k = 0; k < D; k++) gsl_matrix_set(A, T + k, k, sqrt(lambda));
+    gsl_linalg_QR_decomp(A, tau);
+    for (size_t o = 0; o < O; o++) {
+        gsl_vector_set_zero(b);
+        for (size_t t = 0; t < T; t++) gsl_vector_set(b, t, y[t * O + o]);
+        gsl_linalg_QR_lssolve(A, tau, b, x, res);
+        for (size_t k = 0; k < D; k++) w[o * D + k] = gsl_vector_get(x, k);
+    }
+    gsl_matrix_free(A);
+    gsl_vector_free(tau);
+    gsl_vector_free(b);
+    gsl_vector_free(x);
+    gsl_vector_free(res);
+}
+
+static void test_ridge_closed_form(void) {
+    /* two sizes: a small one, and one with D = 151 > 2 panels and a block that does not
+     * divide T (exercises the panelled Gram and the final partial flush) */
+    size_t cases[2][4] = {{300, 5, 2, 7}, {700, 150, 3, 37}};
+    for (int c = 0; c < 2; c++) {
+        size_t T = cases[c][0], F = cases[c][1], O = cases[c][2];
+        double lambda = 0.37;
+        double *f = malloc(T * F * sizeof(double)), *y = malloc(T * O * sizeof(double));
+        double *wt = malloc(O * (F + 1) * sizeof(double)), *wo = malloc(O * (F + 1) * sizeof(double));
+        make_problem(T, F, O, 0.3, 11 + (uint64_t)c, f, y, wt);
+        readout_params rp = readout_params_default();
+        rp.kind = READOUT_RIDGE;
+        rp.n_feat = F;
+        rp.n_out = O;
+        rp.ridge = lambda;
+        rp.block = cases[c][3];
+        readout *r = readout_alloc(&rp);
+        int st = ENGRAM_OK;
+        for (size_t t = 0; t < T && st == ENGRAM_OK; t++) st = readout_train_step(r, f + t * F, y + t * O, NULL);
+        if (st == ENGRAM_OK) st = readout_finish(r);
+        CHECK(st == ENGRAM_OK, "ridge T=%zu F=%zu O=%zu trains (%s)", T, F, O, engram_error());
+        ridge_oracle(f, y, T, F, O, lambda, wo);
+        double scale = 0.0;
+        for (size_t i = 0; i < O * (F + 1); i++) scale = fmax(scale, fabs(wo[i]));
+        CHECK(max_abs_diff(r->w, wo, O * (F + 1)) <= 1e-9 * scale,
+              "ridge equals the QR least-squares oracle (F=%zu): max diff %.3g (scale %.3g)", F,
+              max_abs_diff(r->w, wo, O * (F + 1)), scale);
+        /* train error from the accumulated statistics against a direct pass */
+        double mse, var, direct = 0.0, yv[8];
+        readout_ridge_train_error(r, 1, &mse, &var);
+        for (size_t t = 0; t < T; t++) {
+            readout_predict(r, f + t * F, yv);
+            direct += (yv[1] - y[t * O + 1]) * (yv[1] - y[t * O + 1]);
+        }
+        direct /= (double)T;
+        CHECK_CLOSE(mse, direct, 1e-9 * (1.0 + direct), "ridge train MSE from Z^T Z equals a direct pass");
+        readout_free(r);
+        free(f);
+        free(y);
+        free(wt);
+        free(wo);
+    }
+}
+
+static void test_ridge_singular(void) {
+    /* lambda = 0 and an all-zero feature: Z^T Z is singular -> ERANGE with a message */
+    readout_params rp = readout_params_default();
+    rp.n_feat = 2;
+    rp.ridge = 0.0;
+    readout *r = readout_alloc(&rp);
+    for (int t = 0; t < 50; t++) {
+        double f[2] = {2.385 * t, 0.0}, d = 0.5 * t;
+        readout_train_step(r, f, &d, NULL);
+    }
+    int st = readout_finish(r);
+    CHECK(st == ENGRAM_ERANGE && strstr(engram_error(), "readout.ridge"),
+          "singular Z^T Z with lambda 0 is refused: %s", engram_error());
+    readout_free(r);
+    readout_params bad = readout_params_default();
+    bad.kind = READOUT_NLMS;
+    bad.mu = -1.0;
+    CHECK(readout_alloc(&bad) == NULL && engram_error()[0], "negative learning rate refused: %s",
+          engram_error());
+    readout_kind k;
+    CHECK(readout_kind_parse("nlms", &k) == ENGRAM_OK && k == READOUT_NLMS &&
+              readout_kind_parse("force", &k) == ENGRAM_EINVAL,
+          "readout names parse (nlms) and unknown names are refused");
+}
+
+static void test_rls_equals_ridge(void) {
+    size_t T = 400, F = 6, O = 2;
+    double delta = 0.73;
+    double *f = malloc(T * F * sizeof(double)), *y = malloc(T * O * sizeof(double));
+    double *wt = malloc(O * (F + 1) * sizeof(double));
+    make_problem(T, F, O, 0.2, 5, f, y, wt);
+    readout_params rp = readout_params_default();
+    rp.n_feat = F;
+    rp.n_out = O;
+    rp.kind = READOUT_RLS;
+    rp.rls_delta = delta;
+    readout *rls = readout_alloc(&rp);
+    rp.kind = READOUT_RIDGE;
+    rp.ridge = delta;
+    readout *rr = readout_alloc(&rp);
+    int st = ENGRAM_OK;
+    for (size_t t = 0; t < T && st == ENGRAM_OK; t++) {
+        st = readout_train_step(rls, f + t * F, y + t * O, NULL);
+        if (st == ENGRAM_OK) st = readout_train_step(rr, f + t * F, y + t * O, NULL);
+    }
+    if (st == ENGRAM_OK) st = readout_finish(rls);
+    if (st == ENGRAM_OK) st = readout_finish(rr);
+    CHECK(st == ENGRAM_OK, "RLS and ridge train");
+    double d = max_abs_diff(rls->w, rr->w, O * (F + 1));
+    CHECK(d <= 1e-6, "RLS with P(0) = I/%.2f equals ridge with lambda = %.2f: max diff %.3g", delta,
+          delta, d);
+    readout_free(rls);
+    readout_free(rr);
+    free(f);
+    free(y);
+    free(wt);
+}
+
+static void test_rls_forgetting(void) {
+    /* the true weights switch half-way; with forgetting 0.98 RLS ends near the second
+     * set, with forgetting 1 it ends near the average of the two regimes */
+    size_t T = 4000, F = 3;
+    double *f = malloc(T * F * sizeof(double)), *y = malloc(T * sizeof(double));
+    double w1[4], w2[4];
+    make_problem(T / 2, F, 1, 0.01, 31, f, y, w1);
+    make_problem(T / 2, F, 1, 0.01, 37, f + T / 2 * F, y + T / 2, w2);
+    double err[2];
+    for (int k = 0; k < 2; k++) {
+        readout_params rp = readout_params_default();
+        rp.kind = READOUT_RLS;
+        rp.n_feat = F;
+        rp.rls_forget = k == 0 ? 0.98 : 1.0;
+        readout *r = readout_alloc(&rp);
+        int st = ENGRAM_OK;
+        for (size_t t = 0; t < T && st == ENGRAM_OK; t++) st = readout_train_step(r, f + t * F, y + t, NULL);
+        err[k] = max_abs_diff(r->w, w2, F + 1);
+        readout_free(r);
+    }
+    CHECK(err[0] < 0.01 && err[1] > 0.1,
+          "RLS forgetting 0.98 tracks switched weights (error %.3g) where forgetting 1 does not (%.3g)",
+          err[0], err[1]);
+    free(f);
+    free(y);
+}
+
+static void lms_case(readout_kind kind, double mu, double tol) {
+    size_t T = 20000, F = 4, O = 1;
+    double *f = malloc(T * F * sizeof(double)), *y = malloc(T * O * sizeof(double));
+    double wt[5];
+    make_problem(T, F, O, 0.05, 23, f, y, wt);
+    readout_params rp = readout_params_default();
+    rp.kind = kind;
+    rp.n_feat = F;
+    rp.mu = mu;
+    readout *r = readout_alloc(&rp);
+    int st = ENGRAM_OK;
+    for (size_t t = 0; t < T && st == ENGRAM_OK; t++) st = readout_train_step(r, f + t * F, y + t, NULL);
+    if (st == ENGRAM_OK) st = readout_finish(r);
+    double d = max_abs_diff(r->w, wt, F + 1);
+    CHECK(st == ENGRAM_OK && d <= tol, "%s (mu %.3g) recovers the true weights of a noisy linear"
+          " problem: max error %.3g (tol %.3g)", readout_kind_name(kind), mu, d, tol);
+    readout_free(r);
+    free(f);
+    free(y);
+}
+
+static void test_lms_recovers(void) {
+    lms_case(READOUT_LMS, 0.005, 0.02);
+    lms_case(READOUT_NLMS, 0.05, 0.02);
+}
+
+static void test_lms_diverges(void) {
+    size_t T = 2000, F = 4;
+    double *f = malloc(T * F * sizeof(double)), *y = malloc(T * sizeof(double));
+    double wt[5];
+    make_problem(T, F, 1, 0.05, 29, f, y, wt);
+    readout_params rp = readout_params_default();
+    rp.kind = READOUT_LMS;
+    rp.n_feat = F;
+    rp.mu = 3.7; /* far above 2 / (largest eigenvalue of E[z z^T]) */
+    readout *r = readout_alloc(&rp);
+    int st = ENGRAM_OK;
+    size_t t = 0;
+    for (; t < T && st == ENGRAM_OK; t++) st = readout_train_step(r, f + t * F, y + t, NULL);
+    CHECK(st == ENGRAM_EDIVERGED && strstr(engram_error(), "readout.mu"),
+          "LMS with mu 3.7 returns ENGRAM_EDIVERGED after %zu steps: %s", t, engram_error());
+    readout_free(r);
+    free(f);
+    free(y);
+}
+
+static void test_spectral_radius(void) {
+    /* rotation-scaling block with eigenvalues 0.3 +- 2i (modulus sqrt(4.09)), where power
+     * iteration does not converge, and a triangular matrix with diagonal -2.385 */
+    double a[9] = {0.3, -2.0, 0.0, 2.0, 0.3, 0.0, 0.0, 0.0, 1.1};
+    double rho;
+    CHECK(esn_spectral_radius(a, 3, &rho) == ENGRAM_OK, "spectral radius computes");
+    CHECK_CLOSE(rho, sqrt(4.09), 1e-12, "radius of a complex pair 0.3 +- 2i");
+    double tri[9] = {0.5, 7.0, -3.0, 0.0, -2.385, 4.0, 0.0, 0.0, 1.0};
+    esn_spectral_radius(tri, 3, &rho);
+    CHECK_CLOSE(rho, 2.385, 1e-12, "radius of a triangular matrix is its largest |diagonal|");
+
+    esn_params p = esn_params_default();
+    p.n_res = 200;
+    p.nnz_per_row = 7;
+    p.spectral_radius = 0.937;
+    esn *e = esn_alloc(&p, 42);
+    CHECK(e != NULL, "sparse reservoir N = 200 builds");
+    double *w = malloc(200 * 200 * sizeof(double));
+    esn_w_dense(e, w);
+    size_t nnz_ok = 1;
+    for (size_t i = 0; i < 200; i++) {
+        size_t c = 0;
+        for (size_t j = 0; j < 200; j++) c += w[i * 200 + j] != 0.0;
+        if (c != 7) nnz_ok = 0;
+    }
+    CHECK(nnz_ok, "every row of the sparse W has exactly 7 non-zeros");
+    esn_spectral_radius(w, 200, &rho);
+    CHECK_CLOSE(rho, 0.937, 1e-6, "sparse W rescaled to radius 0.937");
+    free(w);
+    esn_free(e);
+
+    p.n_res = 40;
+    p.topology = ESN_W_ORTHOGONAL;
+    p.spectral_radius = 0.95;
+    e = esn_alloc(&p, 43);
+    w = malloc(40 * 40 * sizeof(double));
+    esn_w_dense(e, w);
+    double dev = 0.0;
+    for (size_t i = 0; i < 40; i++)
+        for (size_t j = 0; j < 40; j++) {
+            double s = 0.0;
+            for (size_t k = 0; k < 40; k++) s += w[i * 40 + k] * w[j * 40 + k];
+            dev = fmax(dev, fabs(s - (i == j ? 0.95 * 0.95 : 0.0)));
+        }
+    CHECK(dev <= 1e-12, "orthogonal W satisfies W W^T = 0.95^2 I (max dev %.3g)", dev);
+    esn_spectral_radius(w, 40, &rho);
+    CHECK_CLOSE(rho, 0.95, 1e-6, "orthogonal W has radius 0.95");
+    free(w);
+    esn_free(e);
+
+    esn_params bad = esn_params_default();
+    bad.leak = 0.0;
+    CHECK(esn_alloc(&bad, 1) == NULL && strstr(engram_error(), "leak"), "leak 0 refused: %s",
+          engram_error());
+    bad = esn_params_default();
+    bad.n_res = 5;
+    bad.nnz_per_row = 6;
+    CHECK(esn_alloc(&bad, 1) == NULL && strstr(engram_error(), "nnz_per_row"),
+          "more non-zeros than units refused: %s", engram_error());
+}
+
+static void test_esn_step(void) {
+    /* one step against the equation written out densely */
+    esn_params p = esn_params_default();
+    p.n_in = 2;
+    p.n_res = 30;
+    p.n_fb = 1;
+    p.nnz_per_row = 4;
+    p.leak = 0.37;
+    p.bias_scaling = 0.4;
+    p.feedback_scaling = 0.6;
+    esn *e = esn_alloc(&p, 7);
+    double u[2] = {0.385, -1.27}, y = 0.91;
+    esn_step(e, u, &y); /* a non-zero state */
+    double x0[30], want[30], w[900];
+    memcpy(x0, esn_state(e), sizeof x0);
+    esn_w_dense(e, w);
+    for (size_t i = 0; i < 30; i++) {
+        double s = e->bias[i] + e->w_in[2 * i] * u[1] + e->w_in[2 * i + 1] * u[0] + e->w_fb[i] * 0.5;
+        for (size_t j = 0; j < 30; j++) s += w[i * 30 + j] * x0[j];
+        want[i] = (1 - 0.37) * x0[i] + 0.37 * tanh(s);
+    }
+    double u2[2] = {u[1], u[0]}, y2 = 0.5;
+    esn_step(e, u2, &y2);
+    CHECK(max_abs_diff(esn_state(e), want, 30) <= 1e-14,
+          "leaky tanh step equals x = (1-a)x + a tanh(W_in u + W x + W_fb y + b): %.3g",
+          max_abs_diff(esn_state(e), want, 30));
+    esn_free(e);
+}
+
+static void test_mackey_glass(void) {
+    mackey_glass_params p = mackey_glass_default();
+    size_t T = 3000;
+    double *x = malloc(T * sizeof(double)), *x2 = malloc(T * sizeof(double));
+    CHECK(mackey_glass_generate(&p, x, T) == ENGRAM_OK, "Mackey-Glass generates");
+    double lo = 1e9, hi = -1e9;
+    for (size_t i = 0; i < T; i++) {
+        lo = fmin(lo, x[i]);
+        hi = fmax(hi, x[i]);
+    }
+    CHECK(lo > 0.2 && hi < 1.4 && hi - lo > 0.8, "Mackey-Glass values in (0.2, 1.4): [%.4f, %.4f]", lo, hi);
+    /* h = 0.1 against h = 0.05 over the first 300 time units from the same history */
+    mackey_glass_params q = p;
+    q.discard = 0.0;
+    mackey_glass_generate(&q, x, 300);
+    CHECK_CLOSE(x[0], 1.2, 0.0, "the first sample is the initial history x0");
+    q.h = 0.05;
+    mackey_glass_generate(&q, x2, 300);
+    double d = max_abs_diff(x, x2, 300);
+    CHECK(d < 5e-4, "RK4 with h = 0.1 and h = 0.05 agree over 300 time units: max diff %.3g", d);
+    /* the delayed term is interpolated linearly at the half-step, so the scheme is second
+     * order: halving h again should shrink the difference about four-fold */
+    double *x3 = malloc(300 * sizeof(double));
+    q.h = 0.025;
+    mackey_glass_generate(&q, x3, 300);
+    double d2 = max_abs_diff(x2, x3, 300);
+    CHECK(d / d2 > 3.0 && d / d2 < 5.0, "second-order convergence in h: diff ratio %.3f (%.3g / %.3g)",
+          d / d2, d, d2);
+    free(x3);
+    q.h = 0.3;
+    CHECK(mackey_glass_generate(&q, x, 10) == ENGRAM_EINVAL, "tau/h not whole is refused: %s",
+          engram_error());
+    free(x);
+    free(x2);
+}
+
+static void test_narma(void) {
+    narma_params p = narma_default();
+    CHECK(p.alpha == 0.3 && p.beta == 0.05 && p.gamma == 1.5 && p.delta == 0.1 && p.order == 10 &&
+              p.u_min == 0.0 && p.u_max == 0.5,
+          "NARMA-10 defaults are 0.3, 0.05, 1.5, 0.1, order 10, U[0, 0.5]");
+    p.alpha = 0.27;
+    p.beta = 0.043;
+    p.gamma = 1.31;
+    p.delta = 0.117;
+    p.order = 7;
+    p.u_min = 0.05;
+    p.u_max = 0.45;
+    size_t T = 500;
+    double *u = malloc(T * sizeof(double)), *y = malloc(T * sizeof(double));
+    double *ys = calloc(T + 1, sizeof(double));
+    gsl_rng *r = rng_stream_alloc(3, "data", 0);
+    CHECK(narma_generate(&p, r, u, y, T) == ENGRAM_OK, "NARMA generates with custom constants");
+    /* oracle: system time s, ys[s] = y(s), ys[s+1] from the definition */
+    double umin = 1, umax = 0;
+    for (size_t s = 0; s < T; s++) {
+        umin = fmin(umin, u[s]);
+        umax = fmax(umax, u[s]);
+        if (s + 1 < 7) {
+            ys[s + 1] = 0.0;
+            continue;
+        }
+        double sum = 0.0;
+        for (size_t i = 0; i < 7; i++) sum += (s >= i) ? ys[s - i] : 0.0;
+        ys[s + 1] = 0.27 * ys[s] + 0.043 * ys[s] * sum + 1.31 * u[s - 6] * u[s] + 0.117;
+    }
+    CHECK(max_abs_diff(y, ys + 1, T) <= 1e-12, "NARMA uses the configured constants and order:"
+          " max diff to the oracle %.3g", max_abs_diff(y, ys + 1, T));
+    CHECK(umin >= 0.05 && umax <= 0.45, "NARMA input in [u_min, u_max]: [%.3f, %.3f]", umin, umax);
+    p = narma_default();
+    p.beta = 3.0;
+    CHECK(narma_generate(&p, r, u, y, T) == ENGRAM_ERANGE, "an exploding NARMA is reported: %s",
+          engram_error());
+    gsl_rng_free(r);
+    free(u);
+    free(y);
+    free(ys);
+}
+
+static void set_threads(int n) {
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
+}
+
+static void test_threads(void) {
+    /* same seed -> identical reservoir, states and ridge weights with 1 and 2 threads
+     * (N = 200 takes the parallel Gram path) */
+    size_t N = 200, T = 1200;
+    double *w[2], *xs[2], *wo[2];
+    for (int k = 0; k < 2; k++) {
+        set_threads(k + 1);
+        esn_params p = esn_params_default();
+        p.n_res = N;
+        p.bias_scaling = 0.2;
+        esn *e = esn_alloc(&p, 99);
+        readout_params rp = readout_params_default();
+        rp.n_feat = N;
+        readout *r = readout_alloc(&rp);
+        w[k] = malloc(N * N * sizeof(double));
+        xs[k] = malloc(N * sizeof(double));
+        wo[k] = malloc((N + 1) * sizeof(double));
+        esn_w_dense(e, w[k]);
+        for (size_t t = 0; t < T; t++) {
+            double u = sin(0.2385 * (double)t), d = cos(0.11 * (double)t);
+            esn_step(e, &u, NULL);
+            readout_train_step(r, esn_state(e), &d, NULL);
+        }
+        readout_finish(r);
+        memcpy(xs[k], esn_state(e), N * sizeof(double));
+        memcpy(wo[k], r->w, (N + 1) * sizeof(double));
+        readout_free(r);
+        esn_free(e);
+    }
+    set_threads(2);
+    CHECK(memcmp(w[0], w[1], N * N * sizeof(double)) == 0, "same seed gives the same W (1 vs 2 threads)");
+    CHECK(memcmp(xs[0], xs[1], N * sizeof(double)) == 0, "same seed gives identical states (1 vs 2 threads)");
+    CHECK(memcmp(wo[0], wo[1], (N + 1) * sizeof(double)) == 0,
+          "ridge weights are bit-identical with 1 and 2 threads");
+    for (int k = 0; k < 2; k++) {
+        free(w[k]);
+        free(xs[k]);
+        free(wo[k]);
+    }
+}
+
+/* Runs experiment e in a fresh temporary directory with the given assignments; returns
+ * its status and leaves the summary in ctx (caller frees the config). */
+static int run_exp(const experiment *e, const char *const *sets, run_ctx *ctx, config **cfg) {
+    const cfg_key *tables[16];
+    size_t n = 0;
+    tables[n++] = config_common_keys;
+    for (size_t i = 0; e->tables[i] && n < 15; i++) tables[n++] = e->tables[i];
+    tables[n] = NULL;
+    config *c = config_alloc(tables);
+    for (size_t i = 0; sets[i]; i++)
+        if (config_set(c, sets[i], "test") != ENGRAM_OK) {
+            printf("# bad assignment %s: %s\n", sets[i], engram_error());
+        }
+    memset(ctx, 0, sizeof *ctx);
+    snprintf(ctx->out_dir, sizeof ctx->out_dir, "/tmp/engram_test_esn_XXXXXX");
+    if (!mkdtemp(ctx->out_dir)) return ENGRAM_EIO;
+    ctx->cfg = c;
+    ctx->experiment = e->name;
+    ctx->rule = "esn";
+    ctx->seed = (uint64_t)config_int(c, "run.seed");
+    ctx->quiet = 1;
+    ctx->t_start = engram_wall_time();
+    int st = e->run(ctx);
+    if (ctx->metrics) {
+        fclose(ctx->metrics);
+        ctx->metrics = NULL;
+    }
+    *cfg = c;
+    return st;
+}
+
+static void remove_run(run_ctx *ctx) {
+    const char *names[] = {"metrics.csv", "summary.json", "config.ini", "predictions.npy",
+                           "targets.npy", "w_out.npy", "prediction.png", "learning_curve.npy",
+                           "learning_curve.png", "series.npy", "inputs.npy", "mc_r2.npy",
+                           "mc_curve.png", NULL};
+    for (size_t i = 0; names[i]; i++) unlink(run_path(ctx, names[i]));
+    rmdir(ctx->out_dir);
+}
+
+static double summary_real(const run_ctx *ctx, const char *key) {
+    const char *v = run_summary_get(ctx, key);
+    return v ? atof(v) : NAN;
+}
+
+static void test_memory_capacity(void) {
+    run_ctx ctx;
+    config *c;
+    const char *lin[] = {"reservoir.n=10", "reservoir.topology=orthogonal",
+                         "reservoir.spectral_radius=0.7", "reservoir.activation=identity",
+                         "reservoir.input_scaling=0.1", "reservoir.input_to_readout=false",
+                         "data.train=5000", "data.test=2000", "readout.ridge=1e-12", NULL};
+    int st = run_exp(&exp_memory_capacity, lin, &ctx, &c);
+    double mc = summary_real(&ctx, "memory_capacity");
+    /* sum over k >= 1: the k = 0 term (r^2 ~ 1) is excluded, so a linear reservoir's
+     * bound N becomes N - 1 = 9 here */
+    CHECK(st == ENGRAM_OK && mc >= 0.85 * 10 && mc <= 10.0 && fabs(mc - 9.0) < 0.1,
+          "linear orthogonal reservoir N = 10 (radius 0.7): MC = %.4f close to N - 1 = 9", mc);
+    CHECK(access(run_path(&ctx, "mc_r2.npy"), F_OK) == 0 && access(run_path(&ctx, "mc_curve.png"), F_OK) == 0,
+          "memory-capacity writes mc_r2.npy and mc_curve.png");
+    remove_run(&ctx);
+    config_free(c);
+    const char *tnh[] = {"reservoir.n=20", "reservoir.spectral_radius=1.0", "reservoir.nnz_per_row=5",
+                         "data.train=4000", "data.test=2000", NULL};
+    st = run_exp(&exp_memory_capacity, tnh, &ctx, &c);
+    mc = summary_real(&ctx, "memory_capacity");
+    CHECK(st == ENGRAM_OK && mc > 1.0 && mc <= 20.0, "tanh reservoir N = 20: MC = %.3f <= N", mc);
+    remove_run(&ctx);
+    config_free(c);
+}
+
+static void test_experiments(void) {
+    run_ctx ctx;
+    config *c;
+    const char *mg[] = {"reservoir.n=100", "reservoir.leak=1", "reservoir.bias_scaling=0.2",
+                        "task.offset=0.9", "data.train=2000", "data.test=500", NULL};
+    int st = run_exp(&exp_mackey_glass, mg, &ctx, &c);
+    double nr = summary_real(&ctx, "nrmse_test");
+    CHECK(st == ENGRAM_OK && nr < 1e-2, "mackey-glass N = 100 ridge one-step NRMSE %.3g < 1e-2", nr);
+    CHECK(run_summary_get(&ctx, "readout") && strcmp(run_summary_get(&ctx, "readout"), "\"ridge\"") == 0,
+          "summary names the readout");
+    remove_run(&ctx);
+    config_free(c);
+
+    const char *nl[] = {"reservoir.n=100", "reservoir.leak=1", "reservoir.bias_scaling=0.2",
+                        "task.offset=0.9", "data.train=4000", "data.test=500", "readout.kind=nlms",
+                        "readout.mu=0.2", "readout.curve_every=500", NULL};
+    st = run_exp(&exp_mackey_glass, nl, &ctx, &c);
+    nr = summary_real(&ctx, "nrmse_test");
+    CHECK(st == ENGRAM_OK && nr < 0.2, "mackey-glass NLMS one pass NRMSE %.3g < 0.2", nr);
+    CHECK(access(run_path(&ctx, "learning_curve.png"), F_OK) == 0, "NLMS writes learning_curve.png");
+    remove_run(&ctx);
+    config_free(c);
+
+    const char *gen[] = {"reservoir.n=200", "reservoir.leak=1", "reservoir.bias_scaling=0.2",
+                         "task.offset=0.9", "task.mode=generate", "reservoir.feedback_scaling=0.5",
+                         "data.train=3000", "data.test=100", NULL};
+    st = run_exp(&exp_mackey_glass, gen, &ctx, &c);
+    nr = summary_real(&ctx, "nrmse_test");
+    CHECK(st == ENGRAM_OK && nr < 0.1,
+          "mackey-glass generative mode (teacher forcing, then 100 free-running steps): NRMSE %.3g", nr);
+    remove_run(&ctx);
+    config_free(c);
+
+    const char *dv[] = {"reservoir.n=50", "data.train=2000", "data.test=100", "readout.kind=lms",
+                        "readout.mu=50", NULL};
+    st = run_exp(&exp_mackey_glass, dv, &ctx, &c);
+    CHECK(st == ENGRAM_EDIVERGED && run_summary_get(&ctx, "nrmse_test") == NULL &&
+              access(run_path(&ctx, "predictions.npy"), F_OK) != 0,
+          "a diverging LMS run returns ENGRAM_EDIVERGED and writes no results: %s", engram_error());
+    remove_run(&ctx);
+    config_free(c);
+
+    const char *na[] = {"reservoir.n=50", "data.train=3000", "data.test=500",
+                        "reservoir.input_scaling=0.1", "reservoir.bias_scaling=0.5", NULL};
+    st = run_exp(&exp_narma10, na, &ctx, &c);
+    nr = summary_real(&ctx, "nrmse_test");
+    CHECK(st == ENGRAM_OK && nr > 0.05 && nr < 0.8, "narma10 N = 50 runs: NRMSE %.3g", nr);
+    CHECK_CLOSE(summary_real(&ctx, "narma_beta"), 0.05, 0.0, "narma10 reports its constants");
+    remove_run(&ctx);
+    config_free(c);
+}
+
+static const test_case tests[] = {
+    {"ridge_closed_form", test_ridge_closed_form},
+    {"ridge_singular", test_ridge_singular},
+    {"rls_equals_ridge", test_rls_equals_ridge},
+    {"rls_forgetting", test_rls_forgetting},
+    {"lms_recovers", test_lms_recovers},
+    {"lms_diverges", test_lms_diverges},
+    {"spectral_radius", test_spectral_radius},
+    {"esn_step", test_esn_step},
+    {"mackey_glass", test_mackey_glass},
+    {"narma", test_narma},
+    {"threads", test_threads},
+    {"memory_capacity", test_memory_capacity},
+    {"experiments", test_experiments},
+    {NULL, NULL},
+};
+
+int main(int argc, char **argv) { return test_main(argc, argv, tests); }
