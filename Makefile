@@ -24,7 +24,7 @@ ifeq ($(BLAS),openblas)
   PKG_LIBS := $(filter-out -lgslcblas,$(PKG_LIBS)) -lopenblas
 endif
 ifeq ($(NO_OMP),1)
-  OMP =
+  OMP = -Wno-unknown-pragmas
 else
   OMP = -fopenmp
 endif
@@ -41,7 +41,7 @@ BENCH_SRC = $(wildcard bench/bench_*.c)
 BENCHES  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 # Tests that finish in seconds; `make asan` runs these under the sanitizers.
-FAST_TESTS ?= test_engine test_image test_esn test_rnn test_r2n2 test_gridcells
+FAST_TESTS ?= test_engine test_image test_esn test_rnn test_r2n2 test_gridcells test_lstm
 
 .PHONY: all test asan bench figures demo install uninstall clean tests-build
 
@@ -74,6 +74,14 @@ asan:
 	    LDFLAGS="-fsanitize=address,undefined" tests-build
 	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    sh tests/run_tests.sh $(filter $(FAST_TESTS),$(TESTS:$(BUILD)/tests/%=%))
+
+# Coverage-guided fuzzing of every parser (clang libFuzzer + ASan + UBSan), FUZZ_SECONDS
+# per harness on a /tmp copy of tests/fuzz/corpus; fails on any crash, leak, hang or
+# violated invariant. Not part of `make test`. FUZZ_SECONDS=0 only replays the corpus.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(BUILD)/fuzz sh tests/fuzz/run.sh
 
 bench: all $(BENCHES)
 	@sh bench/run_bench.sh $(BUILD)

@@ -358,12 +358,13 @@ static int cmd_resume(int argc, char **argv) {
         return 2;
     }
     const experiment *e;
-    int st = resolve_experiment(file, &e, file, sizeof file);
+    char resolved[1100];
+    int st = resolve_experiment(file, &e, resolved, sizeof resolved);
     if (st != ENGRAM_OK) return fail_status(st);
     options none;
     memset(&none, 0, sizeof none);
     config *c;
-    st = build_config(e, file, &none, &c);
+    st = build_config(e, resolved, &none, &c);
     if (st != ENGRAM_OK) return fail_status(st);
     run_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) { config_free(c); return fail_status(engram_fail(ENGRAM_ENOMEM, "out of memory")); }
