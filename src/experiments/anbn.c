@@ -1,0 +1,329 @@
+/* anbn.c: the `anbn` experiment: any sequence learner (learner.h) trained on AnBn
+ * next-symbol prediction (anbn.h), as in Cheng & Brown 2025 (exp9 / exp_anbn).
+ *
+ * The run trains for train.steps updates of train.batch trials with counts drawn from
+ * [task.n_min, task.n_max] (stream "data"), and evaluates at step 0, every
+ * train.eval_every updates and at the end on a fixed test set: every count of the range,
+ * task.test_copies times, run closed-loop through the learner's step() from reset().
+ * metrics.csv: step, loss (test loss per counted step), accuracy (fraction of test
+ * sequences with at most one wrong argmax prediction), train_loss (mean training loss
+ * since the previous evaluation), the learner's extras (e.g. grad_angle_deg), wall_s.
+ * summary.json: accuracy (final), steps_to_criterion (first evaluation step with
+ * accuracy >= train.criterion, -1 if never), loss (final test loss).
+ * Files: learning_curve.png (accuracy and test loss against updates),
+ * output_probs.png/.npy (the outputs over the longest test sequence, (T, O)),
+ * activity.npy (the hidden state over that sequence, (T, N)), weights.npy (the learner's
+ * first blob, for the rate RNNs the parameter block [W | U | b | V | c], see rnn.h),
+ * test_accuracy_by_count.npy ((counts,) final fraction correct per count).
+ * Checkpoints (run.checkpoint_every > 0) are written at evaluation points after the
+ * metrics row, holding the learner's blobs, the data stream's state, the step, the
+ * curve so far and the wall time; a resumed run ends byte-identical to an uninterrupted
+ * one (wall-clock column aside).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "engram/anbn.h"
+#include "engram/engram.h"
+#include "engram/experiment.h"
+#include "engram/image.h"
+#include "engram/learner.h"
+#include "engram/r2n2.h"
+#include "engram/rng.h"
+#include "engram/run.h"
+
+static const cfg_key anbn_keys[] = {
+    {"train.rule", CFG_ENUM, "bptt", 0, 0, "bptt|fa|rflo|esn|r2n2", "learning rule"},
+    {"task.n_min", CFG_INT, "1", 1, 1000, NULL, "smallest count n (sequences a^n | b^n |)"},
+    {"task.n_max", CFG_INT, "4", 1, 1000, NULL, "largest count n"},
+    {"task.test_copies", CFG_INT, "2", 1, 1000, NULL, "copies of every count in the fixed test set"},
+    {"train.steps", CFG_INT, "3000", 0, 1e9, NULL, "parameter updates"},
+    {"train.eval_every", CFG_INT, "100", 1, 1e9, NULL, "updates between evaluations on the test set"},
+    {"train.criterion", CFG_REAL, "0.95", 0, 1, NULL, "accuracy that defines steps_to_criterion"},
+    {NULL, CFG_INT, NULL, 0, 0, NULL, NULL},
+};
+
+static const cfg_key *const anbn_tables[] = {anbn_keys, learner_keys, r2n2_keys, NULL};
+static const char *const anbn_rules[] = {"bptt", "fa", "rflo", "esn", "r2n2", NULL};
+static const char *const anbn_quick[] = {"train.steps=300", "train.eval_every=50", NULL};
+
+#define ANBN_MAX_BLOBS 24
+
+/* Everything a run holds, so that one cleanup path frees it. */
+typedef struct anbn_run {
+    const learner_type *lt;
+    learner *l;
+    task *tk;
+    trial_batch *batch, *test;
+    gsl_rng *data;
+    double *out;      /* (T, O) outputs of one test trial */
+    double *act;      /* (T, N) hidden states of one test trial */
+    double *curve;    /* (E, 3): step, test loss, accuracy per evaluation */
+    double *state;    /* run state saved in checkpoints, see ANBN_S_* */
+    size_t n_eval_max, n_state;
+} anbn_run;
+
+/* Layout of anbn_run.state (doubles). */
+enum { ANBN_S_LOSS_SUM, ANBN_S_LOSS_N, ANBN_S_CRIT, ANBN_S_N_EVAL, ANBN_S_LAST_CKPT,
+       ANBN_S_EXTRA, ANBN_S_FIXED = ANBN_S_EXTRA + LEARNER_MAX_EXTRA };
+
+static void anbn_run_free(anbn_run *r) {
+    if (r->l) r->lt->free(r->l);
+    task_free(r->tk);
+    trial_batch_free(r->batch);
+    trial_batch_free(r->test);
+    gsl_rng_free(r->data);
+    free(r->out);
+    free(r->act);
+    free(r->curve);
+    free(r->state);
+}
+
+/* Runs test item i closed-loop; writes outputs (T, O) and, if act, states (T, N). */
+static size_t anbn_run_item(anbn_run *r, size_t i, double *act) {
+    const trial_batch *b = r->test;
+    size_t T = b->len[i], O = b->n_out;
+    r->lt->reset(r->l);
+    for (size_t t = 0; t < T; t++) {
+        r->lt->step(r->l, b->x + (i * b->t_max + t) * b->n_in, r->out + t * O);
+        if (act) {
+            size_t n;
+            const double *h = r->lt->state(r->l, &n);
+            memcpy(act + t * n, h, n * sizeof *h);
+        }
+    }
+    return T;
+}
+
+/* Evaluates the test set: fraction correct and mean loss per counted step (xent: the
+ * negative log probability of the target; mse: 1/2 |o - y|^2). by_count (counts,) gets
+ * the fraction correct per count if not NULL. */
+static void anbn_evaluate(anbn_run *r, int xent, size_t n_min, size_t n_counts, double *acc,
+                          double *loss, double *by_count) {
+    const trial_batch *b = r->test;
+    size_t O = b->n_out, correct = 0;
+    double total = 0, steps = 0;
+    if (by_count) memset(by_count, 0, n_counts * sizeof *by_count);
+    for (size_t i = 0; i < b->n_batch; i++) {
+        size_t T = anbn_run_item(r, i, NULL);
+        const double *y = b->y + i * b->t_max * O;
+        int ok = anbn_errors(r->out, y, T, O) <= 1;
+        correct += (size_t)ok;
+        if (by_count) by_count[(T - 1) / 2 - n_min] += ok;
+        for (size_t t = 0; t < T; t++) {
+            const double *o = r->out + t * O, *yy = y + t * O;
+            for (size_t k = 0; k < O; k++) {
+                if (xent) { if (yy[k] != 0) total -= yy[k] * log(o[k]); }
+                else total += 0.5 * (o[k] - yy[k]) * (o[k] - yy[k]);
+            }
+            steps += 1;
+        }
+    }
+    if (by_count)
+        for (size_t c = 0; c < n_counts; c++) by_count[c] /= (double)(b->n_batch / n_counts);
+    *acc = (double)correct / (double)b->n_batch;
+    *loss = total / steps;
+}
+
+/* The learning curve: accuracy and test loss against updates. */
+static int anbn_plot(run_ctx *ctx, const anbn_run *r, size_t n_eval) {
+    if (n_eval < 2) return ENGRAM_OK;
+    double *x = malloc(n_eval * sizeof *x), *y = malloc(2 * n_eval * sizeof *y);
+    if (!x || !y) { free(x); free(y); return engram_fail(ENGRAM_ENOMEM, "anbn: out of memory"); }
+    for (size_t e = 0; e < n_eval; e++) {
+        x[e] = r->curve[e * 3];
+        y[e] = r->curve[e * 3 + 2];
+        y[n_eval + e] = r->curve[e * 3 + 1];
+    }
+    char title[128];
+    snprintf(title, sizeof title, "AnBn, rule %s, seed %llu", ctx->rule,
+             (unsigned long long)ctx->seed);
+    static const char *const names[2] = {"accuracy", "test loss"};
+    image_plot p = {title, "updates", "accuracy / loss", x, y, NULL, NULL, 2, n_eval, names, 0, 0, 0};
+    int st = image_write_plot(run_path(ctx, "learning_curve.png"), &p);
+    free(x);
+    free(y);
+    return st;
+}
+
+static int anbn_run_fn(run_ctx *ctx) {
+    const config *cfg = ctx->cfg;
+    const char *rule = config_str(cfg, "train.rule");
+    size_t n_min = (size_t)config_int(cfg, "task.n_min"), n_max = (size_t)config_int(cfg, "task.n_max");
+    size_t copies = (size_t)config_int(cfg, "task.test_copies");
+    long steps = config_int(cfg, "train.steps"), eval_every = config_int(cfg, "train.eval_every");
+    long ckpt_every = config_int(cfg, "run.checkpoint_every");
+    double criterion = config_real(cfg, "train.criterion");
+    int xent = !config_has(cfg, "train.loss") || strcmp(config_str(cfg, "train.loss"), "xent") == 0;
+    anbn_run r;
+    memset(&r, 0, sizeof r);
+    r.lt = learner_type_find(rule);
+    if (!r.lt)
+        return engram_fail(ENGRAM_EINVAL, "anbn: rule '%s' is not available in this build "
+                           "(engram list rules)", rule);
+    r.tk = anbn_task_alloc(n_min, n_max);
+    if (!r.tk) return ENGRAM_EINVAL;
+    int st = ENGRAM_OK;
+    size_t n_counts = n_max - n_min + 1, T_max = r.tk->t_max, O = r.tk->n_out;
+    r.l = r.lt->alloc(cfg, r.tk->n_in, O, T_max, ctx->seed);
+    if (!r.l) { anbn_run_free(&r); return ENGRAM_EINVAL; }
+    size_t n_extra = r.lt->n_extra(r.l), N = 0;
+    if (n_extra > LEARNER_MAX_EXTRA) n_extra = LEARNER_MAX_EXTRA;
+    r.lt->reset(r.l);
+    r.lt->state(r.l, &N);
+    r.batch = trial_batch_alloc((size_t)config_int(cfg, "train.batch"), r.tk);
+    r.test = trial_batch_alloc(n_counts * copies, r.tk);
+    r.data = rng_stream_alloc(ctx->seed, "data", 0);
+    r.out = calloc(T_max * O, sizeof *r.out);
+    r.act = calloc(T_max * (N ? N : 1), sizeof *r.act);
+    r.n_eval_max = (size_t)(steps / eval_every) + 2;
+    r.curve = calloc(r.n_eval_max * 3, sizeof *r.curve);
+    r.n_state = ANBN_S_FIXED;
+    r.state = calloc(r.n_state, sizeof *r.state);
+    if (!r.batch || !r.test || !r.data || !r.out || !r.act || !r.curve || !r.state) {
+        anbn_run_free(&r);
+        return engram_fail(ENGRAM_ENOMEM, "anbn: out of memory");
+    }
+    /* the fixed test set: count n_min + (i mod counts) for item i */
+    for (size_t i = 0; i < r.test->n_batch; i++) {
+        size_t Tt = r.test->t_max;
+        r.test->len[i] = anbn_trial(n_min + i % n_counts, r.test->x + i * Tt * r.test->n_in,
+                                    r.test->y + i * Tt * O, r.test->mask + i * Tt);
+    }
+    r.state[ANBN_S_CRIT] = -1;
+    for (size_t k = 0; k < LEARNER_MAX_EXTRA; k++) r.state[ANBN_S_EXTRA + k] = NAN;
+
+    /* checkpoint blobs: the learner's, the data stream, the run state, the curve, wall */
+    ckpt_blob blobs[ANBN_MAX_BLOBS];
+    size_t nb = r.lt->blobs(r.l, blobs, ANBN_MAX_BLOBS - 4);
+    double wall = 0;
+    blobs[nb++] = (ckpt_blob){"anbn.data_rng", gsl_rng_state(r.data), gsl_rng_size(r.data)};
+    blobs[nb++] = (ckpt_blob){"anbn.state", r.state, r.n_state * sizeof(double)};
+    blobs[nb++] = (ckpt_blob){"anbn.curve", r.curve, r.n_eval_max * 3 * sizeof(double)};
+    blobs[nb++] = (ckpt_blob){"anbn.wall", &wall, sizeof wall};
+
+    long step = 0;
+    if (ctx->resuming) {
+        st = ckpt_load(run_path(ctx, "checkpoint.bin"), ctx->experiment, &step, blobs, nb);
+        if (st != ENGRAM_OK) { anbn_run_free(&r); return st; }
+        ctx->wall_offset = wall;
+    }
+    const char *cols[3 + LEARNER_MAX_EXTRA] = {"loss", "accuracy", "train_loss"};
+    for (size_t k = 0; k < n_extra; k++) cols[3 + k] = r.lt->extra_name(r.l, k);
+    st = run_metrics_begin(ctx, cols, 3 + n_extra, step);
+    if (st != ENGRAM_OK) { anbn_run_free(&r); return st; }
+
+    double acc = 0, test_loss = 0;
+    if (ctx->resuming) step++; /* the checkpoint's step was evaluated before it was saved */
+    for (;; step++) {
+        if (step > 0) {
+            double loss, extra[LEARNER_MAX_EXTRA];
+            for (size_t k = 0; k < LEARNER_MAX_EXTRA; k++) extra[k] = NAN;
+            trial_batch_fill(r.batch, r.tk, r.data);
+            st = r.lt->train(r.l, r.batch, &loss, extra);
+            if (st == ENGRAM_OK && !isfinite(loss))
+                st = engram_fail(ENGRAM_EDIVERGED, "anbn: %s: non-finite training loss at update %ld "
+                                 "(lower train.lr or set train.clip_norm)", rule, step);
+            if (st != ENGRAM_OK) {
+                if (st == ENGRAM_EDIVERGED) {
+                    char msg[512];
+                    snprintf(msg, sizeof msg, "%s", engram_error());
+                    run_summary_real(ctx, "accuracy", acc);
+                    run_summary_int(ctx, "steps_to_criterion", (long)r.state[ANBN_S_CRIT]);
+                    run_summary_real(ctx, "loss", NAN);
+                    run_summary_int(ctx, "diverged_at", step);
+                    engram_fail(st, "anbn: diverged at update %ld: %s", step, msg);
+                }
+                anbn_run_free(&r);
+                return st;
+            }
+            r.state[ANBN_S_LOSS_SUM] += loss;
+            r.state[ANBN_S_LOSS_N] += 1;
+            for (size_t k = 0; k < n_extra; k++) r.state[ANBN_S_EXTRA + k] = extra[k];
+        }
+        if (step % eval_every != 0 && step != steps) continue;
+        anbn_evaluate(&r, xent, n_min, n_counts, &acc, &test_loss, NULL);
+        double row[3 + LEARNER_MAX_EXTRA];
+        row[0] = test_loss;
+        row[1] = acc;
+        row[2] = r.state[ANBN_S_LOSS_N] > 0 ? r.state[ANBN_S_LOSS_SUM] / r.state[ANBN_S_LOSS_N] : NAN;
+        for (size_t k = 0; k < n_extra; k++) row[3 + k] = r.state[ANBN_S_EXTRA + k];
+        r.state[ANBN_S_LOSS_SUM] = r.state[ANBN_S_LOSS_N] = 0;
+        if (r.state[ANBN_S_CRIT] < 0 && acc >= criterion) r.state[ANBN_S_CRIT] = (double)step;
+        size_t e = (size_t)r.state[ANBN_S_N_EVAL];
+        if (e < r.n_eval_max) {
+            r.curve[e * 3] = (double)step;
+            r.curve[e * 3 + 1] = test_loss;
+            r.curve[e * 3 + 2] = acc;
+            r.state[ANBN_S_N_EVAL] = (double)(e + 1);
+        }
+        st = run_metrics_row(ctx, step, row);
+        if (st != ENGRAM_OK) { anbn_run_free(&r); return st; }
+        if (!isfinite(test_loss)) { /* xent: a target probability underflowed to 0 */
+            run_summary_real(ctx, "accuracy", acc);
+            run_summary_int(ctx, "steps_to_criterion", (long)r.state[ANBN_S_CRIT]);
+            run_summary_real(ctx, "loss", test_loss);
+            run_summary_int(ctx, "diverged_at", step);
+            anbn_run_free(&r);
+            return engram_fail(ENGRAM_EDIVERGED, "anbn: %s: non-finite test loss at update %ld "
+                               "(lower train.lr or set train.clip_norm)", rule, step);
+        }
+        run_progress(ctx, step, steps, "accuracy %.3f, test loss %.4f", acc, test_loss);
+        if (step >= steps) break;
+        if (ckpt_every > 0 && step - (long)r.state[ANBN_S_LAST_CKPT] >= ckpt_every) {
+            r.state[ANBN_S_LAST_CKPT] = (double)step;
+            wall = run_wall(ctx);
+            st = ckpt_save(run_path(ctx, "checkpoint.bin"), ctx->experiment, step, blobs, nb);
+            if (st != ENGRAM_OK) { anbn_run_free(&r); return st; }
+        }
+    }
+    run_progress_done(ctx);
+
+    /* final metrics, arrays and figures */
+    double *by_count = calloc(n_counts, sizeof *by_count);
+    if (!by_count) { anbn_run_free(&r); return engram_fail(ENGRAM_ENOMEM, "anbn: out of memory"); }
+    anbn_evaluate(&r, xent, n_min, n_counts, &acc, &test_loss, by_count);
+    run_summary_real(ctx, "accuracy", acc);
+    run_summary_int(ctx, "steps_to_criterion", (long)r.state[ANBN_S_CRIT]);
+    run_summary_real(ctx, "loss", test_loss);
+    size_t shp[2] = {n_counts, 0};
+    st = run_write_npy(ctx, "test_accuracy_by_count.npy", by_count, 1, shp);
+    free(by_count);
+    size_t longest = n_counts - 1; /* item n_counts - 1 has count n_max */
+    size_t T = anbn_run_item(&r, longest, r.act);
+    size_t sh_o[2] = {T, O}, sh_a[2] = {T, N};
+    if (st == ENGRAM_OK) st = run_write_npy(ctx, "output_probs.npy", r.out, 2, sh_o);
+    if (st == ENGRAM_OK && N) st = run_write_npy(ctx, "activity.npy", r.act, 2, sh_a);
+    if (st == ENGRAM_OK && nb > 4 && blobs[0].size % sizeof(double) == 0) {
+        size_t sh_w[1] = {blobs[0].size / sizeof(double)};
+        st = run_write_npy(ctx, "weights.npy", blobs[0].data, 1, sh_w);
+    }
+    if (st == ENGRAM_OK) {
+        /* (O, T): one row per symbol, time along x */
+        double *z = malloc(O * T * sizeof *z);
+        if (!z) st = engram_fail(ENGRAM_ENOMEM, "anbn: out of memory");
+        for (size_t t = 0; z && t < T; t++)
+            for (size_t k = 0; k < O; k++) z[k * T + t] = r.out[t * O + k];
+        char title[128];
+        snprintf(title, sizeof title, "outputs, n = %zu", n_max);
+        if (z) st = image_write_raster(run_path(ctx, "output_probs.png"), z, O, T, IMAGE_CMAP_VIRIDIS,
+                                       title, "time step", "a b |");
+        free(z);
+    }
+    if (st == ENGRAM_OK) st = anbn_plot(ctx, &r, (size_t)r.state[ANBN_S_N_EVAL]);
+    anbn_run_free(&r);
+    return st;
+}
+
+const experiment exp_anbn = {
+    "anbn",
+    "AnBn next-symbol prediction (Cheng & Brown 2025) with any sequence learner",
+    anbn_tables,
+    anbn_rules,
+    anbn_quick,
+    "accuracy",
+    1,
+    "accuracy",
+    anbn_run_fn,
+};

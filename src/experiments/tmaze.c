@@ -1,0 +1,521 @@
+/* tmaze.c: the `tmaze` experiment: a sequence learner (default r2n2) trained by
+ * next-input prediction on scripted correct T-maze episodes (tmaze.h), with the number
+ * of replays per epoch set by performance (exp7 / exp8 of Cheng & Brown's code), then
+ * tested in closed loop where the network's chosen action is executed.
+ *
+ * Training. An epoch offers train.n_seq episodes; the schedule decides how many are
+ * replayed (each replay = one experienced episode, stored once in the r2n2 cache, one
+ * forward and one reverse replay, one Adam step; other rules: one train() call):
+ *   exp7:  n = int((1 - r) n_seq), r = fraction of correct replays in the last epoch
+ *   exp8:  n = int(min(0.1 ln(e) + 1, 1) n_seq), e = mean squared error per output
+ *          component and step in the last epoch
+ *   fixed: n = n_seq
+ * with n >= train.min_replays (the released exp8 floor; it also avoids the released
+ * exp7's empty epochs). The first epoch replays n_seq. A replay is correct when the
+ * argmax of the predicted action (outputs 0..3) equals the next scripted action at
+ * every counted step, judged with the learner's step() just before the replay.
+ * Training stops when the mean correctness over the last train.window replays reaches
+ * train.criterion (the released exp2 uses 0.85 over 3 n_seq), or after
+ * train.max_epochs; summary `train_correct` is that mean.
+ * metrics.csv (one row per epoch): loss, correct, replays, fwd_replays, rev_replays
+ * (cumulative, from the r2n2 learner; NaN for other rules), recall_fail (fraction of the
+ * epoch's replays whose cache recall differed from the episode).
+ *
+ * Test (closed loop). test.trials trials on the test geometry: cued: one trial per
+ * episode with the cue alternating left/right; alternation: episodes of task.n_trials
+ * trials (trial 1 cued, alternating), state carried across trials, the reward of trial
+ * k >= 2 at the arm opposite to the arm the network chose in trial k-1. At each step
+ * the argmax of outputs 0..3 is executed; a trial that has not reached an arm end
+ * after 2 (l_cue + l_delay + l_branch) steps is unrewarded. summary `reward_rate` =
+ * rewarded trials / trials (also `reward_rate_choice` for alternation trials k >= 2).
+ *
+ * Figures and arrays: cache_replay_reverse.png / _forward.png and .npy (overlap of the
+ * cache state with each stored pattern at every pump step, (steps, P)), replays.png
+ * and replays.npy (replays per epoch), learning_curve.png (correct per epoch),
+ * place_cells.png / place_activity.npy (units x linear track position: mean activity
+ * over the test trials, each unit min-max normalised, units sorted by the position of
+ * their peak; positions = stem cells top to bottom, junction, left arm inward to
+ * outward, right arm inward to outward), ratemaps.png / ratemaps.npy ((units, rows,
+ * cols) mean activity per maze cell, NaN for walls and unvisited cells; tiles of 16
+ * units evenly spaced in peak order). summary `place_coverage` = fraction of track
+ * positions holding the peak of at least one unit.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_randist.h>
+#include "engram/engram.h"
+#include "engram/experiment.h"
+#include "engram/image.h"
+#include "engram/learner.h"
+#include "engram/r2n2.h"
+#include "engram/rng.h"
+#include "engram/run.h"
+#include "engram/tmaze.h"
+
+static const cfg_key tmaze_keys[] = {
+    {"train.rule", CFG_ENUM, "r2n2", 0, 0, "r2n2|bptt|fa|rflo|esn", "learning rule"},
+    {"task.variant", CFG_ENUM, "alternation", 0, 0, "cued|alternation",
+     "cued delayed T-maze (released task) or multi-trial delayed alternation"},
+    {"task.n_trials", CFG_INT, "2", 2, 20, NULL, "alternation: trials per episode"},
+    {"task.cue_min", CFG_INT, "2", 1, 200, NULL, "training: fewest cue cells"},
+    {"task.cue_max", CFG_INT, "3", 1, 200, NULL, "training: most cue cells"},
+    {"task.delay_min", CFG_INT, "6", 0, 200, NULL, "training: fewest delay cells"},
+    {"task.delay_max", CFG_INT, "10", 0, 200, NULL, "training: most delay cells"},
+    {"task.branch_min", CFG_INT, "2", 1, 200, NULL, "training: shortest arm"},
+    {"task.branch_max", CFG_INT, "4", 1, 200, NULL, "training: longest arm"},
+    {"task.noise", CFG_REAL, "0.01", 0, 0.2, NULL, "input noise std"},
+    {"test.cue", CFG_INT, "3", 1, 200, NULL, "test: cue cells"},
+    {"test.delay", CFG_INT, "8", 0, 200, NULL, "test: delay cells"},
+    {"test.branch", CFG_INT, "3", 1, 200, NULL, "test: arm length"},
+    {"test.trials", CFG_INT, "40", 1, 100000, NULL, "closed-loop test trials"},
+    {"train.schedule", CFG_ENUM, "exp7", 0, 0, "exp7|exp8|fixed", "replays per epoch"},
+    {"train.n_seq", CFG_INT, "400", 1, 1e7, NULL, "episodes offered per epoch (N_seq)"},
+    {"train.min_replays", CFG_INT, "40", 1, 1e7, NULL, "fewest replays per epoch"},
+    {"train.max_epochs", CFG_INT, "400", 1, 1e7, NULL, "epochs at most"},
+    {"train.window", CFG_INT, "400", 1, 1e7, NULL, "replays averaged for the stopping rule"},
+    {"train.criterion", CFG_REAL, "0.9", 0, 1, NULL, "stop when the mean correctness over the "
+     "last train.window replays reaches this"},
+    {NULL, CFG_INT, NULL, 0, 0, NULL, NULL},
+};
+
+static const cfg_key *const tmaze_tables[] = {tmaze_keys, learner_keys, r2n2_keys, NULL};
+static const char *const tmaze_rules[] = {"r2n2", "bptt", "fa", "rflo", "esn", NULL};
+static const char *const tmaze_quick[] = {"train.n_seq=40", "train.max_epochs=6",
+                                          "train.window=80", "test.trials=8", "r2n2.n_h=16",
+                                          NULL};
+
+/* run state saved in checkpoints: scalars then the window ring */
+enum { S_EPOCH, S_PREV_R, S_PREV_E, S_WIN_N, S_WIN_POS, S_N_EPOCHS, S_REPLAYS, S_FIXED };
+
+typedef struct tm_run {
+    const learner_type *lt;
+    learner *l;
+    task *tk;
+    trial_batch *b;
+    gsl_rng *data;
+    tmaze_task_params tp;
+    double *state;     /* (S_FIXED + window,) */
+    double *curve;     /* (max_epochs, 3): replays, correct, loss */
+    double *out;       /* (O,) */
+    size_t window, max_epochs;
+} tm_run;
+
+static void tm_free(tm_run *r) {
+    if (r->l) r->lt->free(r->l);
+    task_free(r->tk);
+    trial_batch_free(r->b);
+    if (r->data) gsl_rng_free(r->data);
+    free(r->state);
+    free(r->curve);
+    free(r->out);
+}
+
+static int argmax4(const double *o) {
+    int b = 0;
+    for (int a = 1; a < 4; a++) if (o[a] > o[b]) b = a;
+    return b;
+}
+
+/* 1 if the learner's predicted action matches the scripted one at every counted step. */
+static int replay_correct(tm_run *r) {
+    const trial_batch *b = r->b;
+    size_t T = b->len[0], I = b->n_in, O = b->n_out;
+    r->lt->reset(r->l);
+    int ok = 1;
+    for (size_t t = 0; t < T; t++) {
+        r->lt->step(r->l, b->x + t * I, r->out);
+        if (b->mask[t] > 0 && argmax4(r->out) != argmax4(b->y + t * O)) ok = 0;
+    }
+    return ok;
+}
+
+/* Linear track position of cell (row, col) (see the file comment), or -1. */
+static long track_pos(const tmaze_env *e, size_t row, size_t col) {
+    size_t stem = e->l_cue + e->l_delay, lb = e->l_branch;
+    if (row < stem) return (long)row;
+    if (row != stem) return -1;
+    if (col == lb) return (long)stem;
+    if (col < lb) return (long)(stem + (lb - col));
+    return (long)(stem + lb + (col - lb));
+}
+
+typedef struct tm_test {
+    double reward_rate, reward_rate_choice;
+    size_t n_pos, rows, cols, n_units;
+    double *pos_sum, *pos_cnt;   /* (units, n_pos), (n_pos,) */
+    double *grid_sum, *grid_cnt; /* (units, rows*cols), (rows*cols,) */
+} tm_test;
+
+static int tm_closed_loop(tm_run *r, const config *cfg, uint64_t seed, tm_test *res) {
+    size_t lc = (size_t)config_int(cfg, "test.cue"), ld = (size_t)config_int(cfg, "test.delay");
+    size_t lb = (size_t)config_int(cfg, "test.branch");
+    size_t n_trials = (size_t)config_int(cfg, "test.trials");
+    size_t per_ep = r->tp.variant == TMAZE_ALTERNATION ? r->tp.n_trials : 1;
+    double noise = r->tp.noise;
+    size_t N = 0;
+    r->lt->reset(r->l);
+    r->lt->state(r->l, &N);
+    res->n_units = N;
+    res->rows = lc + ld + 1;
+    res->cols = 2 * lb + 1;
+    res->n_pos = lc + ld + 1 + 2 * lb;
+    size_t G = res->rows * res->cols;
+    res->pos_sum = calloc(N * res->n_pos, sizeof(double));
+    res->pos_cnt = calloc(res->n_pos, sizeof(double));
+    res->grid_sum = calloc(N * G, sizeof(double));
+    res->grid_cnt = calloc(G, sizeof(double));
+    if (!res->pos_sum || !res->pos_cnt || !res->grid_sum || !res->grid_cnt)
+        return engram_fail(ENGRAM_ENOMEM, "tmaze: out of memory");
+    gsl_rng *rn = rng_stream_alloc(seed, "test", 0);
+    if (!rn) return engram_fail(ENGRAM_ENOMEM, "tmaze: out of memory");
+    double x[TMAZE_N_IN];
+    size_t rewarded = 0, choice_trials = 0, choice_rewarded = 0, max_steps = 2 * (lc + ld + lb);
+    int prev_choice = -1, cue_arm = TMAZE_LEFT;
+    for (size_t k = 0; k < n_trials; k++) {
+        size_t in_ep = k % per_ep;
+        int arm;
+        if (in_ep == 0) {
+            r->lt->reset(r->l);
+            arm = cue_arm;
+            cue_arm = cue_arm == TMAZE_LEFT ? TMAZE_RIGHT : TMAZE_LEFT;
+        } else {
+            arm = prev_choice == TMAZE_LEFT ? TMAZE_RIGHT : TMAZE_LEFT;
+        }
+        tmaze_env e;
+        tmaze_env_reset(&e, lc, ld, lb, arm, in_ep == 0);
+        tmaze_input(TMAZE_UP, 0, tmaze_env_obs(&e), x);
+        int reward = 0, done = 0;
+        for (size_t s = 0;; s++) {
+            /* feed the current input (after an arm end: the arm-end input, as in the
+             * training episodes) and record the state at the current cell */
+            for (size_t i = 0; i < TMAZE_N_IN; i++) if (noise > 0) x[i] += gsl_ran_gaussian(rn, noise);
+            r->lt->step(r->l, x, r->out);
+            size_t n;
+            const double *h = r->lt->state(r->l, &n);
+            long p = track_pos(&e, e.row, e.col);
+            size_t g = e.row * res->cols + e.col;
+            for (size_t u = 0; u < N; u++) {
+                if (p >= 0) res->pos_sum[u * res->n_pos + (size_t)p] += h[u];
+                res->grid_sum[u * G + g] += h[u];
+            }
+            if (p >= 0) res->pos_cnt[p] += 1;
+            res->grid_cnt[g] += 1;
+            if (done || s == max_steps) break;
+            int a = argmax4(r->out);
+            done = tmaze_env_step(&e, a, &reward);
+            tmaze_input(a, reward, tmaze_env_obs(&e), x);
+        }
+        if (done && reward) rewarded++;
+        if (in_ep > 0) { choice_trials++; if (done && reward) choice_rewarded++; }
+        /* with no choice, the next trial rewards the arm opposite to the correct one */
+        prev_choice = done ? e.chosen_arm : arm;
+    }
+    gsl_rng_free(rn);
+    res->reward_rate = (double)rewarded / (double)n_trials;
+    res->reward_rate_choice = choice_trials ? (double)choice_rewarded / (double)choice_trials : NAN;
+    return ENGRAM_OK;
+}
+
+/* Writes the cache rasters for one scripted test-geometry episode (r2n2 with cache). */
+static int tm_cache_figures(run_ctx *ctx, tm_run *r) {
+    cache *c = r2n2_learner_cache(r->l);
+    if (!c) return ENGRAM_OK;
+    const config *cfg = ctx->cfg;
+    tmaze_task_params tp = r->tp;
+    tp.cue_min = tp.cue_max = (size_t)config_int(cfg, "test.cue");
+    tp.delay_min = tp.delay_max = (size_t)config_int(cfg, "test.delay");
+    tp.branch_min = tp.branch_max = (size_t)config_int(cfg, "test.branch");
+    size_t T = tmaze_episode_len(&tp, tp.cue_max, tp.delay_max, tp.branch_max);
+    if (T > c->max_patterns) return ENGRAM_OK; /* test episode longer than training's */
+    double *x = calloc(T * TMAZE_N_IN, sizeof(double)), *y = calloc(T * TMAZE_N_IN, sizeof(double));
+    double *m = calloc(T, sizeof(double));
+    size_t cap = 4 * T * (c->p.steps + 1);
+    double *ras = calloc(cap * c->max_patterns, sizeof(double));
+    double *z = calloc(cap * c->max_patterns, sizeof(double));
+    double *s = calloc(c->n, sizeof(double));
+    gsl_rng *rr = rng_stream_alloc(ctx->seed, "figure", 0);
+    int st = ENGRAM_OK;
+    if (!x || !y || !m || !ras || !z || !s || !rr) st = engram_fail(ENGRAM_ENOMEM, "tmaze: out of memory");
+    if (st == ENGRAM_OK) {
+        tmaze_episode(&tp, rr, x, y, m, NULL);
+        st = r2n2_learner_store(r->l, x, y, m, T);
+    }
+    for (int dir = 0; dir < 2 && st == ENGRAM_OK; dir++) {
+        cache_record(c, ras, cap);
+        cache_replay_begin(c, dir == 0 ? CACHE_REVERSE : CACHE_FORWARD, s);
+        while (cache_replay_next(c, s) == ENGRAM_OK) {}
+        size_t L = c->raster_len, P = c->n_patterns;
+        cache_record(c, NULL, 0);
+        /* (steps, P) array and (P, steps) image */
+        for (size_t j = 0; j < L; j++) memmove(z + j * P, ras + j * c->max_patterns, P * sizeof(double));
+        size_t shp[2] = {L, P};
+        st = run_write_npy(ctx, dir == 0 ? "cache_replay_reverse.npy" : "cache_replay_forward.npy", z, 2, shp);
+        double *im = ras; /* reuse as (P, L) */
+        for (size_t q = 0; q < P; q++)
+            for (size_t j = 0; j < L; j++) im[q * L + j] = z[j * P + q];
+        char title[160];
+        snprintf(title, sizeof title, "cache %s replay: overlap with stored pattern (row = step "
+                 "of the episode)", dir == 0 ? "reverse" : "forward");
+        if (st == ENGRAM_OK)
+            st = image_write_raster(run_path(ctx, dir == 0 ? "cache_replay_reverse.png"
+                                                          : "cache_replay_forward.png"),
+                                    im, P, L, IMAGE_CMAP_VIRIDIS, title, "pump step", "pattern");
+    }
+    free(x); free(y); free(m); free(ras); free(z); free(s);
+    if (rr) gsl_rng_free(rr);
+    return st;
+}
+
+static int tm_place_figures(run_ctx *ctx, tm_test *res, double *coverage) {
+    size_t N = res->n_units, P = res->n_pos, G = res->rows * res->cols;
+    double *act = malloc(N * P * sizeof(double)), *sorted = malloc(N * P * sizeof(double));
+    double *maps = malloc(N * G * sizeof(double));
+    size_t *order = malloc(N * sizeof(size_t));
+    long *peak = malloc(N * sizeof(long));
+    int st = ENGRAM_OK;
+    if (!act || !sorted || !maps || !order || !peak) st = engram_fail(ENGRAM_ENOMEM, "tmaze: out of memory");
+    for (size_t u = 0; st == ENGRAM_OK && u < N; u++) {
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t p = 0; p < P; p++) {
+            double v = res->pos_cnt[p] > 0 ? res->pos_sum[u * P + p] / res->pos_cnt[p] : NAN;
+            act[u * P + p] = v;
+            if (isfinite(v)) { lo = fmin(lo, v); hi = fmax(hi, v); }
+        }
+        peak[u] = -1;
+        double best = -INFINITY;
+        for (size_t p = 0; p < P; p++) {
+            double v = act[u * P + p];
+            if (!isfinite(v)) continue;
+            act[u * P + p] = hi > lo ? (v - lo) / (hi - lo) : 0.0;
+            if (act[u * P + p] > best) { best = act[u * P + p]; peak[u] = (long)p; }
+        }
+        for (size_t g = 0; g < G; g++)
+            maps[u * G + g] = res->grid_cnt[g] > 0 ? res->grid_sum[u * G + g] / res->grid_cnt[g] : NAN;
+        order[u] = u;
+    }
+    if (st != ENGRAM_OK) goto done;
+    /* insertion sort of units by peak position (stable, deterministic) */
+    for (size_t i = 1; i < N; i++) {
+        size_t k = order[i], j = i;
+        while (j > 0 && peak[order[j - 1]] > peak[k]) { order[j] = order[j - 1]; j--; }
+        order[j] = k;
+    }
+    size_t covered = 0;
+    for (size_t p = 0; p < P; p++) {
+        int hit = 0;
+        for (size_t u = 0; u < N; u++) hit |= peak[u] == (long)p;
+        covered += (size_t)hit;
+    }
+    *coverage = (double)covered / (double)P;
+    for (size_t i = 0; i < N; i++) memcpy(sorted + i * P, act + order[i] * P, P * sizeof(double));
+    size_t shp[2] = {N, P};
+    st = run_write_npy(ctx, "place_activity.npy", sorted, 2, shp);
+    char title[160];
+    snprintf(title, sizeof title, "consolidator units (A then B) sorted by peak position; "
+             "%.0f%% of positions hold a peak", 100 * *coverage);
+    if (st == ENGRAM_OK)
+        st = image_write_raster(run_path(ctx, "place_cells.png"), sorted, N, P, IMAGE_CMAP_JET, title,
+                                "track position (stem, junction, left arm, right arm)", "unit");
+    size_t shm[3] = {N, res->rows, res->cols};
+    if (st == ENGRAM_OK) st = run_write_npy(ctx, "ratemaps.npy", maps, 3, shm);
+    if (st == ENGRAM_OK) {
+        size_t nt = N < 16 ? N : 16;
+        double *tiles = malloc(nt * G * sizeof(double));
+        char (*names)[24] = malloc(nt * sizeof *names);
+        const char **tn = malloc(nt * sizeof *tn);
+        if (!tiles || !names || !tn) st = engram_fail(ENGRAM_ENOMEM, "tmaze: out of memory");
+        for (size_t i = 0; st == ENGRAM_OK && i < nt; i++) {
+            size_t u = order[i * N / nt];
+            memcpy(tiles + i * G, maps + u * G, G * sizeof(double));
+            snprintf(names[i], sizeof names[i], "%s%zu", u < N / 2 ? "A" : "B", u % (N / 2));
+            tn[i] = names[i];
+        }
+        size_t scale = 12;
+        if (st == ENGRAM_OK)
+            st = image_write_tiles(run_path(ctx, "ratemaps.png"), tiles, nt, res->rows, res->cols, 8,
+                                   IMAGE_CMAP_JET, scale, tn);
+        free(tiles); free(names); free(tn);
+    }
+done:
+    free(act); free(sorted); free(maps); free(order); free(peak);
+    return st;
+}
+
+static int tm_curves(run_ctx *ctx, tm_run *r, size_t n_ep) {
+    if (n_ep == 0) return ENGRAM_OK;
+    double *x = malloc(n_ep * sizeof(double)), *y = malloc(n_ep * sizeof(double));
+    if (!x || !y) { free(x); free(y); return engram_fail(ENGRAM_ENOMEM, "tmaze: out of memory"); }
+    for (size_t e = 0; e < n_ep; e++) { x[e] = (double)(e + 1); y[e] = r->curve[e * 3]; }
+    size_t shp[1] = {n_ep};
+    int st = run_write_npy(ctx, "replays.npy", y, 1, shp);
+    char title[128];
+    snprintf(title, sizeof title, "replays per epoch (schedule %s)", config_str(ctx->cfg, "train.schedule"));
+    static const char *const n1[] = {"replays"};
+    image_plot p = {title, "epoch", "replays", x, y, NULL, NULL, 1, n_ep, n1, 0, 0, 0};
+    if (st == ENGRAM_OK && n_ep >= 2) st = image_write_plot(run_path(ctx, "replays.png"), &p);
+    for (size_t e = 0; e < n_ep; e++) y[e] = r->curve[e * 3 + 1];
+    static const char *const n2[] = {"correct"};
+    image_plot q = {"fraction of correct replays per epoch", "epoch", "correct", x, y, NULL, NULL, 1,
+                    n_ep, n2, 0, 0, 0};
+    if (st == ENGRAM_OK && n_ep >= 2) st = image_write_plot(run_path(ctx, "learning_curve.png"), &q);
+    free(x);
+    free(y);
+    return st;
+}
+
+static int tmaze_run_fn(run_ctx *ctx) {
+    const config *cfg = ctx->cfg;
+    const char *rule = config_str(cfg, "train.rule");
+    tm_run r;
+    memset(&r, 0, sizeof r);
+    r.tp.variant = strcmp(config_str(cfg, "task.variant"), "cued") == 0 ? TMAZE_CUED : TMAZE_ALTERNATION;
+    r.tp.n_trials = (size_t)config_int(cfg, "task.n_trials");
+    r.tp.cue_min = (size_t)config_int(cfg, "task.cue_min");
+    r.tp.cue_max = (size_t)config_int(cfg, "task.cue_max");
+    r.tp.delay_min = (size_t)config_int(cfg, "task.delay_min");
+    r.tp.delay_max = (size_t)config_int(cfg, "task.delay_max");
+    r.tp.branch_min = (size_t)config_int(cfg, "task.branch_min");
+    r.tp.branch_max = (size_t)config_int(cfg, "task.branch_max");
+    r.tp.noise = config_real(cfg, "task.noise");
+    size_t n_seq = (size_t)config_int(cfg, "train.n_seq"), min_rep = (size_t)config_int(cfg, "train.min_replays");
+    r.max_epochs = (size_t)config_int(cfg, "train.max_epochs");
+    r.window = (size_t)config_int(cfg, "train.window");
+    double criterion = config_real(cfg, "train.criterion");
+    const char *sched = config_str(cfg, "train.schedule");
+    long ckpt_every = config_int(cfg, "run.checkpoint_every");
+    r.lt = learner_type_find(rule);
+    if (!r.lt) return engram_fail(ENGRAM_EINVAL, "tmaze: rule '%s' is not available in this build", rule);
+    r.tk = tmaze_task_alloc(&r.tp);
+    if (!r.tk) return ENGRAM_EINVAL;
+    r.l = r.lt->alloc(cfg, TMAZE_N_IN, TMAZE_N_IN, r.tk->t_max, ctx->seed);
+    if (!r.l) { int e = strstr(engram_error(), "max_replay_len") ? ENGRAM_ERANGE : ENGRAM_EINVAL; tm_free(&r); return e; }
+    int is_r2n2 = strcmp(rule, "r2n2") == 0;
+    r.b = trial_batch_alloc(1, r.tk);
+    r.data = rng_stream_alloc(ctx->seed, "data", 0);
+    r.state = calloc(S_FIXED + r.window, sizeof(double));
+    r.curve = calloc(r.max_epochs * 3, sizeof(double));
+    r.out = calloc(TMAZE_N_IN, sizeof(double));
+    if (!r.b || !r.data || !r.state || !r.curve || !r.out) {
+        tm_free(&r);
+        return engram_fail(ENGRAM_ENOMEM, "tmaze: out of memory");
+    }
+    ckpt_blob blobs[16];
+    size_t nb = r.lt->blobs(r.l, blobs, 12);
+    double wall = 0;
+    blobs[nb++] = (ckpt_blob){"tmaze.data_rng", gsl_rng_state(r.data), gsl_rng_size(r.data)};
+    blobs[nb++] = (ckpt_blob){"tmaze.state", r.state, (S_FIXED + r.window) * sizeof(double)};
+    blobs[nb++] = (ckpt_blob){"tmaze.curve", r.curve, r.max_epochs * 3 * sizeof(double)};
+    blobs[nb++] = (ckpt_blob){"tmaze.wall", &wall, sizeof wall};
+    long epoch0 = 0;
+    int st = ENGRAM_OK;
+    if (ctx->resuming) {
+        long step;
+        st = ckpt_load(run_path(ctx, "checkpoint.bin"), ctx->experiment, &step, blobs, nb);
+        if (st != ENGRAM_OK) { tm_free(&r); return st; }
+        ctx->wall_offset = wall;
+        epoch0 = step;
+    }
+    static const char *const cols[] = {"loss", "correct", "replays", "fwd_replays", "rev_replays",
+                                       "recall_fail"};
+    st = run_metrics_begin(ctx, cols, 6, epoch0);
+    if (st != ENGRAM_OK) { tm_free(&r); return st; }
+    double train_correct = 0;
+    size_t n_extra = r.lt->n_extra(r.l);
+    for (long epoch = epoch0 + 1; epoch <= (long)r.max_epochs; epoch++) {
+        size_t n;
+        if (epoch == 1 || strcmp(sched, "fixed") == 0) n = n_seq;
+        else if (strcmp(sched, "exp7") == 0) n = (size_t)((1.0 - r.state[S_PREV_R]) * (double)n_seq);
+        else {
+            double f = fmin(0.1 * log(r.state[S_PREV_E]) + 1.0, 1.0);
+            n = f > 0 ? (size_t)(f * (double)n_seq) : 0;
+        }
+        if (n < min_rep) n = min_rep;
+        double loss_sum = 0, corr = 0, fails = 0, extra[LEARNER_MAX_EXTRA];
+        for (size_t k = 0; k < LEARNER_MAX_EXTRA; k++) extra[k] = NAN;
+        for (size_t i = 0; i < n; i++) {
+            trial_batch_fill(r.b, r.tk, r.data);
+            int ok = replay_correct(&r);
+            double loss;
+            st = r.lt->train(r.l, r.b, &loss, extra);
+            if (st != ENGRAM_OK) {
+                run_summary_real(ctx, "train_correct", train_correct);
+                run_summary_real(ctx, "reward_rate", NAN);
+                tm_free(&r);
+                return st;
+            }
+            loss_sum += loss;
+            corr += ok;
+            if (is_r2n2 && n_extra >= 1) fails += extra[0];
+            size_t pos = (size_t)r.state[S_WIN_POS];
+            r.state[S_FIXED + pos] = ok;
+            r.state[S_WIN_POS] = (double)((pos + 1) % r.window);
+            if (r.state[S_WIN_N] < (double)r.window) r.state[S_WIN_N] += 1;
+        }
+        r.state[S_REPLAYS] += (double)n;
+        r.state[S_PREV_R] = corr / (double)n;
+        /* mean squared error per output component and step (loss = 0.5 sum of squares) */
+        r.state[S_PREV_E] = 2.0 * (loss_sum / (double)n) / (double)TMAZE_N_IN;
+        double wsum = 0;
+        for (size_t k = 0; k < (size_t)r.state[S_WIN_N]; k++) wsum += r.state[S_FIXED + k];
+        train_correct = wsum / r.state[S_WIN_N];
+        r.curve[(epoch - 1) * 3] = (double)n;
+        r.curve[(epoch - 1) * 3 + 1] = corr / (double)n;
+        r.curve[(epoch - 1) * 3 + 2] = loss_sum / (double)n;
+        r.state[S_N_EPOCHS] = (double)epoch;
+        double row[6] = {loss_sum / (double)n, corr / (double)n, (double)n,
+                         is_r2n2 ? extra[1] : NAN, is_r2n2 ? extra[2] : NAN,
+                         is_r2n2 ? fails / (double)n : NAN};
+        st = run_metrics_row(ctx, epoch, row);
+        if (st != ENGRAM_OK) { tm_free(&r); return st; }
+        run_progress(ctx, epoch, (long)r.max_epochs, "correct %.3f (window %.3f), %zu replays",
+                     corr / (double)n, train_correct, n);
+        if (r.state[S_WIN_N] >= (double)r.window && train_correct >= criterion) break;
+        if (ckpt_every > 0 && epoch % ckpt_every == 0) {
+            wall = run_wall(ctx);
+            st = ckpt_save(run_path(ctx, "checkpoint.bin"), ctx->experiment, epoch, blobs, nb);
+            if (st != ENGRAM_OK) { tm_free(&r); return st; }
+        }
+    }
+    run_progress_done(ctx);
+    {
+        double wsum = 0;
+        for (size_t k = 0; k < (size_t)r.state[S_WIN_N]; k++) wsum += r.state[S_FIXED + k];
+        train_correct = r.state[S_WIN_N] > 0 ? wsum / r.state[S_WIN_N] : 0;
+    }
+    tm_test res;
+    memset(&res, 0, sizeof res);
+    st = tm_closed_loop(&r, cfg, ctx->seed, &res);
+    double coverage = 0;
+    if (st == ENGRAM_OK) st = tm_place_figures(ctx, &res, &coverage);
+    if (st == ENGRAM_OK) st = tm_curves(ctx, &r, (size_t)r.state[S_N_EPOCHS]);
+    if (st == ENGRAM_OK && is_r2n2) st = tm_cache_figures(ctx, &r);
+    run_summary_real(ctx, "train_correct", train_correct);
+    run_summary_real(ctx, "reward_rate", res.reward_rate);
+    if (r.tp.variant == TMAZE_ALTERNATION) run_summary_real(ctx, "reward_rate_choice", res.reward_rate_choice);
+    run_summary_int(ctx, "epochs", (long)r.state[S_N_EPOCHS]);
+    run_summary_int(ctx, "replays", (long)r.state[S_REPLAYS]);
+    run_summary_real(ctx, "place_coverage", coverage);
+    if (is_r2n2) {
+        r2n2_counts k = r2n2_learner_counts(r.l);
+        run_summary_int(ctx, "fwd_replays", k.fwd_replays);
+        run_summary_int(ctx, "rev_replays", k.rev_replays);
+        run_summary_int(ctx, "recall_failures", k.recall_failures);
+    }
+    free(res.pos_sum); free(res.pos_cnt); free(res.grid_sum); free(res.grid_cnt);
+    tm_free(&r);
+    return st;
+}
+
+const experiment exp_tmaze = {
+    "tmaze",
+    "delayed T-maze (cued or alternation), trained by replay (Cheng & Brown 2025), closed-loop test",
+    tmaze_tables,
+    tmaze_rules,
+    tmaze_quick,
+    "reward_rate",
+    1,
+    "correct",
+    tmaze_run_fn,
+};

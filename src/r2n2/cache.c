@@ -1,0 +1,249 @@
+/* cache.c: the Hopfield cache of R2N2 (one-shot storage, reverse and forward replay by
+ * an oscillating mixture of two matrices); see cache.h. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "engram/engram.h"
+#include "engram/cache.h"
+
+/* Returns the default pump parameters (tau 6, self-timed, 30 steps, settle 3). */
+cache_params cache_defaults(void) {
+    cache_params p;
+    p.tau = 6.0;
+    p.drive = CACHE_DRIVE_SELF;
+    p.steps = 30;
+    p.settle = 3;
+    return p;
+}
+
+/* Allocates a cache for episodes of up to max_patterns patterns of n units. */
+cache *cache_alloc(size_t n, size_t n_key, size_t max_patterns, const cache_params *p) {
+    if (n == 0 || n_key == 0 || n_key > n || max_patterns < 2) {
+        engram_fail(ENGRAM_EINVAL, "cache: need n >= 1, 1 <= n_key <= n, max_patterns >= 2");
+        return NULL;
+    }
+    if (!(p->tau >= 1.0) || p->steps < 1) {
+        engram_fail(ENGRAM_EINVAL, "cache: tau must be >= 1 and steps >= 1");
+        return NULL;
+    }
+    cache *c = calloc(1, sizeof *c);
+    if (!c) goto nomem;
+    c->n = n;
+    c->n_key = n_key;
+    c->max_patterns = max_patterns;
+    c->p = *p;
+    c->post = calloc(max_patterns * n, sizeof(double));
+    c->key = calloc((max_patterns - 1) * n_key, sizeof(double));
+    c->key_t = calloc((max_patterns - 1) * n_key, sizeof(double));
+    c->dots = calloc(max_patterns, sizeof(double));
+    c->cue = calloc(2 * n, sizeof(double));
+    c->h = calloc(n, sizeof(double));
+    c->s = calloc(n, sizeof(double));
+    c->s_old = calloc(n, sizeof(double));
+    c->u = calloc(n, sizeof(double));
+    c->coef = calloc(max_patterns, sizeof(double));
+    if (!c->post || !c->key || !c->key_t || !c->dots || !c->cue || !c->h || !c->s || !c->s_old || !c->u || !c->coef)
+        goto nomem;
+    return c;
+nomem:
+    cache_free(c);
+    engram_fail(ENGRAM_ENOMEM, "cache: out of memory");
+    return NULL;
+}
+
+/* Frees a cache; NULL is a no-op. */
+void cache_free(cache *c) {
+    if (!c) return;
+    free(c->post);
+    free(c->key);
+    free(c->key_t);
+    free(c->dots);
+    free(c->cue);
+    free(c->h);
+    free(c->s);
+    free(c->s_old);
+    free(c->u);
+    free(c->coef);
+    free(c);
+}
+
+/* Stores an episode one-shot in both matrix pairs (factored form), replacing the last. */
+int cache_store(cache *c, const double *xi, size_t n_patterns) {
+    size_t n = c->n, k = c->n_key, P = n_patterns;
+    if (P < 1) return engram_fail(ENGRAM_EINVAL, "cache: an episode needs at least 1 pattern");
+    if (P > c->max_patterns)
+        return engram_fail(ENGRAM_ERANGE, "cache: episode of %zu patterns exceeds capacity %zu",
+                           P, c->max_patterns);
+    double sum_k = 0, sum_o = 0;
+    for (size_t i = 0; i < P * n; i++) {
+        if (xi[i] != 1.0 && xi[i] != -1.0)
+            return engram_fail(ENGRAM_EINVAL, "cache: patterns must hold +-1 values");
+        if (i % n < k) sum_k += xi[i]; else sum_o += xi[i];
+    }
+    c->rho = sum_k / (double)(P * k);
+    c->rho_out = n > k ? sum_o / (double)(P * (n - k)) : c->rho;
+    for (size_t i = 0; i < P * n; i++) c->post[i] = xi[i] - (i % n < k ? c->rho : c->rho_out);
+    for (size_t t = 0; t + 1 < P; t++)
+        for (size_t i = 0; i < k; i++) {
+            double v = c->post[t * n + i] + c->post[(t + 1) * n + i];
+            c->key[t * k + i] = v;
+            c->key_t[i * (P - 1) + t] = v;
+        }
+    memcpy(c->cue, xi, n * sizeof(double));
+    memcpy(c->cue + n, xi + (P - 1) * n, n * sizeof(double));
+    c->n_patterns = P;
+    c->t_done = 0;
+    return ENGRAM_OK;
+}
+
+/* Index of the transition replayed as the k-th of the current replay. */
+static size_t transition_of(const cache *c, size_t k) {
+    return c->dir == CACHE_REVERSE ? c->n_patterns - 2 - k : k;
+}
+
+/* Recomputes every key overlap k_t . s in full (four partial sums per product, in a
+ * fixed order, so results do not depend on the machine's vector width). */
+static void dots_full(cache *c) {
+    if (c->n_patterns < 1) return;
+    size_t kk = c->n_key, T = c->n_patterns - 1;
+    for (size_t t = 0; t < T; t++) {
+        const double *key = c->key + t * kk;
+        double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        size_t i = 0;
+        for (; i + 4 <= kk; i += 4) {
+            a0 += key[i] * c->s[i];
+            a1 += key[i + 1] * c->s[i + 1];
+            a2 += key[i + 2] * c->s[i + 2];
+            a3 += key[i + 3] * c->s[i + 3];
+        }
+        for (; i < kk; i++) a0 += key[i] * c->s[i];
+        c->dots[t] = (a0 + a1) + (a2 + a3);
+    }
+    c->u_lam = NAN;
+}
+
+/* u = W(lam) s for the current direction, where lam weighs W2 (even transitions);
+ * recomputed only if s or lam changed since the last call. */
+static void drive_current(cache *c, double lam) {
+    if (c->u_lam == lam) return;
+    size_t n = c->n, kk = c->n_key, T = c->n_patterns - 1;
+    for (size_t t = 0; t < T; t++) {
+        double w = (t % 2 == 0) ? lam : 1.0 - lam;
+        c->coef[t] = w == 0.0 ? 0.0 : w * c->dots[t] / (double)kk;
+    }
+    memset(c->u, 0, n * sizeof(double));
+    for (size_t t = 0; t < T; t++) {
+        double a = c->coef[t];
+        if (a == 0.0) continue;
+        const double *post = c->post + (c->dir == CACHE_REVERSE ? t : t + 1) * n;
+        for (size_t i = 0; i < n; i++) c->u[i] += a * post[i];
+    }
+    c->u_lam = lam;
+}
+
+/* One leaky step h <- (1-1/tau) h + (1/tau) W(lam) sgn(h); s = sgn(h). Updates the key
+ * overlaps of flipped key units and records the raster row if recording. */
+static void dyn_step(cache *c, double lam) {
+    size_t n = c->n, kk = c->n_key, T = c->n_patterns - 1;
+    drive_current(c, lam);
+    double k = 1.0 / c->p.tau;
+    int flipped = 0;
+    for (size_t i = 0; i < n; i++) {
+        c->h[i] = (1.0 - k) * c->h[i] + k * c->u[i];
+        double s_new = c->h[i] >= 0 ? 1.0 : -1.0;
+        if (s_new != c->s[i]) {
+            flipped = 1;
+            if (i < kk) {
+                const double *kt = c->key_t + i * T;
+                double ds = s_new - c->s[i];
+                for (size_t t = 0; t < T; t++) c->dots[t] += kt[t] * ds;
+            }
+            c->s[i] = s_new;
+        }
+    }
+    if (flipped) c->u_lam = NAN;
+    c->j++;
+    c->total_steps++;
+    if (c->raster && c->raster_len < c->raster_cap) {
+        double *row = c->raster + c->raster_len * c->max_patterns;
+        for (size_t q = 0; q < c->max_patterns; q++) row[q] = NAN;
+        cache_overlaps(c, c->s, row);
+        c->raster_len++;
+    }
+}
+
+/* Starts a replay from the cue of direction dir (last or first pattern). */
+void cache_replay_begin(cache *c, cache_dir dir, double *out) {
+    size_t n = c->n;
+    c->dir = dir;
+    c->t_done = 0;
+    c->j = 0;
+    memcpy(c->h, c->cue + (dir == CACHE_REVERSE ? n : 0), n * sizeof(double));
+    for (size_t i = 0; i < n; i++) c->s[i] = c->h[i] >= 0 ? 1.0 : -1.0;
+    dots_full(c);
+    if (out) memcpy(out, c->s, n * sizeof(double));
+}
+
+/* Pumps one half-cycle and writes the recalled pattern; ERANGE after the last one. */
+int cache_replay_next(cache *c, double *out) {
+    size_t n = c->n;
+    if (c->n_patterns < 1 || c->t_done + 1 >= c->n_patterns) return ENGRAM_ERANGE;
+    size_t t = transition_of(c, c->t_done);
+    double lam_target = (t % 2 == 0) ? 1.0 : 0.0; /* lam at which W(lam) = matrix of t */
+    size_t steps = c->p.steps;
+    if (c->p.drive == CACHE_DRIVE_EXTERNAL) {
+        /* Half-cycle centred on the target matrix's peak: its weight goes
+         * 0.5 -> 1 -> 0.5 along a cosine. */
+        for (size_t q = 0; q < steps; q++) {
+            double theta = M_PI * ((double)q + 0.5) / (double)steps - M_PI / 2;
+            double w = 0.5 * (1.0 + cos(theta));
+            dyn_step(c, lam_target == 1.0 ? w : 1.0 - w);
+        }
+    } else {
+        int moved = 0;
+        size_t quiet = 0, settle = c->p.settle ? c->p.settle : 1;
+        for (size_t q = 0; q < steps; q++) {
+            memcpy(c->s_old, c->s, n * sizeof(double));
+            dyn_step(c, lam_target);
+            int same = memcmp(c->s_old, c->s, n * sizeof(double)) == 0;
+            if (!same) { moved = 1; quiet = 0; }
+            else if (moved && ++quiet >= settle) break;
+        }
+    }
+    c->t_done++;
+    if (out) memcpy(out, c->s, n * sizeof(double));
+    return ENGRAM_OK;
+}
+
+/* Writes the fraction of units on which s agrees with each stored pattern. */
+void cache_overlaps(const cache *c, const double *s, double *ov) {
+    size_t n = c->n;
+    for (size_t q = 0; q < c->n_patterns; q++) {
+        const double *p = c->post + q * n;
+        size_t agree = 0;
+        for (size_t i = 0; i < n; i++)
+            agree += ((p[i] + (i < c->n_key ? c->rho : c->rho_out)) > 0) == (s[i] > 0);
+        ov[q] = (double)agree / (double)n;
+    }
+}
+
+/* Materialises one of the four matrices densely (for tests). */
+void cache_weights(const cache *c, cache_dir dir, int which, double *w) {
+    size_t n = c->n, kk = c->n_key;
+    memset(w, 0, n * n * sizeof(double));
+    for (size_t t = 0; t + 1 < c->n_patterns; t++) {
+        int m = (t % 2 == 0) ? 2 : 1;
+        if (m != which) continue;
+        const double *post = c->post + (dir == CACHE_REVERSE ? t : t + 1) * n;
+        const double *key = c->key + t * kk;
+        for (size_t i = 0; i < n; i++)
+            for (size_t k = 0; k < kk; k++) w[i * n + k] += post[i] * key[k] / (double)kk;
+    }
+}
+
+/* Starts (buf != NULL) or stops recording the overlap raster. */
+void cache_record(cache *c, double *buf, size_t cap) {
+    c->raster = buf;
+    c->raster_cap = buf ? cap : 0;
+    c->raster_len = 0;
+}
