@@ -76,7 +76,7 @@ if has_exp mackey-glass; then
     cmp -s "$T/m1" "$T/m2" || same=0
     [ $same -eq 1 ] && ok "mackey-glass: 1 and 2 threads give identical arrays and metrics" || bad "mackey-glass thread results differ"
     # A readout that diverges: status diverged, exit 1, no NaN result.
-    expect 1 "diverging LMS readout" -- "$E" run mackey-glass --quick --set readout.kind=lms --set readout.lr=1e3 --out "$T/div"
+    expect 1 "diverging LMS readout" -- "$E" run mackey-glass --quick --set readout.kind=lms --set readout.mu=1e3 --out "$T/div"
     grep -q '"status": "diverged"' "$T/div/summary.json" 2>/dev/null && ok "diverged run has status diverged" || bad "diverged status missing"
     ! grep -qi 'nan' "$T/div/summary.json" 2>/dev/null && ok "no NaN in the diverged summary" || bad "NaN in diverged summary"
 fi

@@ -118,7 +118,8 @@ int ckpt_save(const char *path, const char *experiment, long step, const ckpt_bl
 /* Reads a checkpoint into the given blobs, whose names and sizes must match the
  * file's exactly (in order). Returns ENGRAM_OK, ENGRAM_EIO (missing) or
  * ENGRAM_EFORMAT (bad magic, version, experiment, names, sizes, truncation or
- * checksum), with a one-line message. */
+ * checksum), with a one-line message. After a failure the blobs may be partly
+ * overwritten: treat a failed load as fatal for the state it was loading into. */
 int ckpt_load(const char *path, const char *experiment, long *step, ckpt_blob *blobs,
               size_t n_blobs);
 

@@ -182,6 +182,28 @@ static int set_value(config *c, const char *name, const char *value, char *msg, 
     snprintf(buf, sizeof buf, "%s", value);
     size_t n = strlen(buf);
     while (n && (buf[n - 1] == ' ' || buf[n - 1] == '\t' || buf[n - 1] == '\r')) buf[--n] = '\0';
+    /* Refuse what config_write could not write as one INI line that config_load reads
+     * back unchanged (config.ini must repeat the run; found by tests/fuzz/fuzz_config.c):
+     * control characters (a newline would start a line of its own), ';' first or after
+     * a blank (inih's inline comment), a "key = value" line longer than inih reads. */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)buf[i];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+            snprintf(msg, msglen, "%s: value contains control character 0x%02x", name, ch);
+            return ENGRAM_EINVAL;
+        }
+        if (ch == ';' && (i == 0 || buf[i - 1] == ' ' || buf[i - 1] == '\t')) {
+            snprintf(msg, msglen, "%s: ';' at the start of a value or after a blank starts a "
+                     "comment in a configuration file", name);
+            return ENGRAM_EINVAL;
+        }
+    }
+    const char *dot = strchr(e->key->name, '.');
+    if (strlen(dot ? dot + 1 : e->key->name) + 3 + n > INI_MAX_LINE - 2) {
+        snprintf(msg, msglen, "%s: value too long for a configuration line (%d characters)",
+                 name, INI_MAX_LINE - 2);
+        return ENGRAM_EINVAL;
+    }
     int st = check_value(e->key, buf, msg, msglen);
     if (st != ENGRAM_OK) return st;
     snprintf(e->text, CFG_VALUE_MAX, "%s", buf);
@@ -218,12 +240,32 @@ typedef struct load_state {
     int failed;
 } load_state;
 
-/* inih stream reader that counts lines, so a refused value is told from a syntax error. */
+/* inih stream reader that counts lines, so a refused value is told from a syntax error.
+ * inih would split a line longer than its buffer and read the tail as a line of its own
+ * (found by tests/fuzz/fuzz_config.c): the rest of a long comment is skipped, any other
+ * long line stops the parse with a message. */
 static char *config_ini_reader(char *str, int num, void *stream) {
     load_state *s = stream;
+    str[num - 1] = 'x'; /* fgets writes its '\0' here only when it filled the buffer */
     char *r = fgets(str, num, s->f);
-    if (r) s->line++;
-    return r;
+    if (!r) return NULL;
+    s->line++;
+    if (str[num - 1] != '\0' || str[num - 2] == '\n') return r;
+    int ch = fgetc(s->f);
+    if (ch == EOF || ch == '\n') return r; /* the line fitted exactly */
+    const char *p = r;
+    if (s->line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3; /* inih skips a BOM */
+    p += strspn(p, " \t\v\f\r");
+    if (*p == ';' || *p == '#') {
+        while (ch != EOF && ch != '\n') ch = fgetc(s->f);
+        return r;
+    }
+    if (!s->failed) {
+        snprintf(s->msg, sizeof s->msg, "line longer than %d characters", num - 2);
+        s->failed = 1;
+        s->fail_line = s->line;
+    }
+    return NULL;
 }
 
 static int config_ini_handler(void *user, const char *section, const char *name, const char *value) {
@@ -251,9 +293,10 @@ int config_load(config *c, const char *path) {
     load_state s = {c, f, 0, 0, "", 0};
     int line = ini_parse_stream(config_ini_reader, &s, config_ini_handler, &s);
     fclose(f);
-    if (line == 0) return ENGRAM_OK;
+    if (line == 0 && !s.failed) return ENGRAM_OK;
     if (line < 0) return engram_fail(ENGRAM_EIO, "cannot read configuration file %s", path);
-    if (s.failed && s.fail_line == line) return engram_fail(ENGRAM_EINVAL, "%s:%d: %s", path, line, s.msg);
+    if (s.failed && (line == 0 || s.fail_line == line))
+        return engram_fail(ENGRAM_EINVAL, "%s:%d: %s", path, s.fail_line, s.msg);
     return engram_fail(ENGRAM_EINVAL, "%s:%d: syntax error (expected [section] or key = value)",
                        path, line);
 }

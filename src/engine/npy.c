@@ -121,6 +121,18 @@ int npy_read(const char *path, double **data, size_t *ndim, size_t *shape) {
         count *= (size_t)v;
         s = end;
     }
+    /* Refuse a shape the file cannot hold before allocating for it, so a corrupt header
+     * never costs gigabytes (found by tests/fuzz/fuzz_npy.c); a non-seekable file is left
+     * to the fread below. */
+    long here = ftell(f);
+    if (here >= 0 && fseek(f, 0, SEEK_END) == 0) {
+        long end = ftell(f);
+        if (fseek(f, here, SEEK_SET) != 0 || end < here ||
+            (size_t)(end - here) / sizeof(double) < count) {
+            engram_fail(status, "%s: truncated data (expected %zu values)", path, count);
+            goto out;
+        }
+    }
     *ndim = nd;
     double *buf = malloc((count ? count : 1) * sizeof *buf);
     if (!buf) { status = engram_fail(ENGRAM_ENOMEM, "%s: out of memory", path); goto out; }

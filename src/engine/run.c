@@ -327,7 +327,8 @@ int ckpt_load(const char *path, const char *experiment, long *step, ckpt_blob *b
     if (!r.ok || len >= sizeof name) { engram_fail(st, "%s: truncated or corrupt checkpoint", path); goto out; }
     r_bytes(&r, name, len);
     name[len] = '\0';
-    if (r.ok && strcmp(name, experiment) != 0) {
+    /* Lengths too: a name with an embedded NUL must not pass as the expected one. */
+    if (r.ok && (len != strlen(experiment) || memcmp(name, experiment, len) != 0)) {
         engram_fail(st, "%s: checkpoint of experiment '%s', expected '%s'", path, name, experiment);
         goto out;
     }
@@ -340,12 +341,17 @@ int ckpt_load(const char *path, const char *experiment, long *step, ckpt_blob *b
     }
     for (size_t i = 0; r.ok && i < n_blobs; i++) {
         len = r_u32(&r);
-        if (!r.ok || len >= sizeof name) break;
+        if (!r.ok) break;
+        if (len >= sizeof name) { /* was a silent break: the checksum then passed (fuzz_ckpt.c) */
+            engram_fail(st, "%s: block %zu has a %u-byte name (corrupt checkpoint)", path, i, len);
+            goto out;
+        }
         r_bytes(&r, name, len);
         name[len] = '\0';
         uint64_t size = r_u64(&r);
         if (!r.ok) break;
-        if (strcmp(name, blobs[i].name) != 0 || size != blobs[i].size) {
+        if (len != strlen(blobs[i].name) || memcmp(name, blobs[i].name, len) != 0 ||
+            size != blobs[i].size) {
             engram_fail(st, "%s: block %zu is '%s' of %llu bytes, expected '%s' of %zu bytes "
                         "(different model configuration?)", path, i, name,
                         (unsigned long long)size, blobs[i].name, blobs[i].size);
