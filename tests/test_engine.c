@@ -93,6 +93,16 @@ static void test_npy_errors(void) {
     fclose(f);
     CHECK(npy_read(tmp("i4.npy"), &b, &nd, sh) == ENGRAM_EFORMAT, "int32 array refused: %s", engram_error());
     CHECK(npy_write("/nonexistent-dir/x.npy", a, 2, shape) == ENGRAM_EIO, "unwritable path -> EIO");
+    /* A header claiming far more data than the file holds is refused before allocating
+     * (regression: tests/fuzz/corpus/npy/regress_huge_shape.npy). */
+    f = fopen(tmp("huge.npy"), "wb");
+    const char hh[] = "\x93NUMPY\x01\x00\x76\x00{'descr': '<f8', 'fortran_order': False, 'shape': (24294967296, 2), }";
+    fwrite(hh, 1, sizeof hh - 1, f);
+    for (size_t i = sizeof hh - 1; i < 127; i++) fputc(' ', f);
+    fputc('\n', f);
+    fwrite(a, sizeof(double), 4, f);
+    fclose(f);
+    CHECK(npy_read(tmp("huge.npy"), &b, &nd, sh) == ENGRAM_EFORMAT, "huge claimed shape refused as truncated: %s", engram_error());
 }
 
 static const cfg_key test_keys[] = {
@@ -152,6 +162,19 @@ static void test_config_errors(void) {
     CHECK(config_set(c, "model.n_rec", "--set") == ENGRAM_EINVAL, "assignment without '=' refused: %s", engram_error());
     CHECK(config_set(c, "nosuch.key=1", "--set") == ENGRAM_EINVAL && strstr(engram_error(), "--set"),
           "--set of an unknown key names its origin: %s", engram_error());
+    /* Values config.ini could not hold are refused (regressions found by fuzzing). */
+    CHECK(config_set(c, "run.note=a\nmodel.n_rec=3", "--set") == ENGRAM_EINVAL, "newline in a value refused: %s", engram_error());
+    CHECK(config_set(c, "run.note=x ;y", "--set") == ENGRAM_EINVAL, "';' after a blank refused: %s", engram_error());
+    char longline[400] = "# ";
+    for (int i = 0; i < 300; i++) strcat(longline, "x");
+    strcat(longline, " n_rec = 7\n[model]\nleak = 0.25\n");
+    char text[460] = "[model]\n";
+    strcat(text, longline);
+    write_text(tmp("long.ini"), text);
+    config *fresh = test_config();
+    CHECK(config_load(fresh, tmp("long.ini")) == ENGRAM_OK && config_int(fresh, "model.n_rec") == 100 &&
+              config_real(fresh, "model.leak") == 0.25, "the tail of a long comment line is not read as a key");
+    config_free(fresh);
     config_free(c);
 }
 
