@@ -3,14 +3,22 @@
  * implementation of the same network (bench/esn_ref.py, same W, W_in, b and series)
  * run in the same invocation with /usr/bin/python3.
  *
- * Usage: build/bench/bench_esn [N] [--no-ref]
- * Prints engram's and NumPy's times (build = spectral radius, fit = states + X^T X +
- * solve, run = test predictions), both test NRMSEs and the ratio NumPy / engram.
+ * Usage: build/bench/bench_esn [N] [--no-ref] [--repeat K] [--no-gsl]
+ * Prints engram's and NumPy's times (build = W, W_in, b and the exact spectral radius,
+ * fit = states + X^T X + solve, run = test predictions), engram's fit broken into
+ * reservoir states / Gram accumulation / Cholesky solve, the build time of GSL's
+ * reference eigen solver (esn_spectral_radius_gsl) on the same W, both test NRMSEs,
+ * and the ratios NumPy / engram for fit+run and for build+fit+run. With --repeat K
+ * every phase (engram and NumPy) is timed K times and the minimum is printed. The load
+ * average (/proc/loadavg) is printed before and after, since the machine is shared, and
+ * so are the CPU seconds of each phase (process CPU time, summed over threads), which on
+ * a loaded machine track the unloaded single-thread time better than the wall clock.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -29,13 +37,37 @@ static double std_pop(const double *y, size_t n) {
     return sqrt(v / (double)n);
 }
 
+static void print_load(const char *when) {
+    FILE *f = fopen("/proc/loadavg", "r");
+    char buf[128] = "?";
+    if (f) {
+        if (!fgets(buf, sizeof buf, f)) strcpy(buf, "?\n");
+        fclose(f);
+    }
+    printf("load average %s: %s", when, buf);
+    if (!strchr(buf, '\n')) putchar('\n');
+}
+
+static double min_d(double a, double b) { return a < b ? a : b; }
+
+/* CPU seconds used by the process (all threads): on a loaded machine a better proxy for
+ * the single-thread time than the wall clock. */
+static double cpu_time(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 int main(int argc, char **argv) {
     size_t N = 1000, washout = 100, train = 7900, test = 2000;
-    int want_ref = 1;
+    int want_ref = 1, want_gsl = 1, repeat = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--no-ref") == 0) want_ref = 0;
+        else if (strcmp(argv[i], "--no-gsl") == 0) want_gsl = 0;
+        else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) repeat = atoi(argv[++i]);
         else N = (size_t)atol(argv[i]);
     }
+    if (repeat < 1) repeat = 1;
     double leak = 1.0, ridge = 1e-8, offset = 0.9;
     size_t T = washout + train + test;
     double *s = malloc((T + 1) * sizeof(double));
@@ -45,6 +77,14 @@ int main(int argc, char **argv) {
         return 1;
     }
     for (size_t i = 0; i <= T; i++) s[i] -= offset;
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    printf("bench_esn: Mackey-Glass one-step, N %zu (10 non-zeros/row), %zu steps (%zu washout,"
+           " %zu train, %zu test), ridge 1e-8, %d thread%s, best of %d\n",
+           N, T, washout, train, test, threads, threads == 1 ? "" : "s", repeat);
+    print_load("before");
 
     esn_params p = esn_params_default();
     p.n_res = N;
@@ -53,55 +93,98 @@ int main(int argc, char **argv) {
     p.input_scaling = 1.0;
     p.bias_scaling = 0.2;
     p.leak = leak;
-    double t0 = engram_wall_time();
-    esn *e = esn_alloc(&p, 1);
-    double t_build = engram_wall_time() - t0;
     readout_params rp = readout_params_default();
     rp.n_feat = N + 1;
     rp.ridge = ridge;
-    readout *r = readout_alloc(&rp);
     double *feat = malloc((N + 1) * sizeof(double)), *pred = malloc(test * sizeof(double));
-    if (!e || !r || !feat || !pred) {
-        fprintf(stderr, "bench_esn: %s\n", engram_error());
-        return 1;
+    double t_build = 1e300, t_fit = 1e300, t_run = 1e300, t_states = 1e300, t_acc = 1e300,
+           t_solve = 1e300, t_fitrun = 1e300, c_build = 1e300, c_fit = 1e300, c_run = 1e300;
+    esn *e = NULL;
+    readout *r = NULL;
+    for (int rep = 0; rep < repeat; rep++) {
+        esn_free(e);
+        readout_free(r);
+        double c0 = cpu_time(), t0 = engram_wall_time();
+        e = esn_alloc(&p, 1);
+        t_build = min_d(t_build, engram_wall_time() - t0);
+        c_build = min_d(c_build, cpu_time() - c0);
+        r = readout_alloc(&rp);
+        if (!e || !r || !feat || !pred) {
+            fprintf(stderr, "bench_esn: %s\n", engram_error());
+            return 1;
+        }
+        double ts = 0.0, ta = 0.0;
+        c0 = cpu_time();
+        t0 = engram_wall_time();
+        for (size_t t = 0; t < washout + train; t++) {
+            double a = engram_wall_time();
+            esn_step(e, &s[t], NULL);
+            double b = engram_wall_time();
+            ts += b - a;
+            if (t < washout) continue;
+            memcpy(feat, esn_state(e), N * sizeof(double));
+            feat[N] = s[t];
+            if (readout_train_step(r, feat, &s[t + 1], NULL) != ENGRAM_OK) break;
+            ta += engram_wall_time() - b;
+        }
+        double a = engram_wall_time();
+        if (readout_finish(r) != ENGRAM_OK) {
+            fprintf(stderr, "bench_esn: %s\n", engram_error());
+            return 1;
+        }
+        double fin = engram_wall_time() - a;
+        double fit = engram_wall_time() - t0;
+        double cf = cpu_time() - c0;
+        c0 = cpu_time();
+        t0 = engram_wall_time();
+        for (size_t i = 0; i < test; i++) {
+            size_t t = washout + train + i;
+            esn_step(e, &s[t], NULL);
+            memcpy(feat, esn_state(e), N * sizeof(double));
+            feat[N] = s[t];
+            readout_predict(r, feat, &pred[i]);
+        }
+        double run = engram_wall_time() - t0;
+        c_fit = min_d(c_fit, cf);
+        c_run = min_d(c_run, cpu_time() - c0);
+        t_fit = min_d(t_fit, fit);
+        t_run = min_d(t_run, run);
+        t_fitrun = min_d(t_fitrun, fit + run);
+        t_states = min_d(t_states, ts);
+        t_acc = min_d(t_acc, ta);
+        t_solve = min_d(t_solve, fin);
     }
-
-    t0 = engram_wall_time();
-    for (size_t t = 0; t < washout + train; t++) {
-        esn_step(e, &s[t], NULL);
-        if (t < washout) continue;
-        memcpy(feat, esn_state(e), N * sizeof(double));
-        feat[N] = s[t];
-        if (readout_train_step(r, feat, &s[t + 1], NULL) != ENGRAM_OK) break;
-    }
-    if (readout_finish(r) != ENGRAM_OK) {
-        fprintf(stderr, "bench_esn: %s\n", engram_error());
-        return 1;
-    }
-    double t_fit = engram_wall_time() - t0;
-    t0 = engram_wall_time();
-    for (size_t i = 0; i < test; i++) {
-        size_t t = washout + train + i;
-        esn_step(e, &s[t], NULL);
-        memcpy(feat, esn_state(e), N * sizeof(double));
-        feat[N] = s[t];
-        readout_predict(r, feat, &pred[i]);
-    }
-    double t_run = engram_wall_time() - t0;
     double mse = 0.0;
     const double *tgt = s + washout + train + 1;
     for (size_t i = 0; i < test; i++) mse += (pred[i] - tgt[i]) * (pred[i] - tgt[i]);
     double nrmse = sqrt(mse / (double)test) / std_pop(tgt, test);
-    int threads = 1;
-#ifdef _OPENMP
-    threads = omp_get_max_threads();
-#endif
-    printf("bench_esn: Mackey-Glass one-step, N %zu (10 non-zeros/row), %zu steps (%zu washout,"
-           " %zu train, %zu test), ridge 1e-8, %d thread%s\n",
-           N, T, washout, train, test, threads, threads == 1 ? "" : "s");
     printf("engram: build %.3f s (exact spectral radius), fit %.3f s, run %.3f s, fit+run %.3f s,"
            " test NRMSE %.6g\n",
-           t_build, t_fit, t_run, t_fit + t_run, nrmse);
+           t_build, t_fit, t_run, t_fitrun, nrmse);
+    printf("engram CPU seconds (all threads): build %.3f, fit %.3f, run %.3f, fit+run %.3f\n",
+           c_build, c_fit, c_run, c_fit + c_run);
+    printf("engram fit breakdown: states %.3f s, readout accumulation (copy + X^T X + X^T y) %.3f s,"
+           " finish (last block + Cholesky + solve) %.3f s\n",
+           t_states, t_acc, t_solve);
+    double *w = malloc(N * N * sizeof(double));
+    if (!w) return 1;
+    esn_w_dense(e, w);
+    if (want_gsl) {
+        double t_gsl = 1e300, c_gsl = 1e300, rho_gsl = 0.0, rho_fast = 0.0;
+        for (int rep = 0; rep < repeat; rep++) {
+            double c0 = cpu_time(), t0 = engram_wall_time();
+            if (esn_spectral_radius_gsl(w, N, &rho_gsl) != ENGRAM_OK) {
+                fprintf(stderr, "bench_esn: %s\n", engram_error());
+                return 1;
+            }
+            t_gsl = min_d(t_gsl, engram_wall_time() - t0);
+            c_gsl = min_d(c_gsl, cpu_time() - c0);
+        }
+        esn_spectral_radius(w, N, &rho_fast);
+        printf("build reference: GSL gsl_eigen_nonsymm radius %.3f s, CPU %.3f s (%.2fx engram's"
+               " build wall, %.2fx CPU); radius of the rescaled W: engram %.15g, GSL %.15g\n",
+               t_gsl, c_gsl, t_gsl / t_build, c_gsl / c_build, rho_fast, rho_gsl);
+    }
 
     if (want_ref) {
         char dir[] = "/tmp/engram_bench_esn_XXXXXX";
@@ -110,8 +193,6 @@ int main(int argc, char **argv) {
             return 1;
         }
         char path[256];
-        double *w = malloc(N * N * sizeof(double));
-        esn_w_dense(e, w);
         size_t shw[2] = {N, N}, shv[1] = {N}, shs[1] = {T + 1};
         snprintf(path, sizeof path, "%s/W.npy", dir);
         int st = npy_write(path, w, 2, shw);
@@ -121,22 +202,23 @@ int main(int argc, char **argv) {
         if (st == ENGRAM_OK) st = npy_write(path, e->bias, 1, shv);
         snprintf(path, sizeof path, "%s/series.npy", dir);
         if (st == ENGRAM_OK) st = npy_write(path, s, 1, shs);
-        free(w);
         if (st != ENGRAM_OK) {
             fprintf(stderr, "bench_esn: %s\n", engram_error());
             return 1;
         }
         char cmd[512];
-        snprintf(cmd, sizeof cmd, "/usr/bin/python3 bench/esn_ref.py %s %zu %zu %zu %g %g 2>&1", dir,
-                 washout, train, test, leak, ridge);
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 bench/esn_ref.py %s %zu %zu %zu %g %g %d 2>&1",
+                 dir, washout, train, test, leak, ridge, repeat);
         FILE *pp = popen(cmd, "r");
-        double rb = -1, rf = -1, rr = -1, rt = -1, rn = -1, rho = -1;
+        double rb = -1, rf = -1, rr = -1, rt = -1, rn = -1, rho = -1, cb = -1, cfi = -1, cr = -1;
         char line[512];
         int got = 0;
         while (pp && fgets(line, sizeof line, pp)) {
             if (sscanf(line, "ref build_s %lf fit_s %lf run_s %lf total_s %lf nrmse %lf rho %lf", &rb,
                        &rf, &rr, &rt, &rn, &rho) == 6)
                 got = 1;
+            else if (sscanf(line, "refcpu build_s %lf fit_s %lf run_s %lf", &cb, &cfi, &cr) == 3)
+                ;
             else
                 fprintf(stderr, "  esn_ref.py: %s", line);
         }
@@ -151,13 +233,23 @@ int main(int argc, char **argv) {
             printf("numpy:  build %.3f s (np.linalg.eigvals), fit %.3f s, run %.3f s, fit+run %.3f s,"
                    " test NRMSE %.6g\n",
                    rb, rf, rr, rt, rn);
-            printf("ratio numpy/engram: fit+run %.2f (fit %.2f, run %.2f); build %.2f\n",
-                   rt / (t_fit + t_run), rf / t_fit, rr / t_run, rb / t_build);
+            printf("ratio numpy/engram: fit+run %.2f (fit %.2f, run %.2f); build %.2f;"
+                   " total build+fit+run %.2f\n",
+                   rt / t_fitrun, rf / t_fit, rr / t_run, rb / t_build,
+                   (rb + rt) / (t_build + t_fitrun));
+            if (cb >= 0)
+                printf("numpy CPU seconds (all threads): build %.3f, fit %.3f, run %.3f, fit+run %.3f;"
+                       " CPU ratio numpy/engram: fit+run %.2f, build %.2f\n",
+                       cb, cfi, cr, cfi + cr, (cfi + cr) / (c_fit + c_run), cb / c_build);
+            printf("NRMSE engram %.6g vs numpy %.6g (relative difference %.2g)\n", nrmse, rn,
+                   fabs(nrmse - rn) / rn);
         } else {
             printf("numpy reference skipped (numpy or bench/esn_ref.py unavailable; run from the"
                    " source tree)\n");
         }
     }
+    print_load("after");
+    free(w);
     free(feat);
     free(pred);
     free(s);

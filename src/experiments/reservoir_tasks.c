@@ -26,7 +26,7 @@
 static const cfg_key reservoir_keys[] = {
     {"train.rule", CFG_ENUM, "esn", 0, 0, "esn", "learning rule (a reservoir with a trained readout)"},
     {"reservoir.n", CFG_INT, "100", 1, 4000, NULL,
-     "number of reservoir units N (the exact spectral radius costs O(N^3): 3 s at N = 1000)"},
+     "number of reservoir units N (the exact spectral radius costs O(N^3): ~1.4 s at N = 1000)"},
     {"reservoir.topology", CFG_ENUM, "sparse", 0, 0, "sparse|orthogonal",
      "W: sparse (nnz_per_row non-zeros per row) or orthogonal (QR of a Gaussian matrix)"},
     {"reservoir.nnz_per_row", CFG_INT, "10", 1, 4000, NULL, "non-zeros per row of a sparse W"},
