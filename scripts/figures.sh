@@ -2,7 +2,8 @@
 # Regenerates the figures the README shows (figures/*.png) from the acceptance-size runs,
 # and figures/results.txt with every run's summary line. Runs go to $FIGURE_RUNS
 # (default runs/figures). The grid-cell run trains GRID_STEPS updates (default 20000,
-# about 30-60 minutes on 2 cores); everything else takes about 15 minutes.
+# about 30-60 minutes on 2 cores; GRID=0 skips the grid-cell runs); everything else takes
+# about 15 minutes.
 set -e
 BUILD=${1:-build}
 E="$BUILD/engram"
@@ -27,8 +28,10 @@ echo "== engram compare anbn --rules r2n2,bptt,fa,rflo,esn --seeds 5" >&2
 sed 's/^/anbn-compare: /' "$OUT/anbn-compare.txt" >>"$RES"
 run tmaze-alternation tmaze
 run tmaze-cued tmaze --set task.variant=cued
-run gridcells gridcells --set train.steps="$GRID_STEPS" --set run.checkpoint_every=2000
-run gridcells-nodropout gridcells --set train.steps="$GRID_STEPS" --set run.checkpoint_every=2000 --set model.dropout=0
+if [ "${GRID:-1}" != 0 ]; then
+    run gridcells gridcells --set train.steps="$GRID_STEPS" --set run.checkpoint_every=2000
+    run gridcells-nodropout gridcells --set train.steps="$GRID_STEPS" --set run.checkpoint_every=2000 --set model.dropout=0
+fi
 
 cp "$OUT/mg-nlms/learning_curve.png" figures/mackey-glass-nlms-learning-curve.png
 cp "$OUT/mg-ridge/prediction.png" figures/mackey-glass-ridge-prediction.png
@@ -39,8 +42,10 @@ cp "$OUT/tmaze-alternation/ratemaps.png" figures/tmaze-ratemaps.png
 cp "$OUT/tmaze-alternation/cache_replay_reverse.png" figures/tmaze-cache-reverse-replay.png
 cp "$OUT/tmaze-alternation/cache_replay_forward.png" figures/tmaze-cache-forward-replay.png
 cp "$OUT/tmaze-alternation/replays.png" figures/tmaze-replays-per-epoch.png
-cp "$OUT/gridcells/ratemaps.png" figures/gridcells-ratemaps.png
-cp "$OUT/gridcells/decode_error.png" figures/gridcells-decode-error.png
-cp "$OUT/gridcells/trajectory.png" figures/gridcells-trajectory.png
-cp "$OUT/gridcells-nodropout/ratemaps.png" figures/gridcells-ratemaps-nodropout.png
+if [ "${GRID:-1}" != 0 ]; then
+    cp "$OUT/gridcells/ratemaps.png" figures/gridcells-ratemaps.png
+    cp "$OUT/gridcells/decode_error.png" figures/gridcells-decode-error.png
+    cp "$OUT/gridcells/trajectory.png" figures/gridcells-trajectory.png
+    cp "$OUT/gridcells-nodropout/ratemaps.png" figures/gridcells-ratemaps-nodropout.png
+fi
 echo "figures written to figures/; summaries in $RES"

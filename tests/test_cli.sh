@@ -82,6 +82,9 @@ if has_exp mackey-glass; then
 fi
 
 if has_exp anbn; then
+    "$E" run anbn-long --quick --quiet --out "$T/along" >/dev/null 2>&1 && grep -q '^experiment = anbn$' "$T/along/config.ini" \
+        && grep -q '^n_max = 29$' "$T/along/config.ini" && ok "a preset file (anbn-long) runs its experiment with its values" \
+        || bad "preset anbn-long did not run as anbn with n_max 29"
     # Interrupted and resumed: kill the run after its first checkpoint, resume, compare.
     "$E" run anbn --quick --quiet --seed 3 --set run.checkpoint_every=20 --out "$T/full" >/dev/null 2>&1
     "$E" run anbn --quick --quiet --seed 3 --set run.checkpoint_every=20 --out "$T/cut" >/dev/null 2>&1 &

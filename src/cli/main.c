@@ -1,4 +1,5 @@
 /* main.c: the engram command-line program (SPEC.md, "Command line"). */
+#include <dirent.h>
 #include <ini.h>
 #include <limits.h>
 #include <math.h>
@@ -204,12 +205,14 @@ static int resolve_experiment(const char *target, const experiment **exp, char *
         snprintf(file, n, "%s", target);
         return ENGRAM_OK;
     }
+    /* A preset name: experiments/NAME.ini, whose [run] experiment names the experiment
+     * (a preset such as anbn-long configures the experiment anbn). */
+    char preset[1100];
+    if (preset_path(target, preset, sizeof preset)) return resolve_experiment(preset, exp, file, n);
     *exp = experiment_find(target);
     if (!*exp)
         return engram_fail(ENGRAM_EINVAL, "unknown experiment '%s' (see engram list experiments, or give a path to an .ini file)", target);
-    if (!preset_path(target, file, n))
-        return engram_fail(ENGRAM_EINVAL, "preset file %s.ini not found (looked in ./experiments, next to the program and in %s; set ENGRAM_PRESETS)", target, ENGRAM_DATADIR);
-    return ENGRAM_OK;
+    return engram_fail(ENGRAM_EINVAL, "preset file %s.ini not found (looked in ./experiments, next to the program and in %s; set ENGRAM_PRESETS)", target, ENGRAM_DATADIR);
 }
 
 static config *experiment_config(const experiment *e) {
@@ -611,6 +614,34 @@ static int cmd_compare(int argc, char **argv) {
 
 /* ---- list ---- */
 
+/* Prints the preset files beside the registered experiments' presets whose names are
+ * not experiment names (for example anbn-long, a preset of anbn). */
+static void list_extra_presets(void) {
+    char path[1100];
+    if (!experiment_registry[0] || !preset_path(experiment_registry[0]->name, path, sizeof path)) return;
+    char *slash = strrchr(path, '/');
+    if (!slash) return;
+    *slash = '\0';
+    DIR *d = opendir(path);
+    if (!d) return;
+    char names[64][64];
+    size_t n = 0;
+    for (struct dirent *de; (de = readdir(d)) && n < 64;) {
+        size_t len = strlen(de->d_name);
+        if (len < 5 || len >= 64 || strcmp(de->d_name + len - 4, ".ini")) continue;
+        snprintf(names[n], sizeof names[n], "%.*s", (int)(len - 4), de->d_name);
+        if (!experiment_find(names[n])) n++;
+    }
+    closedir(d);
+    qsort(names, n, sizeof names[0], (int (*)(const void *, const void *))strcmp);
+    for (size_t i = 0; i < n; i++) {
+        const experiment *e = NULL;
+        char file[1100];
+        if (resolve_experiment(names[i], &e, file, sizeof file) == ENGRAM_OK)
+            printf("%-16s preset of %s (%s)\n", names[i], e->name, file);
+    }
+}
+
 static int cmd_list(int argc, char **argv) {
     const char *what = argc > 1 ? argv[1] : "experiments";
     if (!strcmp(what, "experiments")) {
@@ -620,6 +651,7 @@ static int cmd_list(int argc, char **argv) {
             printf("%-16s %s%s%s%s\n", experiment_registry[i]->name, experiment_registry[i]->description,
                    rl[0] ? " [rules: " : "", rl, rl[0] ? "]" : "");
         }
+        list_extra_presets();
         return 0;
     }
     if (!strcmp(what, "rules")) {
