@@ -1,9 +1,19 @@
 /* registry.c: every experiment the command line can run. */
 #include <string.h>
 #include "engram/experiment.h"
+#include "engram/anbn.h" /* exp_anbn */
+#include "engram/tmaze.h" /* exp_tmaze */
+#include "engram/esn.h" /* exp_mackey_glass, exp_narma10, exp_memory_capacity */
+extern const experiment exp_gridcells; /* src/experiments/gridcells.c */
 
 /* One line per experiment; each is defined in its own source file. */
 const experiment *const experiment_registry[] = {
+    &exp_mackey_glass,
+    &exp_narma10,
+    &exp_memory_capacity,
+    &exp_gridcells,
+    &exp_anbn,
+    &exp_tmaze,
     NULL,
 };
 

@@ -1,0 +1,540 @@
+/* gridcells.c: the `gridcells` experiment, Banino et al. 2018 (Nature 557:429).
+ *
+ * A path-integrating LSTM (pathint.h) is trained on simulated rodent trajectories
+ * (trajectory.h) to predict place-cell and head-direction-cell softmax targets
+ * (placecells.h). Every eval.every updates the linear layer g is evaluated on a fixed set
+ * of eval.trajectories trajectories (stream "test"): 20 x 20 mean-activation rate maps of
+ * every unit, their autocorrelograms and 60/90-degree grid scores (gridscore.h), and the
+ * position decoding error (mean of the top-3 place-cell centres, in cm) against the
+ * baseline of always answering the box centre.
+ *
+ * Evaluation runs WITHOUT dropout by default (eval.dropout = false): the rate map of a
+ * unit is then its deterministic activation. The released code evaluated the training
+ * graph with dropout still on (research note §1.2 quirk 2), whose rate maps have the same
+ * expectation but are noisier; eval.dropout = true reproduces that.
+ *
+ * Reproducibility: weights from ("weights", 0); training trajectories from the persistent
+ * stream ("data", 0), whose state is checkpointed; dropout masks from ("dropout",
+ * step * 2^20 + item); evaluation set from ("test", 0); cell centres from
+ * (cells.seed, "cells", 0), so by default every run shares one ensemble, like the
+ * official code's fixed seed 8341. Checkpoints are written at evaluation points.
+ *
+ * Outputs (rewritten at every evaluation, so a long run can be inspected while it runs):
+ *   metrics.csv      step, loss (mean training cross-entropy PC + HD since the previous
+ *                    evaluation; nan at step 0), decode_error_cm, centre_error_cm (always
+ *                    answering the box centre), max_score60, grid_units, wall_s
+ *   ratemaps.npy     (Ng, bins, bins) mean activation of g, NaN for unvisited bins
+ *   sacs.npy         (Ng, 2 bins - 1, 2 bins - 1) autocorrelograms
+ *   gridscores.csv   unit, score60, score90, ring_inner, ring_outer
+ *   positions.npy    (E, T + 1, 2) evaluation trajectories; decoded.npy (E, T, 2) the
+ *                    decoded positions of steps 1..T
+ *   ratemaps.png (+ ratemaps_order.csv), placecells.png, hdcells.png, trajectory.png,
+ *   loss.png, decode_error.png
+ * Summary: decode_error_cm, centre_error_cm, max_score60, grid_units, steps, loss.
+ * Caveats when reading grid_units: (1) an untrained network already has units with
+ * score60 > 0.3 (smooth or noisy maps), so compare with the step-0 row of metrics.csv;
+ * (2) early in training most g units are linear ramps of position, whose SAC is nearly
+ * constant, and the DeepMind score (ring variance + 1e-5 in the denominator) then gives
+ * large spurious values (score60 up to ~1.8 for maps a plane fits with R^2 > 0.99).
+ * Look at ratemaps.png before calling a unit grid-like.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_rng.h>
+#include "engram/engram.h"
+#include "engram/config.h"
+#include "engram/experiment.h"
+#include "engram/gridscore.h"
+#include "engram/image.h"
+#include "engram/optim.h"
+#include "engram/pathint.h"
+#include "engram/placecells.h"
+#include "engram/rng.h"
+#include "engram/run.h"
+#include "engram/trajectory.h"
+
+static const cfg_key gc_keys[] = {
+    {"model.n_hidden", CFG_INT, "128", 1, 4096, NULL, "LSTM units"},
+    {"model.n_g", CFG_INT, "256", 1, 8192, NULL,
+     "units of the linear layer g (official code 256, paper 512)"},
+    {"model.dropout", CFG_REAL, "0.5", 0, 0.95, NULL,
+     "dropout probability on g during training (0: off)"},
+    {"model.forget_bias", CFG_REAL, "1", -10, 10, NULL, "constant added to the LSTM forget gate"},
+    {"cells.n_pc", CFG_INT, "256", 1, 100000, NULL, "place cells"},
+    {"cells.pc_sigma", CFG_REAL, "0.01", 1e-4, 10, NULL,
+     "place-cell standard deviation in metres (Banino: 0.01)"},
+    {"cells.pc_surround", CFG_REAL, "0", 0, 100, NULL,
+     "0: Gaussian softmax targets; > 1: difference of softmaxes with this variance ratio"},
+    {"cells.n_hd", CFG_INT, "12", 1, 10000, NULL, "head-direction cells"},
+    {"cells.hd_kappa", CFG_REAL, "20", 0, 1e6, NULL, "von Mises concentration of HD cells"},
+    {"cells.seed", CFG_INT, "8341", 0, 4294967295.0, NULL,
+     "seed of the cell centres (fixed across runs, as the official code)"},
+    {"train.steps", CFG_INT, "1000000", 0, 1e12, NULL, "parameter updates"},
+    {"train.batch", CFG_INT, "10", 1, 100000, NULL, "trajectories per update"},
+    {"train.seq_len", CFG_INT, "100", 1, 100000, NULL, "steps per trajectory"},
+    {"train.optimizer", CFG_ENUM, "rmsprop-tf", 0, 0, "rmsprop-tf|adam|rmsprop|sgd",
+     "optimiser (rmsprop-tf: TF1 RMSProp of the official code)"},
+    {"train.lr", CFG_REAL, "1e-5", 0, 10, NULL, "learning rate"},
+    {"train.momentum", CFG_REAL, "0.9", 0, 0.9999, NULL, "momentum (rmsprop-tf, rmsprop, sgd)"},
+    {"train.clip_value", CFG_REAL, "1e-5", 0, 1e6, NULL,
+     "element-wise gradient clip (0: off; official 1e-5)"},
+    {"train.weight_decay", CFG_REAL, "0", 0, 10, NULL,
+     "L2 coefficient on W_g and the output weights (official code: declared 1e-5, never applied)"},
+    {"eval.every", CFG_INT, "2000", 1, 1e12, NULL, "updates between evaluations"},
+    {"eval.trajectories", CFG_INT, "4000", 1, 1e7, NULL, "evaluation trajectories (stream test)"},
+    {"eval.batch", CFG_INT, "50", 1, 100000, NULL, "trajectories per evaluation forward pass"},
+    {"eval.bins", CFG_INT, "20", 3, 1000, NULL, "rate-map bins per side"},
+    {"eval.grid_threshold", CFG_REAL, "0.3", -2, 2, NULL,
+     "60-degree score above which a unit counts as grid-like"},
+    {"eval.decode_k", CFG_INT, "3", 1, 64, NULL, "place cells averaged to decode a position"},
+    {"eval.dropout", CFG_BOOL, "false", 0, 0, NULL,
+     "keep dropout on at evaluation, as the released code did (default off)"},
+    {"eval.interp", CFG_ENUM, "spline3", 0, 0, "spline3|bilinear",
+     "interpolation of the autocorrelogram rotations (spline3 = scipy.ndimage.rotate)"},
+    {"eval.min_max", CFG_BOOL, "false", 0, 0, NULL, "min/max form of the 60-degree score"},
+    {NULL, CFG_INT, NULL, 0, 0, NULL, NULL},
+};
+
+static const cfg_key *const gc_tables[] = {gc_keys, traj_keys, NULL};
+
+static const char *const gc_quick[] = {
+    /* a demo of a minute: short sequences, Adam, broad place cells */
+    "train.steps=150", "train.batch=20", "train.seq_len=20", "train.optimizer=adam",
+    "train.lr=1e-2", "train.clip_value=0", "eval.every=50", "eval.trajectories=100",
+    "cells.pc_sigma=0.2", "run.checkpoint_every=0", NULL,
+};
+
+enum { H_STEP, H_LOSS, H_DEC, H_BASE, H_MAX60, H_GRID, H_N };
+
+/* Everything a run holds; allocated once. */
+typedef struct gc_run {
+    size_t B, T, E, Be, P, D, Ng, bins;
+    long steps, every;
+    traj_params tp;
+    pc_ensemble *pc;
+    hd_ensemble *hdc;
+    pathint *m;
+    optim *opt;
+    gsl_rng *r_data;
+    /* training batch */
+    double *vel, *pos, *hd, *pc0, *hd0, *pct, *hdt;
+    /* evaluation set and buffers */
+    double *e_vel, *e_pos, *e_hd, *e_pc0, *e_hd0, *pos_tm, *dec_tm, *decoded;
+    ratemap_acc *acc;
+    gridscorer *gs;
+    gridscore_result *res;
+    double *maps, *sacs;
+    /* history of evaluation points (n_hist rows of H_N) */
+    double *hist;
+    size_t n_hist, max_hist;
+} gc_run;
+
+static void gc_free(gc_run *g) {
+    pc_free(g->pc); hdc_free(g->hdc); pathint_free(g->m); optim_free(g->opt);
+    if (g->r_data) gsl_rng_free(g->r_data);
+    free(g->vel); free(g->pos); free(g->hd); free(g->pc0); free(g->hd0); free(g->pct);
+    free(g->hdt); free(g->e_vel); free(g->e_pos); free(g->e_hd); free(g->e_pc0);
+    free(g->e_hd0); free(g->pos_tm); free(g->dec_tm); free(g->decoded);
+    ratemap_free(g->acc); gridscorer_free(g->gs); free(g->res); free(g->maps); free(g->sacs);
+    free(g->hist);
+}
+
+/* Copies run_path(ctx, name) into buf (run_path's buffer is shared). */
+static const char *gc_path(run_ctx *ctx, const char *name, char *buf, size_t n) {
+    snprintf(buf, n, "%s", run_path(ctx, name));
+    return buf;
+}
+
+/* Evaluates the model on the fixed set: rate maps, scores, decoding. Fills the metrics
+ * of one history row (except step and loss). */
+static int gc_evaluate(run_ctx *ctx, gc_run *g, int eval_dropout, size_t decode_k,
+                       double threshold, double *row) {
+    const size_t T = g->T, P = g->P, D = g->D, Ng = g->Ng;
+    ratemap_reset(g->acc);
+    double err_sum = 0, base_sum = 0;
+    size_t n_rows = 0;
+    int st = ENGRAM_OK;
+    for (size_t e0 = 0; e0 < g->E && st == ENGRAM_OK; e0 += g->Be) {
+        size_t Bn = g->E - e0 < g->Be ? g->E - e0 : g->Be;
+        const double *pos = g->e_pos + e0 * (T + 1) * 2;
+        st = pc_encode_steps(g->pc, pos, Bn, T, g->e_pc0, NULL);
+        if (st == ENGRAM_OK) st = hdc_encode_steps(g->hdc, g->e_hd + e0 * (T + 1), Bn, T, g->e_hd0, NULL);
+        if (st != ENGRAM_OK) break;
+        if (eval_dropout) pathint_dropout_mask(g->m, Bn, ctx->seed, (1ull << 40) + e0);
+        st = pathint_forward(g->m, Bn, g->e_vel + e0 * T * 3, g->e_pc0, g->e_hd0, NULL, NULL,
+                             eval_dropout, NULL);
+        if (st != ENGRAM_OK) break;
+        /* true positions of steps 1..T in the model's time-major row order r = t*B + b */
+        for (size_t t = 0; t < T; t++)
+            for (size_t b = 0; b < Bn; b++) {
+                const double *p = pos + (b * (T + 1) + t + 1) * 2;
+                g->pos_tm[(t * Bn + b) * 2] = p[0];
+                g->pos_tm[(t * Bn + b) * 2 + 1] = p[1];
+            }
+        const double *act = eval_dropout ? g->m->gd : g->m->g;
+        ratemap_add(g->acc, act, g->pos_tm, T * Bn);
+        st = pc_decode(g->pc, g->m->p_pc, T * Bn, decode_k, g->dec_tm);
+        if (st != ENGRAM_OK) break;
+        for (size_t t = 0; t < T; t++)
+            for (size_t b = 0; b < Bn; b++) {
+                size_t r = t * Bn + b;
+                double dx = g->dec_tm[r * 2] - g->pos_tm[r * 2];
+                double dy = g->dec_tm[r * 2 + 1] - g->pos_tm[r * 2 + 1];
+                err_sum += sqrt(dx * dx + dy * dy);
+                base_sum += sqrt(g->pos_tm[r * 2] * g->pos_tm[r * 2] +
+                                 g->pos_tm[r * 2 + 1] * g->pos_tm[r * 2 + 1]);
+                double *dst = g->decoded + ((e0 + b) * T + t) * 2;
+                dst[0] = g->dec_tm[r * 2];
+                dst[1] = g->dec_tm[r * 2 + 1];
+            }
+        n_rows += T * Bn;
+    }
+    (void)P; (void)D;
+    if (st != ENGRAM_OK) return st;
+    ratemap_finalise(g->acc, g->maps);
+    st = gridscore_maps(g->gs, g->maps, Ng, g->res, g->sacs);
+    if (st != ENGRAM_OK) return st;
+    double mx = NAN;
+    for (size_t u = 0; u < Ng; u++)
+        if (isfinite(g->res[u].score60) && (isnan(mx) || g->res[u].score60 > mx)) mx = g->res[u].score60;
+    row[H_DEC] = 100.0 * err_sum / (double)n_rows;
+    row[H_BASE] = 100.0 * base_sum / (double)n_rows;
+    row[H_MAX60] = mx;
+    row[H_GRID] = (double)gridscore_count_above(g->res, Ng, threshold);
+    return ENGRAM_OK;
+}
+
+/* The example trajectory figure: the true path of evaluation trajectory 0 (black) and
+ * its decoded positions (red), in a frame for the box. */
+static int gc_fig_trajectory(const char *path, const gc_run *g) {
+    const size_t S = 480, M = 40, T = g->T;
+    image *im = image_alloc(S + 2 * M, S + 2 * M + 20);
+    if (!im) return engram_fail(ENGRAM_ENOMEM, "out of memory");
+    const uint8_t black[3] = {0, 0, 0}, red[3] = {220, 30, 30}, grey[3] = {150, 150, 150};
+    const uint8_t blue[3] = {30, 60, 220};
+    double half = g->tp.box / 2;
+    /* x to the right, y upwards */
+#define PX(x) ((long)(M + ((x) + half) / g->tp.box * (double)S))
+#define PY(y) ((long)(M + 20 + (half - (y)) / g->tp.box * (double)S))
+    image_draw_line(im, PX(-half), PY(-half), PX(half), PY(-half), grey);
+    image_draw_line(im, PX(half), PY(-half), PX(half), PY(half), grey);
+    image_draw_line(im, PX(half), PY(half), PX(-half), PY(half), grey);
+    image_draw_line(im, PX(-half), PY(half), PX(-half), PY(-half), grey);
+    const double *p = g->e_pos, *d = g->decoded;
+    for (size_t t = 0; t < T; t++)
+        image_draw_line(im, PX(p[t * 2]), PY(p[t * 2 + 1]), PX(p[(t + 1) * 2]), PY(p[(t + 1) * 2 + 1]), black);
+    for (size_t t = 0; t + 1 < T; t++)
+        image_draw_line(im, PX(d[t * 2]), PY(d[t * 2 + 1]), PX(d[(t + 1) * 2]), PY(d[(t + 1) * 2 + 1]), red);
+    long sx = PX(p[0]), sy = PY(p[1]);
+    for (long k = -4; k <= 4; k++) {
+        image_draw_line(im, sx - 4, sy + k, sx + 4, sy + k, blue);
+    }
+#undef PX
+#undef PY
+    image_draw_text(im, M, 6, "true path (black), decoded (red), start (blue)", black, 1);
+    image_draw_text(im, M, 20, "box 2.2 m; decoding = mean of top-3 place-cell centres", grey, 1);
+    int st = image_write_png(im, path);
+    image_free(im);
+    return st;
+}
+
+/* Place-cell fields (each pixel coloured by its most active cell, shaded by that cell's
+ * target value, centres in black) and the head-direction tuning curves. */
+static int gc_fig_cells(const char *pc_path, const char *hd_path, const gc_run *g) {
+    const size_t S = 300, M = 30;
+    const pc_ensemble *pc = g->pc;
+    image *im = image_alloc(S + 2 * M, S + 2 * M + 14);
+    double *row = malloc(S * 2 * sizeof *row), *out = malloc(S * pc->n * sizeof *out);
+    if (!im || !row || !out) { image_free(im); free(row); free(out); return engram_fail(ENGRAM_ENOMEM, "out of memory"); }
+    double half = pc->box / 2;
+    for (size_t py = 0; py < S; py++) {
+        for (size_t px = 0; px < S; px++) {
+            row[px * 2] = -half + (px + 0.5) / (double)S * pc->box;
+            row[px * 2 + 1] = half - (py + 0.5) / (double)S * pc->box;
+        }
+        pc_encode(pc, row, S, out);
+        for (size_t px = 0; px < S; px++) {
+            size_t best = 0;
+            for (size_t i = 1; i < pc->n; i++) if (out[px * pc->n + i] > out[px * pc->n + best]) best = i;
+            uint8_t c[3];
+            /* scatter neighbouring indices over the colour map */
+            image_cmap_rgb(IMAGE_CMAP_JET, (double)((best * 97) % pc->n) / (double)(pc->n > 1 ? pc->n - 1 : 1), c);
+            double v = out[px * pc->n + best];
+            uint8_t *dst = im->rgb + ((M + 14 + py) * im->width + M + px) * 3;
+            for (int k = 0; k < 3; k++) dst[k] = (uint8_t)(255 - (255 - c[k]) * (0.35 + 0.65 * v));
+        }
+    }
+    const uint8_t black[3] = {0, 0, 0};
+    for (size_t i = 0; i < pc->n; i++) {
+        long cx = (long)(M + (pc->centres[i * 2] + half) / pc->box * S);
+        long cy = (long)(M + 14 + (half - pc->centres[i * 2 + 1]) / pc->box * S);
+        image_draw_line(im, cx - 2, cy, cx + 2, cy, black);
+        image_draw_line(im, cx, cy - 2, cx, cy + 2, black);
+    }
+    char title[96];
+    snprintf(title, sizeof title, "%zu place cells, sigma %.3g m: argmax fields", pc->n, pc->sigma);
+    image_draw_text(im, M, 6, title, black, 1);
+    int st = image_write_png(im, pc_path);
+    image_free(im);
+    free(row); free(out);
+    if (st != ENGRAM_OK) return st;
+    /* HD tuning: target of each cell against heading, -180..180 degrees */
+    const hd_ensemble *h = g->hdc;
+    const size_t NP = 361;
+    double *x = malloc(NP * sizeof *x), *ang = malloc(NP * sizeof *ang);
+    double *enc = malloc(NP * h->n * sizeof *enc), *y = malloc(NP * h->n * sizeof *y);
+    if (!x || !ang || !enc || !y) { free(x); free(ang); free(enc); free(y); return engram_fail(ENGRAM_ENOMEM, "out of memory"); }
+    for (size_t k = 0; k < NP; k++) { x[k] = -180.0 + (double)k; ang[k] = x[k] * M_PI / 180.0; }
+    st = hdc_encode(h, ang, NP, enc);
+    for (size_t j = 0; j < h->n; j++)
+        for (size_t k = 0; k < NP; k++) y[j * NP + k] = enc[k * h->n + j];
+    char hd_title[96];
+    snprintf(hd_title, sizeof hd_title, "%zu head-direction cells (kappa %.3g): softmax targets", h->n, h->kappa);
+    image_plot pl = {hd_title, "heading (degrees)", "target", x, y, NULL, NULL, h->n, NP, NULL, 0, 0, 0};
+    if (st == ENGRAM_OK) st = image_write_plot(hd_path, &pl);
+    free(x); free(ang); free(enc); free(y);
+    return st;
+}
+
+/* Loss and decoding-error curves from the history. */
+static int gc_fig_curves(run_ctx *ctx, const gc_run *g) {
+    size_t n = g->n_hist;
+    if (n == 0) return ENGRAM_OK;
+    double *x = malloc(n * sizeof *x), *y = malloc(2 * n * sizeof *y);
+    if (!x || !y) { free(x); free(y); return engram_fail(ENGRAM_ENOMEM, "out of memory"); }
+    for (size_t i = 0; i < n; i++) {
+        x[i] = g->hist[i * H_N + H_STEP];
+        y[i] = g->hist[i * H_N + H_LOSS];
+    }
+    char buf[1200];
+    image_plot pl = {"training loss (PC + HD cross-entropy)", "update", "loss", x, y, NULL, NULL,
+                     1, n, NULL, 0, 0, 0};
+    int st = image_write_plot(gc_path(ctx, "loss.png", buf, sizeof buf), &pl);
+    for (size_t i = 0; i < n; i++) {
+        y[i] = g->hist[i * H_N + H_DEC];
+        y[n + i] = g->hist[i * H_N + H_BASE];
+    }
+    const char *names[2] = {"network (top-3 place cells)", "always the box centre"};
+    image_plot pd = {"position decoding error on the evaluation set", "update", "error (cm)", x, y,
+                     NULL, NULL, 2, n, names, 0, 0, 0};
+    if (st == ENGRAM_OK) st = image_write_plot(gc_path(ctx, "decode_error.png", buf, sizeof buf), &pd);
+    free(x); free(y);
+    return st;
+}
+
+/* Writes the arrays and figures of the latest evaluation. */
+static int gc_write_outputs(run_ctx *ctx, gc_run *g) {
+    char a[1200], b[1200];
+    size_t sh3[3] = {g->Ng, g->bins, g->bins};
+    int st = run_write_npy(ctx, "ratemaps.npy", g->maps, 3, sh3);
+    size_t side = 2 * g->bins - 1, shs[3] = {g->Ng, side, side};
+    if (st == ENGRAM_OK) st = run_write_npy(ctx, "sacs.npy", g->sacs, 3, shs);
+    size_t shp[3] = {g->E, g->T + 1, 2}, shd[3] = {g->E, g->T, 2};
+    if (st == ENGRAM_OK) st = run_write_npy(ctx, "positions.npy", g->e_pos, 3, shp);
+    if (st == ENGRAM_OK) st = run_write_npy(ctx, "decoded.npy", g->decoded, 3, shd);
+    if (st == ENGRAM_OK) st = gridscore_write_csv_path(gc_path(ctx, "gridscores.csv", a, sizeof a), g->res, g->Ng);
+    if (st == ENGRAM_OK)
+        st = gridfig_write(gc_path(ctx, "ratemaps.png", a, sizeof a),
+                           gc_path(ctx, "ratemaps_order.csv", b, sizeof b), g->maps, g->Ng, g->gs,
+                           g->res, NULL);
+    if (st == ENGRAM_OK) st = gc_fig_trajectory(gc_path(ctx, "trajectory.png", a, sizeof a), g);
+    if (st == ENGRAM_OK) st = gc_fig_curves(ctx, g);
+    return st;
+}
+
+static int gc_setup(run_ctx *ctx, gc_run *g) {
+    const config *c = ctx->cfg;
+    g->B = (size_t)config_int(c, "train.batch");
+    g->T = (size_t)config_int(c, "train.seq_len");
+    g->E = (size_t)config_int(c, "eval.trajectories");
+    g->Be = (size_t)config_int(c, "eval.batch");
+    if (g->Be > g->E) g->Be = g->E;
+    g->P = (size_t)config_int(c, "cells.n_pc");
+    g->D = (size_t)config_int(c, "cells.n_hd");
+    g->Ng = (size_t)config_int(c, "model.n_g");
+    g->bins = (size_t)config_int(c, "eval.bins");
+    g->steps = config_int(c, "train.steps");
+    g->every = config_int(c, "eval.every");
+    int st = traj_params_from_config(c, &g->tp);
+    if (st != ENGRAM_OK) return st;
+    gsl_rng *rc = rng_stream_alloc((uint64_t)config_int(c, "cells.seed"), "cells", 0);
+    if (!rc) return engram_fail(ENGRAM_ENOMEM, "out of memory");
+    g->pc = pc_alloc(g->P, config_real(c, "cells.pc_sigma"), config_real(c, "cells.pc_surround"),
+                     g->tp.box, rc);
+    g->hdc = g->pc ? hdc_alloc(g->D, config_real(c, "cells.hd_kappa"), rc) : NULL;
+    gsl_rng_free(rc);
+    if (!g->pc || !g->hdc) return ENGRAM_EINVAL;
+    pathint_dims d = {3, (size_t)config_int(c, "model.n_hidden"), g->Ng, g->P, g->D};
+    g->m = pathint_alloc(&d, g->B > g->Be ? g->B : g->Be, g->T);
+    if (!g->m) return ENGRAM_ENOMEM;
+    g->m->dropout = config_real(c, "model.dropout");
+    g->m->forget_bias = config_real(c, "model.forget_bias");
+    g->m->weight_decay = config_real(c, "train.weight_decay");
+    st = pathint_init_weights(g->m, ctx->seed);
+    if (st != ENGRAM_OK) return st;
+    optim_kind kind;
+    st = optim_kind_parse(config_str(c, "train.optimizer"), &kind);
+    if (st != ENGRAM_OK) return st;
+    optim_params op = optim_defaults(kind);
+    op.lr = config_real(c, "train.lr");
+    if (kind != OPTIM_ADAM) op.momentum = config_real(c, "train.momentum");
+    op.clip_value = config_real(c, "train.clip_value");
+    /* weight decay is applied by the model to W_g, W_pc, W_hd only (not the optimiser) */
+    g->opt = optim_alloc(&op, g->m->n_params);
+    g->r_data = rng_stream_alloc(ctx->seed, "data", 0);
+    size_t B = g->B, T = g->T, E = g->E, Be = g->Be, P = g->P, D = g->D;
+    g->vel = malloc(B * T * 3 * sizeof(double));
+    g->pos = malloc(B * (T + 1) * 2 * sizeof(double));
+    g->hd = malloc(B * (T + 1) * sizeof(double));
+    g->pc0 = malloc(B * P * sizeof(double));
+    g->hd0 = malloc(B * D * sizeof(double));
+    g->pct = malloc(B * T * P * sizeof(double));
+    g->hdt = malloc(B * T * D * sizeof(double));
+    g->e_vel = malloc(E * T * 3 * sizeof(double));
+    g->e_pos = malloc(E * (T + 1) * 2 * sizeof(double));
+    g->e_hd = malloc(E * (T + 1) * sizeof(double));
+    g->e_pc0 = malloc(Be * P * sizeof(double));
+    g->e_hd0 = malloc(Be * D * sizeof(double));
+    g->pos_tm = malloc(T * Be * 2 * sizeof(double));
+    g->dec_tm = malloc(T * Be * 2 * sizeof(double));
+    g->decoded = malloc(E * T * 2 * sizeof(double));
+    double half = g->tp.box / 2;
+    g->acc = ratemap_alloc(g->Ng, g->bins, -half, half);
+    g->gs = gridscorer_alloc(g->bins, strcmp(config_str(c, "eval.interp"), "bilinear") == 0
+                                          ? GRIDSCORE_BILINEAR : GRIDSCORE_SPLINE3);
+    g->res = calloc(g->Ng, sizeof *g->res);
+    g->maps = malloc(g->Ng * g->bins * g->bins * sizeof(double));
+    size_t side = 2 * g->bins - 1;
+    g->sacs = malloc(g->Ng * side * side * sizeof(double));
+    g->max_hist = (size_t)(g->steps / g->every) + 2;
+    g->hist = calloc(g->max_hist * H_N, sizeof(double));
+    if (!g->opt || !g->r_data || !g->vel || !g->pos || !g->hd || !g->pc0 || !g->hd0 || !g->pct ||
+        !g->hdt || !g->e_vel || !g->e_pos || !g->e_hd || !g->e_pc0 || !g->e_hd0 || !g->pos_tm ||
+        !g->dec_tm || !g->decoded || !g->acc || !g->gs || !g->res || !g->maps || !g->sacs || !g->hist)
+        return engram_fail(ENGRAM_ENOMEM, "gridcells: out of memory");
+    g->gs->min_max = config_bool(c, "eval.min_max");
+    /* the fixed evaluation set */
+    gsl_rng *rt = rng_stream_alloc(ctx->seed, "test", 0);
+    if (!rt) return engram_fail(ENGRAM_ENOMEM, "out of memory");
+    st = traj_generate_batch(&g->tp, E, T, rt, g->e_vel, g->e_pos, g->e_hd);
+    gsl_rng_free(rt);
+    return st;
+}
+
+/* Fills the checkpoint blob table; returns the count. */
+static size_t gc_blobs(gc_run *g, ckpt_blob *bl, double *wall, double *n_hist) {
+    size_t n = 0;
+    bl[n++] = (ckpt_blob){"params", g->m->params, g->m->n_params * sizeof(double)};
+    bl[n++] = (ckpt_blob){"optim_m", g->opt->m, g->opt->n * sizeof(double)};
+    bl[n++] = (ckpt_blob){"optim_v", g->opt->v, g->opt->n * sizeof(double)};
+    bl[n++] = (ckpt_blob){"optim_t", &g->opt->t, sizeof(double)};
+    bl[n++] = (ckpt_blob){"rng_data", gsl_rng_state(g->r_data), gsl_rng_size(g->r_data)};
+    bl[n++] = (ckpt_blob){"history", g->hist, g->max_hist * H_N * sizeof(double)};
+    bl[n++] = (ckpt_blob){"n_history", n_hist, sizeof(double)};
+    bl[n++] = (ckpt_blob){"wall_s", wall, sizeof(double)};
+    return n;
+}
+
+static int gc_run_fn(run_ctx *ctx) {
+    const config *c = ctx->cfg;
+    gc_run g;
+    memset(&g, 0, sizeof g);
+    int st = gc_setup(ctx, &g);
+    if (st != ENGRAM_OK) { gc_free(&g); return st; }
+    const int eval_dropout = config_bool(c, "eval.dropout");
+    const size_t decode_k = (size_t)config_int(c, "eval.decode_k");
+    const double threshold = config_real(c, "eval.grid_threshold");
+    const long ck_every = config_int(c, "run.checkpoint_every");
+    const size_t B = g.B, T = g.T;
+    static const char *const cols[] = {"loss", "decode_error_cm", "centre_error_cm",
+                                       "max_score60", "grid_units"};
+    long step = 0, last_ck = 0;
+    double wall = 0, n_hist_d = 0;
+    ckpt_blob bl[8];
+    size_t nb = gc_blobs(&g, bl, &wall, &n_hist_d);
+    if (ctx->resuming) {
+        st = ckpt_load(run_path(ctx, "checkpoint.bin"), ctx->experiment, &step, bl, nb);
+        if (st != ENGRAM_OK) { gc_free(&g); return st; }
+        g.n_hist = (size_t)n_hist_d;
+        ctx->wall_offset = wall;
+        last_ck = step;
+    }
+    st = run_metrics_begin(ctx, cols, 5, step);
+    if (st != ENGRAM_OK) { gc_free(&g); return st; }
+    if (!ctx->resuming) {
+        /* untrained network: evaluation at step 0 (no training loss yet) */
+        double *row = g.hist;
+        row[H_STEP] = 0;
+        row[H_LOSS] = NAN;
+        st = gc_evaluate(ctx, &g, eval_dropout, decode_k, threshold, row);
+        if (st == ENGRAM_OK) st = run_metrics_row(ctx, 0, row + H_LOSS);
+        g.n_hist = 1;
+        char a[1200], b[1200];
+        if (st == ENGRAM_OK)
+            st = gc_fig_cells(gc_path(ctx, "placecells.png", a, sizeof a),
+                              gc_path(ctx, "hdcells.png", b, sizeof b), &g);
+        if (st == ENGRAM_OK && g.steps == 0) st = gc_write_outputs(ctx, &g);
+    }
+    double loss_sum = 0;
+    long loss_n = 0;
+    for (long s = step + 1; s <= g.steps && st == ENGRAM_OK; s++) {
+        st = traj_generate_batch(&g.tp, B, T, g.r_data, g.vel, g.pos, g.hd);
+        if (st == ENGRAM_OK) st = pc_encode_steps(g.pc, g.pos, B, T, g.pc0, g.pct);
+        if (st == ENGRAM_OK) st = hdc_encode_steps(g.hdc, g.hd, B, T, g.hd0, g.hdt);
+        if (st != ENGRAM_OK) break;
+        if (g.m->dropout > 0) pathint_dropout_mask(g.m, B, ctx->seed, (uint64_t)s);
+        double loss;
+        st = pathint_forward(g.m, B, g.vel, g.pc0, g.hd0, g.pct, g.hdt, 1, &loss);
+        if (st != ENGRAM_OK) break;
+        pathint_backward(g.m, g.pct, g.hdt);
+        st = optim_step(g.opt, g.m->params, g.m->grads);
+        if (st != ENGRAM_OK) break;
+        loss_sum += g.m->ce;
+        loss_n++;
+        run_progress(ctx, s, g.steps, "loss %.4f", g.m->ce);
+        if (s % g.every == 0 || s == g.steps) {
+            double *row = g.hist + g.n_hist * H_N;
+            row[H_STEP] = (double)s;
+            row[H_LOSS] = loss_sum / (double)loss_n;
+            loss_sum = 0;
+            loss_n = 0;
+            st = gc_evaluate(ctx, &g, eval_dropout, decode_k, threshold, row);
+            if (st != ENGRAM_OK) break;
+            g.n_hist++;
+            st = run_metrics_row(ctx, s, row + H_LOSS);
+            if (st == ENGRAM_OK) st = gc_write_outputs(ctx, &g);
+            if (st == ENGRAM_OK && ck_every > 0 && s - last_ck >= ck_every && s < g.steps) {
+                wall = run_wall(ctx);
+                n_hist_d = (double)g.n_hist;
+                st = ckpt_save(run_path(ctx, "checkpoint.bin"), ctx->experiment, s, bl, nb);
+                last_ck = s;
+            }
+        }
+    }
+    if (st == ENGRAM_OK) {
+        const double *last = g.hist + (g.n_hist - 1) * H_N;
+        run_summary_real(ctx, "decode_error_cm", last[H_DEC]);
+        run_summary_real(ctx, "centre_error_cm", last[H_BASE]);
+        run_summary_real(ctx, "max_score60", last[H_MAX60]);
+        run_summary_int(ctx, "grid_units", (long)last[H_GRID]);
+        run_summary_int(ctx, "steps", g.steps);
+        run_summary_real(ctx, "loss", last[H_LOSS]);
+    }
+    gc_free(&g);
+    return st;
+}
+
+/* The grid-cell experiment of Banino et al. 2018 (see the file comment). */
+const experiment exp_gridcells = {
+    .name = "gridcells",
+    .description = "path-integrating LSTM with grid-like units (Banino et al. 2018)",
+    .tables = gc_tables,
+    .rules = NULL,
+    .quick = gc_quick,
+    .main_metric = "decode_error_cm",
+    .higher_is_better = 0,
+    .curve_column = "decode_error_cm",
+    .run = gc_run_fn,
+};
