@@ -20,6 +20,8 @@
 #include "engram/image.h"
 #include "engram/npy.h"
 #include "cli/cli.h"
+#include <gsl/gsl_multifit.h>
+#include <gsl/gsl_statistics_double.h>
 #include "testhelp.h"
 
 /* ------------------------------------------------------------ synthetic maps */
@@ -902,15 +904,16 @@ static void test_cli(void) {
     if (f) {
         if (!fgets(line, sizeof line, f)) line[0] = 0;
         size_t u;
-        double s60, s90, ri, ro;
-        while (fscanf(f, "%zu,%lf,%lf,%lf,%lf", &u, &s60, &s90, &ri, &ro) == 5) {
+        double s60, s90, ri, ro, pr;
+        while (fscanf(f, "%zu,%lf,%lf,%lf,%lf,%lf", &u, &s60, &s90, &ri, &ro, &pr) == 6) {
             ok &= u == (size_t)rows && fabs(s60 - res[u].score60) < 1e-9 &&
-                  fabs(s90 - res[u].score90) < 1e-9 && fabs(ro - res[u].ring_outer) < 1e-8;
+                  fabs(s90 - res[u].score90) < 1e-9 && fabs(ro - res[u].ring_outer) < 1e-8 &&
+                  fabs(pr - res[u].plane_r2) < 1e-9;
             rows++;
         }
         fclose(f);
     }
-    CHECK(strcmp(line, "unit,score60,score90,ring_inner,ring_outer\n") == 0 && rows == 4 && ok,
+    CHECK(strcmp(line, "unit,score60,score90,ring_inner,ring_outer,plane_r2\n") == 0 && rows == 4 && ok,
           "gridscores CSV: header and 4 rows equal to gridscore_maps");
     char *a2[] = {"gridscore", bad, NULL};
     CHECK(cmd_gridscore(2, a2) == 2, "wrong shape (2, 3, 4): exit 2");
@@ -947,8 +950,63 @@ static void test_cli(void) {
     free(maps);
 }
 
+/* Plane fits: a ramp gives R^2 = 1 (with and without empty bins), a ramp plus a known
+ * orthogonal ripple gives the closed-form fraction, a hexagonal map is far from planar;
+ * a ramp's spurious 60-degree score is left out of the non-planar grid count. */
+static void test_plane_r2(void) {
+    const size_t n = 20;
+    double m[400], hex[400];
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) m[i * n + j] = 0.37 + 2.385 * (double)i - 1.25 * (double)j;
+    CHECK_CLOSE(gridscore_plane_r2(m, n), 1.0, 1e-12, "ramp: plane R^2");
+    m[3] = m[77] = m[250] = NAN;
+    CHECK_CLOSE(gridscore_plane_r2(m, n), 1.0, 1e-12, "ramp with 3 empty bins: plane R^2");
+    /* z = i + a * s(j) with s = +1/-1 alternating in j (orthogonal to 1, i and j over the
+     * full grid up to the j-trend of s): R^2 computed independently by GSL's multifit. */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) m[i * n + j] = (double)i + 3.0 * ((j % 2) ? 1.0 : -1.0);
+    double r2 = gridscore_plane_r2(m, n);
+    gsl_matrix *X = gsl_matrix_alloc(n * n, 3);
+    gsl_vector *y = gsl_vector_alloc(n * n), *cf = gsl_vector_alloc(3);
+    gsl_matrix *cov = gsl_matrix_alloc(3, 3);
+    gsl_multifit_linear_workspace *w = gsl_multifit_linear_alloc(n * n, 3);
+    for (size_t k = 0; k < n * n; k++) {
+        gsl_matrix_set(X, k, 0, 1.0);
+        gsl_matrix_set(X, k, 1, (double)(k / n));
+        gsl_matrix_set(X, k, 2, (double)(k % n));
+        gsl_vector_set(y, k, m[k]);
+    }
+    double chisq;
+    gsl_multifit_linear(X, y, cf, cov, &chisq, w);
+    double tss = gsl_stats_tss(m, 1, n * n);
+    CHECK_CLOSE(r2, 1.0 - chisq / tss, 1e-12, "ramp plus ripple: R^2 equals GSL multifit");
+    gsl_multifit_linear_free(w); gsl_matrix_free(X); gsl_matrix_free(cov);
+    gsl_vector_free(y); gsl_vector_free(cf);
+    hex_map(hex, n, 8.0, 0.31, 0.7);
+    double rh = gridscore_plane_r2(hex, n);
+    CHECK(rh < 0.2, "hexagonal map is not planar: R^2 %.4f", rh);
+    double nanmap[400];
+    for (size_t k = 0; k < 400; k++) nanmap[k] = NAN;
+    CHECK(isnan(gridscore_plane_r2(nanmap, n)), "empty map: R^2 is NaN");
+    /* Counting: a ramp and a hexagon, both above the threshold. */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) m[i * n + j] = (double)i + 0.5 * (double)j;
+    double both[800];
+    memcpy(both, m, sizeof m);
+    memcpy(both + 400, hex, sizeof hex);
+    gridscorer *gs = gridscorer_alloc(n, GRIDSCORE_SPLINE3);
+    gridscore_result res[2];
+    gridscore_maps(gs, both, 2, res, NULL);
+    printf("     ramp: score60 %.3f plane_r2 %.4f; hexagon: score60 %.3f plane_r2 %.4f\n",
+           res[0].score60, res[0].plane_r2, res[1].score60, res[1].plane_r2);
+    size_t above = gridscore_count_above(res, 2, -10), grid = gridscore_count_grid(res, 2, -10, 0.9);
+    CHECK(above == 2 && grid == 1, "count_grid leaves the ramp out (%zu above threshold, %zu non-planar)", above, grid);
+    gridscorer_free(gs);
+}
+
 static const test_case tests[] = {
     {"ring_counts", test_ring_counts},
+    {"plane_r2", test_plane_r2},
     {"hex_and_square_scores", test_hex_and_square_scores},
     {"scores_thread_independent", test_scores_thread_independent},
     {"sac_reference", test_sac_reference},

@@ -174,6 +174,7 @@ typedef struct gridscore_result {
     double ring_inner, ring_outer;     /* radii (bins) of ring60 */
     double ring_inner90, ring_outer90; /* radii (bins) of ring90 */
     double corr[GRIDSCORE_N_ANGLES];   /* corr(angle) in ring60, angles as above */
+    double plane_r2; /* R^2 of the best plane a + b x + c y fitted to the map (NaN if empty) */
 } gridscore_result;
 
 /* The 7 rotation angles in degrees, in the order of gridscore_result.corr. */
@@ -209,6 +210,18 @@ int gridscore_write_csv_path(const char *path, const gridscore_result *res, size
 
 /* Returns the number of units whose score60 exceeds threshold (NaN never counts). */
 size_t gridscore_count_above(const gridscore_result *res, size_t units, double threshold);
+
+/* Returns the coefficient of determination R^2 of the least-squares plane
+ * a + b i + c j fitted to the finite bins of an n x n map (1 for a constant map, NaN
+ * with fewer than 3 finite bins). A linear ramp of position has R^2 near 1; its
+ * autocorrelogram is nearly flat and the 60-degree score of such a map can be large
+ * without any periodic structure, so gridscores.csv reports plane_r2 beside the
+ * scores and gridscore_count_grid() leaves planar maps out. */
+double gridscore_plane_r2(const double *map, size_t n);
+
+/* Counts units with score60 > threshold whose plane_r2 is below max_plane_r2. */
+size_t gridscore_count_grid(const gridscore_result *res, size_t units, double threshold,
+                            double max_plane_r2);
 
 /* Writes into order (U,) the unit indices sorted by descending score60 (NaN last, ties
  * by ascending index). */

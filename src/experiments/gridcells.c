@@ -36,7 +36,9 @@
  * (2) early in training most g units are linear ramps of position, whose SAC is nearly
  * constant, and the DeepMind score (ring variance + 1e-5 in the denominator) then gives
  * large spurious values (score60 up to ~1.8 for maps a plane fits with R^2 > 0.99).
- * Look at ratemaps.png before calling a unit grid-like.
+ * grid_units_nonplanar counts only units whose map a plane fits with R^2 below
+ * eval.max_plane_r2 (gridscores.csv reports plane_r2 per unit). Look at ratemaps.png
+ * before calling a unit grid-like.
  */
 #include <math.h>
 #include <stdio.h>
@@ -86,6 +88,8 @@ static const cfg_key gc_keys[] = {
     {"eval.trajectories", CFG_INT, "4000", 1, 1e7, NULL, "evaluation trajectories (stream test)"},
     {"eval.batch", CFG_INT, "50", 1, 100000, NULL, "trajectories per evaluation forward pass"},
     {"eval.bins", CFG_INT, "20", 3, 1000, NULL, "rate-map bins per side"},
+    {"eval.max_plane_r2", CFG_REAL, "0.9", 0, 1, NULL,
+     "grid_units_nonplanar leaves out maps a plane fits with R^2 >= this (linear ramps)"},
     {"eval.grid_threshold", CFG_REAL, "0.3", -2, 2, NULL,
      "60-degree score above which a unit counts as grid-like"},
     {"eval.decode_k", CFG_INT, "3", 1, 64, NULL, "place cells averaged to decode a position"},
@@ -106,12 +110,13 @@ static const char *const gc_quick[] = {
     "cells.pc_sigma=0.2", "run.checkpoint_every=0", NULL,
 };
 
-enum { H_STEP, H_LOSS, H_DEC, H_BASE, H_MAX60, H_GRID, H_N };
+enum { H_STEP, H_LOSS, H_DEC, H_BASE, H_MAX60, H_GRID, H_GRIDNP, H_N };
 
 /* Everything a run holds; allocated once. */
 typedef struct gc_run {
     size_t B, T, E, Be, P, D, Ng, bins;
     long steps, every;
+    double max_plane_r2; /* eval.max_plane_r2 */
     traj_params tp;
     pc_ensemble *pc;
     hd_ensemble *hdc;
@@ -203,6 +208,7 @@ static int gc_evaluate(run_ctx *ctx, gc_run *g, int eval_dropout, size_t decode_
     row[H_BASE] = 100.0 * base_sum / (double)n_rows;
     row[H_MAX60] = mx;
     row[H_GRID] = (double)gridscore_count_above(g->res, Ng, threshold);
+    row[H_GRIDNP] = (double)gridscore_count_grid(g->res, Ng, threshold, g->max_plane_r2);
     return ENGRAM_OK;
 }
 
@@ -357,6 +363,7 @@ static int gc_setup(run_ctx *ctx, gc_run *g) {
     g->bins = (size_t)config_int(c, "eval.bins");
     g->steps = config_int(c, "train.steps");
     g->every = config_int(c, "eval.every");
+    g->max_plane_r2 = config_real(c, "eval.max_plane_r2");
     int st = traj_params_from_config(c, &g->tp);
     if (st != ENGRAM_OK) return st;
     gsl_rng *rc = rng_stream_alloc((uint64_t)config_int(c, "cells.seed"), "cells", 0);
@@ -449,7 +456,7 @@ static int gc_run_fn(run_ctx *ctx) {
     const long ck_every = config_int(c, "run.checkpoint_every");
     const size_t B = g.B, T = g.T;
     static const char *const cols[] = {"loss", "decode_error_cm", "centre_error_cm",
-                                       "max_score60", "grid_units"};
+                                       "max_score60", "grid_units", "grid_units_nonplanar"};
     long step = 0, last_ck = 0;
     double wall = 0, n_hist_d = 0;
     ckpt_blob bl[8];
@@ -519,6 +526,7 @@ static int gc_run_fn(run_ctx *ctx) {
         run_summary_real(ctx, "centre_error_cm", last[H_BASE]);
         run_summary_real(ctx, "max_score60", last[H_MAX60]);
         run_summary_int(ctx, "grid_units", (long)last[H_GRID]);
+        run_summary_int(ctx, "grid_units_nonplanar", (long)last[H_GRIDNP]);
         run_summary_int(ctx, "steps", g.steps);
         run_summary_real(ctx, "loss", last[H_LOSS]);
     }

@@ -389,6 +389,45 @@ static void result_nan(const gridscorer *gs, gridscore_result *res) {
     res->ring_inner90 = gs->ring_inner[0];
     res->ring_outer90 = gs->ring_outer[0];
     for (int a = 0; a < GRIDSCORE_N_ANGLES; a++) res->corr[a] = NAN;
+    res->plane_r2 = NAN;
+}
+
+double gridscore_plane_r2(const double *map, size_t n) {
+    /* Normal equations of z = a + b i + c j over the finite bins, with i and j centred
+     * on their means over those bins, solved by Cramer's rule (3 x 3). */
+    double cnt = 0, si = 0, sj = 0, sz = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double z = map[i * n + j];
+            if (!isfinite(z)) continue;
+            cnt += 1; si += (double)i; sj += (double)j; sz += z;
+        }
+    if (cnt < 3) return NAN;
+    double mi = si / cnt, mj = sj / cnt, mz = sz / cnt;
+    double sii = 0, sjj = 0, sij = 0, siz = 0, sjz = 0, szz = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double z = map[i * n + j];
+            if (!isfinite(z)) continue;
+            double di = (double)i - mi, dj = (double)j - mj, dz = z - mz;
+            sii += di * di; sjj += dj * dj; sij += di * dj;
+            siz += di * dz; sjz += dj * dz; szz += dz * dz;
+        }
+    if (szz == 0) return 1.0;
+    double det = sii * sjj - sij * sij;
+    if (det <= 0) return 0.0; /* all bins on one line: no plane is determined */
+    double b = (siz * sjj - sjz * sij) / det, c = (sjz * sii - siz * sij) / det;
+    double explained = b * siz + c * sjz; /* regression sum of squares */
+    double r2 = explained / szz;
+    return r2 < 0 ? 0 : (r2 > 1 ? 1 : r2);
+}
+
+size_t gridscore_count_grid(const gridscore_result *res, size_t units, double threshold,
+                            double max_plane_r2) {
+    size_t c = 0;
+    for (size_t u = 0; u < units; u++)
+        c += res[u].score60 > threshold && res[u].plane_r2 < max_plane_r2;
+    return c;
 }
 
 int gridscore_map(const gridscorer *gs, const double *map, gridscore_result *res, double *sac_out,
@@ -402,6 +441,7 @@ int gridscore_map(const gridscorer *gs, const double *map, gridscore_result *res
     int any = 0;
     for (size_t k = 0; k < n * n && !any; k++) any = isfinite(map[k]);
     if (!any) { result_nan(gs, res); return ENGRAM_OK; }
+    res->plane_r2 = gridscore_plane_r2(map, n);
 
     /* Ring statistics of the unrotated SAC (scores.py get_grid_scores_for_mask). */
     for (size_t k = 0; k < M; k++) {
@@ -490,11 +530,11 @@ int gridscore_maps(const gridscorer *gs, const double *maps, size_t units, grids
 }
 
 int gridscore_write_csv(FILE *f, const gridscore_result *res, size_t units) {
-    if (fprintf(f, "unit,score60,score90,ring_inner,ring_outer\n") < 0)
+    if (fprintf(f, "unit,score60,score90,ring_inner,ring_outer,plane_r2\n") < 0)
         return engram_fail(ENGRAM_EIO, "grid score: cannot write CSV");
     for (size_t u = 0; u < units; u++)
-        if (fprintf(f, "%zu,%.10g,%.10g,%.10g,%.10g\n", u, res[u].score60, res[u].score90,
-                    res[u].ring_inner, res[u].ring_outer) < 0)
+        if (fprintf(f, "%zu,%.10g,%.10g,%.10g,%.10g,%.10g\n", u, res[u].score60, res[u].score90,
+                    res[u].ring_inner, res[u].ring_outer, res[u].plane_r2) < 0)
             return engram_fail(ENGRAM_EIO, "grid score: cannot write CSV");
     if (fflush(f) != 0) return engram_fail(ENGRAM_EIO, "grid score: cannot write CSV");
     return ENGRAM_OK;
