@@ -10,7 +10,11 @@
 CC      ?= gcc
 PREFIX  ?= /usr/local
 DESTDIR ?=
-BUILD   ?= build
+ifeq ($(BLAS),openblas)
+  BUILD ?= build-openblas
+else
+  BUILD ?= build
+endif
 
 WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
           -Wmissing-prototypes -Wformat=2 -Wundef
@@ -108,6 +112,6 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/engram.pc
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-openblas
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/src/cli/main.d $(TESTS:=.d) $(BENCHES:=.d)

@@ -31,6 +31,8 @@ run tmaze-cued tmaze --set task.variant=cued
 if [ "${GRID:-1}" != 0 ]; then
     run gridcells gridcells --set train.steps="$GRID_STEPS" --set run.checkpoint_every=2000
     run gridcells-nodropout gridcells --set train.steps="$GRID_STEPS" --set run.checkpoint_every=2000 --set model.dropout=0
+    run gridcells-adam gridcells --set train.steps=$((GRID_STEPS / 2)) --set run.checkpoint_every=2000 \
+        --set train.optimizer=adam --set train.lr=1e-3 --set train.clip_value=0
 fi
 
 cp "$OUT/mg-nlms/learning_curve.png" figures/mackey-glass-nlms-learning-curve.png
@@ -43,9 +45,10 @@ cp "$OUT/tmaze-alternation/cache_replay_reverse.png" figures/tmaze-cache-reverse
 cp "$OUT/tmaze-alternation/cache_replay_forward.png" figures/tmaze-cache-forward-replay.png
 cp "$OUT/tmaze-alternation/replays.png" figures/tmaze-replays-per-epoch.png
 if [ "${GRID:-1}" != 0 ]; then
-    cp "$OUT/gridcells/ratemaps.png" figures/gridcells-ratemaps.png
+    "$E" render ratemaps "$OUT/gridcells/ratemaps.npy" --max-units 32 --no-csv --out figures/gridcells-ratemaps.png
+    "$E" render ratemaps "$OUT/gridcells-nodropout/ratemaps.npy" --max-units 32 --no-csv --out figures/gridcells-ratemaps-nodropout.png
+    "$E" render ratemaps "$OUT/gridcells-adam/ratemaps.npy" --max-units 32 --no-csv --out figures/gridcells-ratemaps-adam.png
     cp "$OUT/gridcells/decode_error.png" figures/gridcells-decode-error.png
-    cp "$OUT/gridcells/trajectory.png" figures/gridcells-trajectory.png
-    cp "$OUT/gridcells-nodropout/ratemaps.png" figures/gridcells-ratemaps-nodropout.png
+    cp "$OUT/gridcells-adam/trajectory.png" figures/gridcells-trajectory-adam.png
 fi
 echo "figures written to figures/; summaries in $RES"
