@@ -26,6 +26,9 @@ run mc-tanh memory-capacity --set reservoir.activation=tanh --set reservoir.n=10
 echo "== engram compare anbn --rules r2n2,bptt,fa,rflo,esn --seeds 5" >&2
 "$E" compare anbn --rules r2n2,bptt,fa,rflo,esn --seeds 5 --quiet --force --out "$OUT/anbn-compare" >"$OUT/anbn-compare.txt"
 sed 's/^/anbn-compare: /' "$OUT/anbn-compare.txt" >>"$RES"
+echo "== engram compare anbn-long --rules r2n2,bptt,fa,rflo,esn --seeds 3" >&2
+"$E" compare anbn-long --rules r2n2,bptt,fa,rflo,esn --seeds 3 --quiet --force --out "$OUT/anbn-long-compare" >"$OUT/anbn-long-compare.txt"
+sed 's/^/anbn-long-compare: /' "$OUT/anbn-long-compare.txt" >>"$RES"
 run tmaze-alternation tmaze
 run tmaze-cued tmaze --set task.variant=cued
 if [ "${GRID:-1}" != 0 ]; then
@@ -39,6 +42,7 @@ cp "$OUT/mg-nlms/learning_curve.png" figures/mackey-glass-nlms-learning-curve.pn
 cp "$OUT/mg-ridge/prediction.png" figures/mackey-glass-ridge-prediction.png
 cp "$OUT/mc-linear/mc_curve.png" figures/memory-capacity-linear.png
 cp "$OUT/anbn-compare/comparison.png" figures/anbn-comparison.png
+cp "$OUT/anbn-long-compare/comparison.png" figures/anbn-long-comparison.png
 cp "$OUT/tmaze-alternation/place_cells.png" figures/tmaze-place-cells.png
 cp "$OUT/tmaze-alternation/ratemaps.png" figures/tmaze-ratemaps.png
 cp "$OUT/tmaze-alternation/cache_replay_reverse.png" figures/tmaze-cache-reverse-replay.png
