@@ -93,4 +93,8 @@ void lstm_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, double al
  * sizes differing by at most one). */
 void lstm_partition(size_t n, size_t n_parts, size_t k, size_t *lo, size_t *hi);
 
+/* out (N,) = column sums of a (R, N); each column is summed in row order by one
+ * thread, so the result is the same for any thread count. */
+void lstm_col_sums(const double *a, size_t R, size_t N, double *out);
+
 #endif

@@ -34,6 +34,25 @@ void lstm_partition(size_t n, size_t n_parts, size_t k, size_t *lo, size_t *hi) 
     *hi = *lo + q + (k < r ? 1 : 0);
 }
 
+/* out (N,) = column sums of a (R, N), each column summed in row order by one thread,
+ * so the result does not depend on the thread count. */
+void lstm_col_sums(const double *a, size_t R, size_t N, double *out) {
+#ifdef _OPENMP
+#pragma omp parallel
+#endif
+    {
+        size_t n_parts = 1, k = 0, j0, j1;
+#ifdef _OPENMP
+        n_parts = (size_t)omp_get_num_threads();
+        k = (size_t)omp_get_thread_num();
+#endif
+        lstm_partition(N, n_parts, k, &j0, &j1);
+        for (size_t j = j0; j < j1; j++) out[j] = 0;
+        for (size_t r = 0; r < R; r++)
+            for (size_t j = j0; j < j1; j++) out[j] += a[r * N + j];
+    }
+}
+
 /* One gsl_blas_dgemm call on strided row-major views; sizes must be non-zero. */
 static void gemm_serial(int trans_a, int trans_b, size_t M, size_t N, size_t K, double alpha,
                         const double *a, size_t lda, const double *b, size_t ldb,
@@ -211,19 +230,6 @@ void lstm_backward(const lstm_params *p, lstm_params *g, size_t T, size_t B, siz
      * dW_h (H, 4H) = hs[0..T-1]^T (H, T*B) dz (T*B, 4H);  dW_x (I, 4H) = x^T dz */
     lstm_gemm(1, 0, H, G, T * B, 1.0, hs, H, dz, G, 0.0, g->w_h, G);
     lstm_gemm(1, 0, I, G, T * B, 1.0, x, I, dz, G, 0.0, g->w_x, G);
-    /* db (4H,) = column sums of dz, each column summed in row order by one thread. */
-#ifdef _OPENMP
-#pragma omp parallel
-#endif
-    {
-        size_t n_parts = 1, k = 0, j0, j1;
-#ifdef _OPENMP
-        n_parts = (size_t)omp_get_num_threads();
-        k = (size_t)omp_get_thread_num();
-#endif
-        lstm_partition(G, n_parts, k, &j0, &j1);
-        for (size_t j = j0; j < j1; j++) g->b[j] = 0;
-        for (size_t r = 0; r < T * B; r++)
-            for (size_t j = j0; j < j1; j++) g->b[j] += dz[r * G + j];
-    }
+    /* db (4H,) = column sums of dz. */
+    lstm_col_sums(dz, T * B, G, g->b);
 }

@@ -188,24 +188,6 @@ static void softmax_rows(double *a, size_t T, size_t B, size_t N, const double *
     }
 }
 
-/* out (N,) = column sums of a (R, N), each column summed in row order by one thread. */
-static void col_sums(const double *a, size_t R, size_t N, double *out) {
-#ifdef _OPENMP
-#pragma omp parallel
-#endif
-    {
-        size_t n_parts = 1, k = 0, j0, j1;
-#ifdef _OPENMP
-        n_parts = (size_t)omp_get_num_threads();
-        k = (size_t)omp_get_thread_num();
-#endif
-        lstm_partition(N, n_parts, k, &j0, &j1);
-        for (size_t j = j0; j < j1; j++) out[j] = 0;
-        for (size_t r = 0; r < R; r++)
-            for (size_t j = j0; j < j1; j++) out[j] += a[r * N + j];
-    }
-}
-
 static double sum_sq(const double *w, size_t n) {
     double s = 0;
     for (size_t i = 0; i < n; i++) s += w[i] * w[i];
@@ -300,8 +282,8 @@ void pathint_backward(pathint *m, const double *pc, const double *hd) {
     /* dW_pc (Ng, P) = gd^T (Ng, T*B) d_pc (T*B, P); db_pc = column sums; same for hd */
     lstm_gemm(1, 0, Ng, P, TB, 1.0, m->gd, Ng, m->d_pc, P, 0.0, gw->w_pc, P);
     lstm_gemm(1, 0, Ng, D, TB, 1.0, m->gd, Ng, m->d_hd, D, 0.0, gw->w_hd, D);
-    col_sums(m->d_pc, TB, P, gw->b_pc);
-    col_sums(m->d_hd, TB, D, gw->b_hd);
+    lstm_col_sums(m->d_pc, TB, P, gw->b_pc);
+    lstm_col_sums(m->d_hd, TB, D, gw->b_hd);
     /* d_g (T*B, Ng) = d_pc W_pc^T + d_hd W_hd^T, then through the dropout mask
      * (weights transposed first: non-transposed products are faster in gslcblas) */
     lstm_transpose(w->w_pc, Ng, P, m->wt);          /* (P, Ng) */
@@ -320,8 +302,8 @@ void pathint_backward(pathint *m, const double *pc, const double *hd) {
     /* initial-state encoders: dW (P+D, H) = init^T dh0; db = column sums */
     lstm_gemm(1, 0, PD, H, B, 1.0, m->init, PD, m->dh0, H, 0.0, gw->w_h0, H);
     lstm_gemm(1, 0, PD, H, B, 1.0, m->init, PD, m->dc0, H, 0.0, gw->w_c0, H);
-    col_sums(m->dh0, B, H, gw->b_h0);
-    col_sums(m->dc0, B, H, gw->b_c0);
+    lstm_col_sums(m->dh0, B, H, gw->b_h0);
+    lstm_col_sums(m->dc0, B, H, gw->b_c0);
     if (m->weight_decay != 0) {
         double wd = m->weight_decay;
         for (size_t i = 0; i < H * Ng; i++) gw->w_g[i] += wd * w->w_g[i];
