@@ -22,49 +22,17 @@
 #include "engram/engram.h"
 #include "engram/run.h"
 
+#define FUZZ_NAME "fuzz_ckpt"
+#include "fuzz_common.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char path_in[128], path_out[128];
 
-#define FUZZ_CHECK(cond, ...)                                                     \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "fuzz_ckpt: invariant violated: " __VA_ARGS__);       \
-            fprintf(stderr, " [%s:%d]\n", __FILE__, __LINE__);                    \
-            abort();                                                              \
-        }                                                                         \
-    } while (0)
-
-static void cleanup(void) {
-    remove(path_in);
-    remove(path_out);
-}
-
 static void init_paths(void) {
     if (path_in[0]) return;
-    long pid = (long)getpid();
-    snprintf(path_in, sizeof path_in, "/tmp/engram_fuzz_ckpt_%ld_in.bin", pid);
-    snprintf(path_out, sizeof path_out, "/tmp/engram_fuzz_ckpt_%ld_out.bin", pid);
-    atexit(cleanup);
-}
-
-/* Reads a whole file into a malloc'd buffer; *size receives its length. */
-static uint8_t *slurp(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    FUZZ_CHECK(f != NULL, "cannot open %s", path);
-    size_t cap = 4096, n = 0;
-    uint8_t *b = malloc(cap);
-    FUZZ_CHECK(b != NULL, "out of memory");
-    for (;;) {
-        n += fread(b + n, 1, cap - n, f);
-        if (n < cap) break;
-        cap *= 2;
-        b = realloc(b, cap);
-        FUZZ_CHECK(b != NULL, "out of memory");
-    }
-    fclose(f);
-    *size = n;
-    return b;
+    fuzz_make_path(path_in, "in.bin");
+    fuzz_make_path(path_out, "out.bin");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -109,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(ckpt_save(path_out, "fuzzexp", step, blobs, n_blobs) == ENGRAM_OK, "ckpt_save: %s",
                engram_error());
     size_t na, nb;
-    uint8_t *fa = slurp(path_in, &na), *fb = slurp(path_out, &nb);
+    uint8_t *fa = fuzz_slurp(path_in, &na), *fb = fuzz_slurp(path_out, &nb);
     FUZZ_CHECK(na == nb && memcmp(fa, fb, na) == 0,
                "loaded a %zu-byte file that is not the canonical %zu-byte checkpoint of its "
                "contents (names, sizes or blobs not matched exactly)", na, nb);

@@ -23,6 +23,9 @@
 #include "engram/config.h"
 #include "engram/engram.h"
 
+#define FUZZ_NAME "fuzz_config"
+#include "fuzz_common.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const cfg_key fuzz_keys[] = {
@@ -40,26 +43,10 @@ static const cfg_key *const fuzz_tables[] = {config_common_keys, fuzz_keys, NULL
 
 static char path_in[128], path_out[128];
 
-#define FUZZ_CHECK(cond, ...)                                                     \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "fuzz_config: invariant violated: " __VA_ARGS__);     \
-            fprintf(stderr, " [%s:%d]\n", __FILE__, __LINE__);                    \
-            abort();                                                              \
-        }                                                                         \
-    } while (0)
-
-static void cleanup(void) {
-    remove(path_in);
-    remove(path_out);
-}
-
 static void init_paths(void) {
     if (path_in[0]) return;
-    long pid = (long)getpid();
-    snprintf(path_in, sizeof path_in, "/tmp/engram_fuzz_config_%ld_in.ini", pid);
-    snprintf(path_out, sizeof path_out, "/tmp/engram_fuzz_config_%ld_out.ini", pid);
-    atexit(cleanup);
+    fuzz_make_path(path_in, "in.ini");
+    fuzz_make_path(path_out, "out.ini");
 }
 
 /* 1 if `s` is one of the '|'-separated choices. */

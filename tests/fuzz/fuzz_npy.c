@@ -20,59 +20,18 @@
 #include "engram/engram.h"
 #include "engram/npy.h"
 
+#define FUZZ_NAME "fuzz_npy"
+#include "fuzz_common.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char path_in[128], path_a[128], path_b[128];
 
-#define FUZZ_CHECK(cond, ...)                                                     \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "fuzz_npy: invariant violated: " __VA_ARGS__);        \
-            fprintf(stderr, " [%s:%d]\n", __FILE__, __LINE__);                    \
-            abort();                                                              \
-        }                                                                         \
-    } while (0)
-
-static void cleanup(void) {
-    remove(path_in);
-    remove(path_a);
-    remove(path_b);
-}
-
 static void init_paths(void) {
     if (path_in[0]) return;
-    long pid = (long)getpid();
-    snprintf(path_in, sizeof path_in, "/tmp/engram_fuzz_npy_%ld_in.npy", pid);
-    snprintf(path_a, sizeof path_a, "/tmp/engram_fuzz_npy_%ld_a.npy", pid);
-    snprintf(path_b, sizeof path_b, "/tmp/engram_fuzz_npy_%ld_b.npy", pid);
-    atexit(cleanup);
-}
-
-static void write_file(const char *path, const uint8_t *data, size_t size) {
-    remove(path); /* a fresh file: ext4 flushes a file truncated and rewritten */
-    FILE *f = fopen(path, "wb");
-    FUZZ_CHECK(f != NULL, "cannot create %s", path);
-    FUZZ_CHECK(size == 0 || fwrite(data, 1, size, f) == size, "cannot write %s", path);
-    FUZZ_CHECK(fclose(f) == 0, "cannot close %s", path);
-}
-
-/* Reads a whole file into a malloc'd buffer; *size receives its length. */
-static uint8_t *slurp(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    FUZZ_CHECK(f != NULL, "cannot open %s", path);
-    size_t cap = 4096, n = 0;
-    uint8_t *b = malloc(cap);
-    FUZZ_CHECK(b != NULL, "out of memory");
-    for (;;) {
-        n += fread(b + n, 1, cap - n, f);
-        if (n < cap) break;
-        cap *= 2;
-        b = realloc(b, cap);
-        FUZZ_CHECK(b != NULL, "out of memory");
-    }
-    fclose(f);
-    *size = n;
-    return b;
+    fuzz_make_path(path_in, "in.npy");
+    fuzz_make_path(path_a, "a.npy");
+    fuzz_make_path(path_b, "b.npy");
 }
 
 /* Length of magic + version + header-length field + header, from the preamble. */
@@ -87,7 +46,7 @@ static size_t preamble_and_header(const uint8_t *d, size_t n) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     init_paths();
-    write_file(path_in, data, size);
+    fuzz_write_file(path_in, data, size);
     double *x = NULL;
     size_t nd = 99, shape[NPY_MAX_DIMS];
     int st = npy_read(path_in, &x, &nd, shape);
@@ -126,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(count == 0 || memcmp(x, y, count * 8) == 0, "re-read values differ");
     FUZZ_CHECK(npy_write(path_b, y, nd2, shape2) == ENGRAM_OK, "npy_write: %s", engram_error());
     size_t na, nb;
-    uint8_t *fa = slurp(path_a, &na), *fb = slurp(path_b, &nb);
+    uint8_t *fa = fuzz_slurp(path_a, &na), *fb = fuzz_slurp(path_b, &nb);
     FUZZ_CHECK(na == nb && memcmp(fa, fb, na) == 0, "re-written file differs");
     size_t head_a = preamble_and_header(fa, na);
     FUZZ_CHECK(head_a != SIZE_MAX && head_a % 64 == 0 && fa[head_a - 1] == '\n',

@@ -30,30 +30,17 @@
 #include "engram/engram.h"
 #include "engram/image.h"
 
+#define FUZZ_NAME "fuzz_png"
+#include "fuzz_common.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char path_in[128], path_out[128];
 
-#define FUZZ_CHECK(cond, ...)                                                     \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "fuzz_png: invariant violated: " __VA_ARGS__);        \
-            fprintf(stderr, " [%s:%d]\n", __FILE__, __LINE__);                    \
-            abort();                                                              \
-        }                                                                         \
-    } while (0)
-
-static void cleanup(void) {
-    remove(path_in);
-    remove(path_out);
-}
-
 static void init_paths(void) {
     if (path_in[0]) return;
-    long pid = (long)getpid();
-    snprintf(path_in, sizeof path_in, "/tmp/engram_fuzz_png_%ld_in.png", pid);
-    snprintf(path_out, sizeof path_out, "/tmp/engram_fuzz_png_%ld_out.png", pid);
-    atexit(cleanup);
+    fuzz_make_path(path_in, "in.png");
+    fuzz_make_path(path_out, "out.png");
 }
 
 /* ---- a growable byte buffer, libpng's write target ---- */
