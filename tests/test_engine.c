@@ -275,6 +275,17 @@ static void test_run_files(void) {
     for (char *p = buf; *p; p++) lines += *p == '\n';
     CHECK(strncmp(buf, "step,loss,accuracy,wall_s\n0,1,0,", 31) == 0, "header and first row");
     CHECK(lines == 5 && strstr(buf, "\n30,0.5,0.75,") && !strstr(buf, "\n40,"), "resume kept rows <= 20 and appended 30");
+    char **names;
+    double *vals;
+    size_t nc, nr;
+    CHECK(run_csv_read(run_path(ctx, "metrics.csv"), &names, &nc, &vals, &nr) == ENGRAM_OK && nc == 4 &&
+              nr == 4 && !strcmp(names[1], "loss") && !strcmp(names[3], "wall_s") && vals[3 * 4 + 0] == 30 &&
+              vals[3 * 4 + 2] == 0.75 && fabs(vals[1 * 4 + 1] - 1.0 / 11) < 1e-10, /* written with 10 digits */
+          "run_csv_read reads metrics.csv back (4 columns, 4 rows, values)");
+    run_csv_free(names, nc, vals);
+    write_text(run_path(ctx, "empty.csv"), "");
+    CHECK(run_csv_read(run_path(ctx, "empty.csv"), &names, &nc, &vals, &nr) == ENGRAM_EINVAL,
+          "an empty CSV is refused: %s", engram_error());
     run_summary_real(ctx, "accuracy", 0.96875);
     run_summary_int(ctx, "steps", 300);
     run_summary_real(ctx, "loss", NAN);

@@ -102,6 +102,15 @@ void run_progress_done(run_ctx *ctx);
 int run_write_npy(run_ctx *ctx, const char *name, const double *data, size_t ndim,
                   const size_t *shape);
 
+/* Reads a CSV file with a header row (such as metrics.csv): *names (C,) and *vals
+ * (R, C), row-major, are malloc'd (free with run_csv_free); empty or unparsable cells
+ * are NaN. Returns ENGRAM_OK, ENGRAM_EIO (cannot read), ENGRAM_EINVAL (empty file) or
+ * ENGRAM_ENOMEM. */
+int run_csv_read(const char *path, char ***names, size_t *ncol, double **vals, size_t *nrow);
+
+/* Frees what run_csv_read returned; NULL arguments are no-ops. */
+void run_csv_free(char **names, size_t ncol, double *vals);
+
 /* A named byte blob of a checkpoint. */
 typedef struct ckpt_blob {
     const char *name;

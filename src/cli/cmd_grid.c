@@ -25,6 +25,7 @@
 #include "engram/gridscore.h"
 #include "engram/image.h"
 #include "engram/npy.h"
+#include "engram/run.h"
 
 /* Prints "engram CMD: message" on stderr and returns code. */
 static int fail(int code, const char *cmd, const char *fmt, ...)
@@ -144,69 +145,6 @@ int cmd_gridscore(int argc, char **argv) {
 
 /* ------------------------------------------------------------ render */
 
-/* Reads a CSV file with a header row into columns; returns 0 or an exit code.
- * *names (C,) and *vals (R, C) are malloc'd; empty or unparsable cells are NaN. */
-static int read_csv(const char *cmd, const char *path, char ***names, size_t *ncol,
-                    double **vals, size_t *nrow) {
-    FILE *f = fopen(path, "r");
-    if (!f) return fail(1, cmd, "cannot read %s: %s", path, strerror(errno));
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len = getline(&line, &cap, f);
-    if (len <= 0) {
-        free(line); fclose(f);
-        return fail(2, cmd, "%s is empty; expected a CSV header row", path);
-    }
-    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
-    size_t C = 1;
-    for (char *p = line; *p; p++) C += *p == ',';
-    char **nm = calloc(C, sizeof *nm);
-    size_t c = 0;
-    for (char *tok = line, *next; tok && nm; tok = next, c++) {
-        next = strchr(tok, ',');
-        if (next) *next++ = 0;
-        nm[c] = strdup(tok);
-    }
-    size_t R = 0, rcap = 64;
-    double *v = malloc(rcap * C * sizeof *v);
-    while (nm && v && (len = getline(&line, &cap, f)) > 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
-        if (len == 0) continue;
-        if (R == rcap) {
-            rcap *= 2;
-            double *nv = realloc(v, rcap * C * sizeof *v);
-            if (!nv) { free(v); v = NULL; break; }
-            v = nv;
-        }
-        char *tok = line;
-        for (size_t k = 0; k < C; k++) {
-            char *next = tok ? strchr(tok, ',') : NULL;
-            if (next) *next++ = 0;
-            double x = NAN;
-            if (tok && *tok) {
-                char *end;
-                x = strtod(tok, &end);
-                if (*end) x = NAN;
-            }
-            v[R * C + k] = x;
-            tok = next;
-        }
-        R++;
-    }
-    free(line);
-    fclose(f);
-    if (!nm || !v) {
-        if (nm) for (size_t k = 0; k < C; k++) free(nm[k]);
-        free(nm); free(v);
-        return fail(1, cmd, "out of memory reading %s", path);
-    }
-    *names = nm;
-    *ncol = C;
-    *vals = v;
-    *nrow = R;
-    return 0;
-}
-
 /* Returns the file name part of a path. */
 static const char *base_name(const char *p) {
     const char *s = strrchr(p, '/');
@@ -230,7 +168,8 @@ static int render_curve(const char *in, const char *out, const char *columns, in
     int rc = 0;
     if (len > 4 && !strcmp(in + len - 4, ".csv")) {
         size_t R;
-        if ((rc = read_csv(cmd, in, &names, &ncol, &data, &R))) return rc;
+        int cst = run_csv_read(in, &names, &ncol, &data, &R);
+        if (cst != ENGRAM_OK) return fail(engram_exit_code(cst), cmd, "%s", engram_error());
         long xcol = -1;
         for (size_t c = 0; c < ncol; c++)
             if (!strcmp(names[c], "step")) xcol = (long)c;
@@ -294,8 +233,8 @@ static int render_curve(const char *in, const char *out, const char *columns, in
     if (image_write_plot(out, &p) != ENGRAM_OK)
         rc = fail(1, cmd, "cannot write %s: %s", out, engram_error());
 done:
-    if (names) for (size_t c = 0; c < ncol; c++) free(names[c]);
-    free(names); free(series); free(x); free(y); free(data);
+    run_csv_free(names, ncol, data);
+    free(series); free(x); free(y);
     return rc;
 }
 

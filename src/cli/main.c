@@ -393,30 +393,25 @@ typedef struct cmp_run {
     char dir[1100];
 } cmp_run;
 
-/* Reads columns `col` and "step" of a metrics.csv; returns the number of rows read. */
+/* Reads columns `col` and "step" of a metrics.csv into steps and vals (at most max
+ * rows); returns the number of rows read, 0 if the file or the column is missing. */
 static size_t read_curve(const char *path, const char *col, double *steps, double *vals, size_t max) {
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    char line[8192];
+    char **names;
+    double *data;
+    size_t C, R;
+    if (run_csv_read(path, &names, &C, &data, &R) != ENGRAM_OK) return 0;
     size_t n = 0;
-    int ci = -1;
-    if (fgets(line, sizeof line, f)) {
-        int k = 0;
-        for (char *tok = strtok(line, ",\n"); tok; tok = strtok(NULL, ",\n"), k++)
-            if (!strcmp(tok, col)) ci = k;
+    long ci = -1, si = -1;
+    for (size_t k = 0; k < C; k++) {
+        if (!strcmp(names[k], col)) ci = (long)k;
+        if (!strcmp(names[k], "step")) si = (long)k;
     }
-    while (ci >= 0 && n < max && fgets(line, sizeof line, f)) {
-        int k = 0;
-        double st = NAN, v = NAN;
-        for (char *tok = strtok(line, ",\n"); tok; tok = strtok(NULL, ",\n"), k++) {
-            if (k == 0) st = strtod(tok, NULL);
-            if (k == ci) v = strtod(tok, NULL);
+    if (ci >= 0 && si >= 0)
+        for (; n < R && n < max; n++) {
+            steps[n] = data[n * C + (size_t)si];
+            vals[n] = data[n * C + (size_t)ci];
         }
-        steps[n] = st;
-        vals[n] = v;
-        n++;
-    }
-    fclose(f);
+    run_csv_free(names, C, data);
     return n;
 }
 

@@ -212,6 +212,75 @@ int run_write_npy(run_ctx *ctx, const char *name, const double *data, size_t ndi
     return npy_write(run_path(ctx, name), data, ndim, shape);
 }
 
+/* ---- CSV files (metrics.csv) ---- */
+
+int run_csv_read(const char *path, char ***names, size_t *ncol, double **vals, size_t *nrow) {
+    FILE *f = fopen(path, "r");
+    if (!f) return engram_fail(ENGRAM_EIO, "cannot read %s: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len = getline(&line, &cap, f);
+    if (len <= 0) {
+        free(line); fclose(f);
+        return engram_fail(ENGRAM_EINVAL, "%s is empty; expected a CSV header row", path);
+    }
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+    size_t C = 1;
+    for (char *p = line; *p; p++) C += *p == ',';
+    char **nm = calloc(C, sizeof *nm);
+    size_t c = 0;
+    for (char *tok = line, *next; tok && nm; tok = next, c++) {
+        next = strchr(tok, ',');
+        if (next) *next++ = 0;
+        nm[c] = strdup(tok);
+    }
+    size_t R = 0, rcap = 64;
+    double *v = malloc(rcap * C * sizeof *v);
+    while (nm && v && (len = getline(&line, &cap, f)) > 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        if (len == 0) continue;
+        if (R == rcap) {
+            rcap *= 2;
+            double *nv = realloc(v, rcap * C * sizeof *v);
+            if (!nv) { free(v); v = NULL; break; }
+            v = nv;
+        }
+        char *tok = line;
+        for (size_t k = 0; k < C; k++) {
+            char *next = tok ? strchr(tok, ',') : NULL;
+            if (next) *next++ = 0;
+            double x = NAN;
+            if (tok && *tok) {
+                char *end;
+                x = strtod(tok, &end);
+                if (*end) x = NAN;
+            }
+            v[R * C + k] = x;
+            tok = next;
+        }
+        R++;
+    }
+    free(line);
+    fclose(f);
+    if (!nm || !v) {
+        if (nm) for (size_t k = 0; k < C; k++) free(nm[k]);
+        free(nm); free(v);
+        return engram_fail(ENGRAM_ENOMEM, "out of memory reading %s", path);
+    }
+    *names = nm;
+    *ncol = C;
+    *vals = v;
+    *nrow = R;
+    return ENGRAM_OK;
+}
+
+void run_csv_free(char **names, size_t ncol, double *vals) {
+    if (names)
+        for (size_t c = 0; c < ncol; c++) free(names[c]);
+    free(names);
+    free(vals);
+}
+
 /* ---- checkpoints ---- */
 
 static const char ckpt_magic[8] = {'E', 'N', 'G', 'R', 'A', 'M', 'C', 'K'};
