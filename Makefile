@@ -5,13 +5,15 @@
 #   make bench           benchmarks with ratios against references run in the same invocation
 #   make figures         regenerate the PNGs in figures/ that the README shows
 #   make install PREFIX=/usr/local
-# Switches: NO_OMP=1 builds without OpenMP; BLAS=openblas links OpenBLAS instead of gslcblas.
+# Switches: NO_OMP=1 builds without OpenMP; BLAS=gsl links GSL's reference CBLAS instead of
+# OpenBLAS (the default), for machines without OpenBLAS.
 
 CC      ?= gcc
 PREFIX  ?= /usr/local
 DESTDIR ?=
-ifeq ($(BLAS),openblas)
-  BUILD ?= build-openblas
+BLAS    ?= openblas
+ifeq ($(BLAS),gsl)
+  BUILD ?= build-gsl
 else
   BUILD ?= build
 endif
@@ -24,7 +26,7 @@ PKGS    = gsl libpng inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 
-ifeq ($(BLAS),openblas)
+ifneq ($(BLAS),gsl)
   PKG_LIBS := $(filter-out -lgslcblas,$(PKG_LIBS)) -lopenblas
 endif
 ifeq ($(NO_OMP),1)
@@ -112,6 +114,6 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/engram.pc
 
 clean:
-	rm -rf build build-asan build-openblas
+	rm -rf build build-asan build-gsl
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/src/cli/main.d $(TESTS:=.d) $(BENCHES:=.d)

@@ -3,8 +3,8 @@
 # measured in the same invocation (a naive kernel, NumPy or PyTorch when present).
 BUILD=${1:-build}
 rc=0
-# engram parallelises with OpenMP over fixed work items; an OpenBLAS build (make bench
-# BLAS=openblas) must not add threads of its own inside them. References set their own.
+# engram parallelises with OpenMP over fixed work items; OpenBLAS (the default BLAS) must
+# not add threads of its own inside them. References set their own.
 export OPENBLAS_NUM_THREADS=1
 for b in "$BUILD"/bench/bench_*; do
     [ -x "$b" ] || continue

@@ -675,13 +675,7 @@ static int cmd_list(int argc, char **argv) {
     return fail_usage("list: unknown '%s' (experiments, rules or keys EXPERIMENT)", what);
 }
 
-/* OpenBLAS (make BLAS=openblas) would start threads of its own inside engram's OpenMP
- * regions; engram parallelises over fixed work items itself, so OpenBLAS runs
- * single-threaded. The symbol is weak: with gslcblas it is absent and this is a no-op. */
-extern void openblas_set_num_threads(int n) __attribute__((weak));
-
 int main(int argc, char **argv) {
-    if (openblas_set_num_threads) openblas_set_num_threads(1);
     if (argc < 2) {
         fputs(usage_text, stderr);
         return 2;

@@ -5,6 +5,17 @@
 #include <time.h>
 #include "engram/engram.h"
 
+/* OpenBLAS (the default BLAS) would start threads of its own inside engram's OpenMP
+ * regions, and its results could then depend on the thread count; engram parallelises
+ * over fixed work items itself, so OpenBLAS runs single-threaded in every program that
+ * links the library (this file is always linked: every module reports errors through it).
+ * The symbol is weak: with GSL's CBLAS (make BLAS=gsl) it is absent and this is a no-op. */
+extern void openblas_set_num_threads(int n) __attribute__((weak));
+
+__attribute__((constructor)) static void engram_blas_single_thread(void) {
+    if (openblas_set_num_threads) openblas_set_num_threads(1);
+}
+
 static _Thread_local char error_text[512];
 
 int engram_fail(int status, const char *fmt, ...) {

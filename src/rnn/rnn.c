@@ -16,16 +16,19 @@
 #include "engram/engram.h"
 #include "engram/rnn.h"
 
-/* The contiguous share [lo, hi) of n items that the calling OpenMP thread owns (static
- * partition: the same for every run with the same thread count). */
-static void rnn_share(size_t n, size_t *lo, size_t *hi) {
-#ifdef _OPENMP
-    size_t k = (size_t)omp_get_num_threads(), id = (size_t)omp_get_thread_num();
-#else
-    size_t k = 1, id = 0;
-#endif
-    *lo = n * id / k;
-    *hi = n * (id + 1) / k;
+/* Work is cut into chunks whose size does not depend on the thread count (batch items
+ * RNN_ITEM_CHUNK at a time, weight-gradient rows RNN_ROW_CHUNK at a time), so every BLAS
+ * call has the same shape with 1 or 8 threads: optimised BLAS libraries pick kernels, and
+ * so summation orders, by shape, and a split that followed the thread count would change
+ * the last bits of the results. Chunk k of n items is [k c, min(n, (k + 1) c)). */
+#define RNN_ITEM_CHUNK 8
+#define RNN_ROW_CHUNK 32
+
+static size_t rnn_n_chunks(size_t n, size_t c) { return (n + c - 1) / c; }
+
+static void rnn_chunk(size_t k, size_t n, size_t c, size_t *lo, size_t *hi) {
+    *lo = k * c;
+    *hi = *lo + c < n ? *lo + c : n;
 }
 
 /* Smallest work per time step (B * N * N multiply-adds) for which the time loops run
@@ -171,10 +174,11 @@ void rnn_forward(const rnn *net, const trial_batch *b, rnn_work *w) {
     gsl_matrix_const_view WT = gsl_matrix_const_view_array(w->m_t, N, N);
     int par = B * N * N >= RNN_PAR_MIN_WORK;
     (void)par;
-RNN_OMP("omp parallel if (par)")
-    {
+    size_t n_chunks = rnn_n_chunks(B, RNN_ITEM_CHUNK);
+RNN_OMP("omp parallel for schedule(static) if (par)")
+    for (size_t ch = 0; ch < n_chunks; ch++) {
         size_t lo, hi;
-        rnn_share(B, &lo, &hi);
+        rnn_chunk(ch, B, RNN_ITEM_CHUNK, &lo, &hi);
         size_t nb = hi - lo;
         for (size_t t = 0; nb && t < t_run; t++) {
             /* a_t = b + U x_t  (rows of the items lo..hi), then += h_{t-1} W^T */
@@ -298,49 +302,53 @@ void rnn_backward(const rnn *net, const trial_batch *b, rnn_work *w, const doubl
     gsl_matrix_const_view FRT = gsl_matrix_const_view_array(w->m_t, N, N);
     int par = B * N * N >= RNN_PAR_MIN_WORK;
     (void)par;
+    size_t n_item_chunks = rnn_n_chunks(B, RNN_ITEM_CHUNK), n_row_chunks = rnn_n_chunks(N, RNN_ROW_CHUNK);
 RNN_OMP("omp parallel if (par)")
     {
-        /* 1. the error backward in time, each thread its own items */
-        size_t lo, hi;
-        rnn_share(B, &lo, &hi);
-        size_t nb = hi - lo;
-        double *dh = w->d_h + lo * N, *dh2 = w->d_h2 + lo * N;
-        if (nb) memset(dh, 0, nb * N * sizeof *dh);
-        for (size_t i = lo; i < hi; i++) /* rows past the longest item: no error */
-            memset(w->d_a + (i * T + t_run) * N, 0, (T - t_run) * N * sizeof(double));
-        for (size_t t = t_run; nb && t-- > 0;) {
-            /* g_t: the carried error, cut at window boundaries (truncated BPTT) */
-            if (window && (t + 1) % window == 0) memset(dh, 0, nb * N * sizeof *dh);
-            /* dh_t = g_t + fb_out e_t   (rows: dh += e_t fb_out^T) */
-            gsl_matrix_view DH = gsl_matrix_view_array(dh, nb, N);
-            gsl_matrix_const_view E =
-                gsl_matrix_const_view_array_with_tda(w->d_o + (lo * T + t) * O, nb, O, T * O);
-            gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, &E.matrix, &FO.matrix, 1.0, &DH.matrix);
-            /* da_t = alpha (1 - z_t^2) dh_t;  g_{t-1} = (1 - alpha) dh_t + fb_rec da_t */
-            for (size_t i = lo; i < hi; i++) {
-                const double *z = w->z + (i * T + t) * N, *d = dh + (i - lo) * N;
-                double *da = w->d_a + (i * T + t) * N, *d2 = dh2 + (i - lo) * N;
-                for (size_t n = 0; n < N; n++) {
-                    da[n] = alpha * (1 - z[n] * z[n]) * d[n];
-                    d2[n] = (1 - alpha) * d[n];
+        /* 1. the error backward in time, each chunk of items on its own */
+RNN_OMP("omp for schedule(static)")
+        for (size_t ch = 0; ch < n_item_chunks; ch++) {
+            size_t lo, hi;
+            rnn_chunk(ch, B, RNN_ITEM_CHUNK, &lo, &hi);
+            size_t nb = hi - lo;
+            double *dh = w->d_h + lo * N, *dh2 = w->d_h2 + lo * N;
+            if (nb) memset(dh, 0, nb * N * sizeof *dh);
+            for (size_t i = lo; i < hi; i++) /* rows past the longest item: no error */
+                memset(w->d_a + (i * T + t_run) * N, 0, (T - t_run) * N * sizeof(double));
+            for (size_t t = t_run; nb && t-- > 0;) {
+                /* g_t: the carried error, cut at window boundaries (truncated BPTT) */
+                if (window && (t + 1) % window == 0) memset(dh, 0, nb * N * sizeof *dh);
+                /* dh_t = g_t + fb_out e_t   (rows: dh += e_t fb_out^T) */
+                gsl_matrix_view DH = gsl_matrix_view_array(dh, nb, N);
+                gsl_matrix_const_view E =
+                    gsl_matrix_const_view_array_with_tda(w->d_o + (lo * T + t) * O, nb, O, T * O);
+                gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, &E.matrix, &FO.matrix, 1.0, &DH.matrix);
+                /* da_t = alpha (1 - z_t^2) dh_t;  g_{t-1} = (1 - alpha) dh_t + fb_rec da_t */
+                for (size_t i = lo; i < hi; i++) {
+                    const double *z = w->z + (i * T + t) * N, *d = dh + (i - lo) * N;
+                    double *da = w->d_a + (i * T + t) * N, *d2 = dh2 + (i - lo) * N;
+                    for (size_t n = 0; n < N; n++) {
+                        da[n] = alpha * (1 - z[n] * z[n]) * d[n];
+                        d2[n] = (1 - alpha) * d[n];
+                    }
                 }
+                if (t > 0) {
+                    gsl_matrix_view DH2 = gsl_matrix_view_array(dh2, nb, N);
+                    gsl_matrix_const_view DA =
+                        gsl_matrix_const_view_array_with_tda(w->d_a + (lo * T + t) * N, nb, N, T * N);
+                    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &DA.matrix, &FRT.matrix, 1.0, &DH2.matrix);
+                }
+                double *tmp = dh; dh = dh2; dh2 = tmp;
             }
-            if (t > 0) {
-                gsl_matrix_view DH2 = gsl_matrix_view_array(dh2, nb, N);
-                gsl_matrix_const_view DA =
-                    gsl_matrix_const_view_array_with_tda(w->d_a + (lo * T + t) * N, nb, N, T * N);
-                gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &DA.matrix, &FRT.matrix, 1.0, &DH2.matrix);
-            }
-            double *tmp = dh; dh = dh2; dh2 = tmp;
-        }
-RNN_OMP("omp barrier")
+        } /* the implicit barrier of omp for: every d_a row is written */
         /* 2. weight gradients as products over all B*T rows (zero past each batch's
          * longest item; h_prev is 0 at t = 0): each thread its rows of dW, dU, db and
          * its columns of dV, every element summed over rows in the same order */
-        size_t r0, r1;
-        rnn_share(N, &r0, &r1);
-        size_t nr = r1 - r0;
-        if (nr) {
+RNN_OMP("omp for schedule(static)")
+        for (size_t ch = 0; ch < n_row_chunks; ch++) {
+            size_t r0, r1;
+            rnn_chunk(ch, N, RNN_ROW_CHUNK, &r0, &r1);
+            size_t nr = r1 - r0;
             gsl_matrix_const_view DA = gsl_matrix_const_view_array_with_tda(w->d_a + r0, BT, nr, N);
             gsl_matrix_const_view HP = gsl_matrix_const_view_array(w->h_prev, BT, N);
             gsl_matrix_view GW = gsl_matrix_view_array_with_tda(g_w_rec + r0 * N, nr, N, N);
