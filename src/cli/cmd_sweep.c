@@ -721,7 +721,9 @@ static int run_point(sw_sweep *w, long id, int threads, int force) {
     }
     static char store[SW_MAX_ARGS][SW_ARG];
     static char *args[SW_MAX_ARGS + 1];
-    point_argv(w, (size_t)id, threads, !force && !strcmp(st, "partial"), store, args);
+    int resume = !force && !strcmp(st, "partial");
+    if (resume) fprintf(stderr, "engram sweep: point %ld (%s): resuming from its checkpoint\n", id, w->pts[id].name);
+    point_argv(w, (size_t)id, threads, resume, store, args);
     fflush(NULL);
     execv(w->exe, args);
     return fail(1, "sweep", "cannot run %s: %s", w->exe, strerror(errno));
