@@ -597,6 +597,46 @@ static int manifest_write(const sw_sweep *w) {
     return ENGRAM_OK;
 }
 
+/* Checks every point's configuration before anything runs, as `engram run` would
+ * resolve it (defaults < base.ini < --quick < set < the point's values < seed), when the
+ * base is the specification itself; a base preset is checked by its runs. */
+static int sweep_validate(const sw_sweep *w, const char *base_path) {
+    const sw_spec *s = w->spec;
+    if (s->base[0]) return ENGRAM_OK;
+    const char *name = NULL;
+    for (size_t i = 0; i < s->n_own; i++)
+        if (!strncmp(s->own[i], "run.experiment=", 15)) name = s->own[i] + 15;
+    if (!name) return engram_fail(ENGRAM_EINVAL, "the specification has no [run] experiment = NAME");
+    const experiment *e = experiment_find(name);
+    if (!e) return engram_fail(ENGRAM_EINVAL, "unknown experiment '%s' (see engram list experiments)", name);
+    const cfg_key *tables[32];
+    size_t nt = 0;
+    tables[nt++] = config_common_keys;
+    for (size_t i = 0; e->tables && e->tables[i] && nt < 31; i++) tables[nt++] = e->tables[i];
+    tables[nt] = NULL;
+    for (size_t i = 0; i < w->n; i += s->n_seeds) {
+        config *c = config_alloc(tables);
+        if (!c) return engram_fail(ENGRAM_ENOMEM, "out of memory");
+        int st = config_load(c, base_path);
+        for (size_t k = 0; s->quick && e->quick && e->quick[k] && st == ENGRAM_OK; k++) st = config_set(c, e->quick[k], "--quick");
+        for (size_t k = 0; k < s->n_sets && st == ENGRAM_OK; k++) st = config_set(c, s->sets[k], "[sweep] set");
+        for (size_t k = 0; k < s->n_keys && st == ENGRAM_OK; k++)
+            st = config_set_value(c, s->keys[k].name, w->pts[i].values[k], "[sweep]");
+        if (st == ENGRAM_OK && config_has(c, "train.rule") && e->rules) {
+            int known = 0;
+            for (size_t r = 0; e->rules[r]; r++) known |= !strcmp(e->rules[r], config_str(c, "train.rule"));
+            if (!known) st = engram_fail(ENGRAM_EINVAL, "experiment %s does not accept rule '%s'", e->name, config_str(c, "train.rule"));
+        }
+        config_free(c);
+        if (st != ENGRAM_OK) {
+            char msg[600];
+            snprintf(msg, sizeof msg, "%s", engram_error());
+            return engram_fail(ENGRAM_EINVAL, "point %zu (%s): %s", i, w->pts[i].name, msg);
+        }
+    }
+    return ENGRAM_OK;
+}
+
 /* Opens a sweep from specification text. out: the sweep directory (NULL: the spec's
  * `out`, else runs/<default_name>). With create, writes sweep.ini and base.ini
  * (refusing a directory that holds a different sweep unless force). */
@@ -623,6 +663,17 @@ static int sweep_open_text(const char *text, const char *origin, const char *out
         if (differs && !force) {
             sweep_close(w);
             return engram_fail(ENGRAM_EINVAL, "%s holds a different sweep (its sweep.ini differs; use --force to replace it, or another --out)", dir);
+        }
+        if (!w->spec->base[0]) { /* check every point before writing anything */
+            char tmp[] = "/tmp/engram-sweep-base-XXXXXX";
+            int fd = mkstemp(tmp);
+            char *base = spec_strip(text);
+            int ok = fd >= 0 && base && write(fd, base, strlen(base)) == (ssize_t)strlen(base);
+            if (fd >= 0) close(fd);
+            free(base);
+            st = ok ? sweep_validate(w, tmp) : engram_fail(ENGRAM_EIO, "cannot write a temporary file in /tmp");
+            if (fd >= 0) unlink(tmp);
+            if (st != ENGRAM_OK) { sweep_close(w); return st; }
         }
         if (!mkdir_p(dir)) { sweep_close(w); return engram_fail(ENGRAM_EIO, "cannot create %s: %s", dir, strerror(errno)); }
         snprintf(path, sizeof path, "%s/logs", dir);
