@@ -1132,7 +1132,7 @@ static int collect_plot(const sw_sweep *w, const double *m, size_t kx, const cha
     }
     for (size_t q = 0; q < S; q++) names[q] = sv[q][0] ? sv[q] : metric;
     char title[200], xlabel[300];
-    snprintf(title, sizeof title, "%s vs %s (mean, min-max over %zu seeds)", metric, s->keys[kx].name, s->n_seeds);
+    snprintf(title, sizeof title, "%s (mean, min-max over %zu seeds)", metric, s->n_seeds);
     if (numeric) snprintf(xlabel, sizeof xlabel, "%s", s->keys[kx].name);
     else {
         snprintf(xlabel, sizeof xlabel, "%s:", s->keys[kx].name);
