@@ -98,6 +98,16 @@ sed 's/sampler_seed = 7/sampler_seed = 8/' "$T/rnd.ini" >"$T/rnd8.ini"
 cut -d, -f1-6 "$T/r3/manifest.csv" >"$T/m3"
 ! cmp -s "$T/m1" "$T/m3" && ok "another sampler_seed draws other values" || bad "sampler ignores its seed"
 
+# --- Slurm without Slurm, and the default thread count ---
+expect 1 "--slurm where sbatch is missing" -- env PATH=/nonexistent "$E" sweep "$T/g" --slurm --force --quiet
+th() { sed -n 's/.*"threads": \([0-9]*\).*/\1/p' "$T/th/summary.json"; }
+env -u OMP_NUM_THREADS SLURM_CPUS_PER_TASK=1 "$E" run mackey-glass --quick --quiet --force --out "$T/th" >/dev/null 2>&1
+a=$(th)
+env OMP_NUM_THREADS=2 SLURM_CPUS_PER_TASK=1 "$E" run mackey-glass --quick --quiet --force --out "$T/th" >/dev/null 2>&1
+b=$(th)
+[ "$a" = 1 ] && [ "$b" = 2 ] && ok "default threads: SLURM_CPUS_PER_TASK=1 gives 1, OMP_NUM_THREADS=2 takes precedence" \
+    || bad "default threads: $a with SLURM_CPUS_PER_TASK=1, $b with OMP_NUM_THREADS=2"
+
 # --- compare over seed ranges ---
 "$E" compare anbn --quick --quiet --rules bptt,fa --seeds 11-12 --out "$T/cmp1" >/dev/null 2>&1; rc=$?
 [ $rc -eq 0 ] && [ "$(cut -d, -f1-2 "$T/cmp1/comparison.csv" | tr '\n' ' ')" = "rule,seed bptt,11 bptt,12 fa,11 fa,12 " ] \

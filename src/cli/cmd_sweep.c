@@ -936,7 +936,6 @@ static int run_slurm(const sw_sweep *w, const long *ids, size_t n, int threads, 
     pid_t p = fork();
     if (p == 0) {
         execvp("sbatch", args);
-        fprintf(stderr, "engram sweep: cannot run sbatch: %s (is Slurm installed?)\n", strerror(errno));
         _exit(127);
     }
     if (p < 0) return engram_fail(ENGRAM_EIO, "cannot start sbatch: %s", strerror(errno));
@@ -944,7 +943,7 @@ static int run_slurm(const sw_sweep *w, const long *ids, size_t n, int threads, 
     while (waitpid(p, &status, 0) < 0)
         if (errno != EINTR) return engram_fail(ENGRAM_EIO, "lost the sbatch process");
     if (!WIFEXITED(status) || WEXITSTATUS(status) == 127)
-        return engram_fail(ENGRAM_EIO, "sbatch could not be run for %s", path);
+        return engram_fail(ENGRAM_EIO, "cannot run sbatch (is Slurm installed and on PATH? --print-tasks gives the commands for another scheduler)");
     if (WEXITSTATUS(status) != 0 && !so->wait)
         return engram_fail(ENGRAM_EIO, "sbatch refused %s (exit %d)", path, WEXITSTATUS(status));
     return ENGRAM_OK;
