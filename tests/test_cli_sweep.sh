@@ -120,6 +120,13 @@ same=1
 "$E" run anbn --quick --quiet --seed 3 --threads 1 --out "$T/anbn3" >/dev/null 2>&1
 for a in "$T/anbn3"/*.npy; do cmp -s "$a" "$T/cmp2/bptt-seed3/$(basename "$a")" || same=0; done
 [ $same -eq 1 ] && ok "a shard's run (bptt seed 3 of --seeds 1,3,5) equals engram run anbn --seed 3" || bad "shard run differs"
+rm "$T/cmp2/comparison.csv" "$T/cmp2/bptt-seed5/summary.json"
+"$E" compare anbn --quick --rules bptt --seeds 1,3,5 --out "$T/cmp2" >/dev/null 2>"$T/err"
+grep -q '\[1/1\] point 2 bptt-seed5' "$T/err" && ok "an interrupted compare run again runs only its missing run" || bad "compare resume: $(cat "$T/err")"
+rm "$T/cmp2/comparison.csv"
+"$E" compare anbn --quick --rules bptt --seeds 1,3,5 --set train.lr=0.02 --out "$T/cmp2" >/dev/null 2>"$T/err"
+grep -q '\[3/3\]' "$T/err" && grep -q '^lr = 0.02$' "$T/cmp2/bptt-seed1/config.ini" \
+    && ok "a compare with other settings in the same directory runs every run again" || bad "compare rerun: $(cat "$T/err")"
 "$E" collect "$T/cmp2" >/dev/null 2>&1 && grep -q '^1,bptt-seed3,bptt,3,ok,' "$T/cmp2/collect.csv" \
     && ok "a compare directory is a sweep: engram collect reads it" || bad "collect of a compare dir"
 

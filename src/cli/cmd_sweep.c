@@ -1273,6 +1273,13 @@ int sweep_compare(const char *target, const char *const *rules, size_t n_rules, 
     for (size_t i = 0; i < n_sets; i++) n += snprintf(text + n, cap - (size_t)n, "set = %s\n", sets[i]);
     free(list);
     free(sorted);
+    /* Runs of another comparison in the same directory (other rules, seeds or --set)
+     * are not reused: a different sweep.ini runs every point again. */
+    char old_path[SW_PATH + 32];
+    snprintf(old_path, sizeof old_path, "%s/sweep.ini", out);
+    char *old = read_text(old_path);
+    if (old && strcmp(old, text)) force = 1;
+    free(old);
     sw_sweep w;
     int st = sweep_open_text(text, "compare", out, "", 1, 1, &w);
     free(text);
