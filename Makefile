@@ -4,6 +4,8 @@
 #   make asan            the fast tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench           benchmarks with ratios against references run in the same invocation
 #   make figures         regenerate the PNGs in figures/ that the README shows
+#   make shared          build-shared/libengram.so (-fPIC objects in their own build dir)
+#   make test-slurm      sweeps on a local single-node Slurm cluster give the same bytes
 #   make install PREFIX=/usr/local
 # Switches: NO_OMP=1 builds without OpenMP; BLAS=gsl links GSL's reference CBLAS instead of
 # OpenBLAS (the default), for machines without OpenBLAS.
@@ -49,7 +51,7 @@ BENCHES  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # Tests that finish in seconds; `make asan` runs these under the sanitizers.
 FAST_TESTS ?= test_engine test_image test_esn test_rnn test_r2n2 test_gridcells test_lstm
 
-.PHONY: all test asan bench figures demo install uninstall clean tests-build
+.PHONY: all test asan bench figures demo install uninstall clean tests-build shared test-slurm
 
 all: $(BUILD)/libengram.a $(BUILD)/engram
 
@@ -64,6 +66,12 @@ $(BUILD)/libengram.a: $(LIB_OBJ)
 $(BUILD)/engram: $(BUILD)/src/cli/main.o $(BUILD)/libengram.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/libengram.so: $(LIB_OBJ)
+	$(CC) -shared -o $@ $^ $(LDLIBS)
+
+shared:
+	$(MAKE) BUILD=build-shared OPT="$(OPT) -fPIC" build-shared/libengram.so
+
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libengram.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -74,6 +82,9 @@ tests-build: all $(TESTS)
 
 test: tests-build
 	@BUILD=$(BUILD) sh tests/run_tests.sh $(TESTS:$(BUILD)/tests/%=%)
+
+test-slurm: all
+	@BUILD=$(BUILD) sh tests/slurm_sweep.sh
 
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
@@ -114,6 +125,6 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/engram.pc
 
 clean:
-	rm -rf build build-asan build-gsl
+	rm -rf build build-asan build-gsl build-shared
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/src/cli/main.d $(TESTS:=.d) $(BENCHES:=.d)

@@ -1,10 +1,17 @@
 #!/bin/sh
 # Installs engram's build dependencies on Debian 12 (as root, or through sudo).
-# Optional references for `make bench`: pass --bench to also install NumPy and PyTorch.
+# NumPy is for python/engram.py and its test. Optional: --bench adds PyTorch (references
+# for `make bench`); --slurm adds Slurm, munge and GNU parallel (`make test-slurm`).
 set -e
 if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
-PKGS="build-essential pkg-config libgsl-dev libpng-dev libinih-dev libopenblas-dev"
-if [ "$1" = "--bench" ]; then PKGS="$PKGS python3-numpy python3-torch"; fi
+PKGS="build-essential pkg-config libgsl-dev libpng-dev libinih-dev libopenblas-dev python3-numpy"
+for a in "$@"; do
+    case $a in
+        --bench) PKGS="$PKGS python3-torch" ;;
+        --slurm) PKGS="$PKGS slurm-wlm munge parallel" ;;
+        *) echo "usage: $0 [--bench] [--slurm]" >&2; exit 2 ;;
+    esac
+done
 missing=
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

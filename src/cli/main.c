@@ -31,8 +31,11 @@ static const char usage_text[] =
     "usage:\n"
     "  engram run EXPERIMENT [--set SECTION.KEY=VALUE]... [--seed N] [--out DIR] [--threads N]\n"
     "             [--quick] [--quiet] [--force]\n"
-    "  engram compare EXPERIMENT --rules RULE[,RULE...] [--seeds K] [--out DIR] [--set ...]\n"
-    "             [--quick] [--threads N] [--force]\n"
+    "  engram compare EXPERIMENT --rules RULE[,RULE...] [--seeds K|A-B|S,S,...] [--out DIR]\n"
+    "             [--set ...] [--quick] [--threads N] [--force]\n"
+    "  engram sweep SPEC.ini|DIR [--local [--jobs N]|--slurm [--wait]|--print-tasks] [--threads N]\n"
+    "             [--out DIR] [--quick] [--force]\n"
+    "  engram collect DIR [--metric NAME] [--key SECTION.KEY] [--out FILE.csv] [--plot FILE.png]\n"
     "  engram resume DIR [--threads N] [--quiet]\n"
     "  engram render WHAT FILE.npy --out FILE.png\n"
     "  engram gridscore FILE.npy [--out FILE.csv]\n"
@@ -75,7 +78,7 @@ typedef struct options {
     const char *seed;
     const char *out;
     const char *rules;
-    long seeds;
+    const char *seeds; /* K, A-B or a list (sweep_parse_seeds) */
     int threads;
     int quick, quiet, force;
 } options;
@@ -91,7 +94,7 @@ static int parse_long(const char *s, long lo, long hi, long *v) {
 /* Parses argv[1..] of a sub-command. Returns 0 or an exit code. */
 static int parse_options(int argc, char **argv, options *o, int allow_compare) {
     memset(o, 0, sizeof *o);
-    o->seeds = 3;
+    o->seeds = "3";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
@@ -124,8 +127,8 @@ static int parse_options(int argc, char **argv, options *o, int allow_compare) {
             o->rules = next;
             i++;
         } else if (allow_compare && !strcmp(a, "--seeds")) {
-            if (!next || !parse_long(next, 1, 1000, &o->seeds))
-                return fail_usage("--seeds needs an integer in [1, 1000], got '%s'", next ? next : "");
+            if (!next) return fail_usage("%s needs K, A-B or a list S,S,...", a);
+            o->seeds = next;
             i++;
         } else if (!strcmp(a, "--quick")) {
             o->quick = 1;
@@ -265,17 +268,12 @@ static int build_config(const experiment *e, const char *file, const options *o,
     return ENGRAM_OK;
 }
 
-static int default_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
+static int default_threads(void) { return cli_default_threads(); }
 
+/* Sets the run's thread count: n, or the default (which honours SLURM_CPUS_PER_TASK). */
 static void set_threads(int n) {
 #ifdef _OPENMP
-    if (n > 0) omp_set_num_threads(n);
+    omp_set_num_threads(n > 0 ? n : default_threads());
 #else
     (void)n;
 #endif
@@ -472,7 +470,11 @@ static int cmd_compare(int argc, char **argv) {
     if (rc) return rc;
     if (!o.target) return fail_usage("%s: missing EXPERIMENT", "compare");
     if (!o.rules) return fail_usage("%s: missing --rules RULE[,RULE...]", "compare");
-    if (o.seed) return fail_usage("%s uses seeds 1..K (--seeds K), not --seed", "compare");
+    if (o.seed) return fail_usage("%s takes --seeds K|A-B|S,S,..., not --seed", "compare");
+    long seeds[1000];
+    size_t n_seeds;
+    if (sweep_parse_seeds(o.seeds, seeds, 1000, &n_seeds) != ENGRAM_OK)
+        return fail_usage("--seeds: %s", engram_error());
     const experiment *e;
     char file[1100];
     int st = resolve_experiment(o.target, &e, file, sizeof file);
@@ -518,59 +520,28 @@ static int cmd_compare(int argc, char **argv) {
     }
     st = run_dir_prepare(out, 1);
     if (st != ENGRAM_OK) return fail_status(st);
-    size_t n_runs = n_rules * (size_t)o.seeds;
+    size_t n_runs = n_rules * n_seeds;
     cmp_run *runs = calloc(n_runs, sizeof *runs);
     if (!runs) return fail_status(engram_fail(ENGRAM_ENOMEM, "out of memory"));
     for (size_t i = 0; i < n_runs; i++) {
-        runs[i].rule = rules[i / (size_t)o.seeds];
-        runs[i].seed = (long)(i % (size_t)o.seeds) + 1;
+        runs[i].rule = rules[i / n_seeds];
+        runs[i].seed = seeds[i % n_seeds];
         snprintf(runs[i].dir, sizeof runs[i].dir, "%s/%s-seed%ld", out, runs[i].rule, runs[i].seed);
     }
     int threads = o.threads ? o.threads : default_threads();
     if (!o.quiet)
-        fprintf(stderr, "compare %s: %zu runs (%zu rules x %ld seeds) on %d threads\n", e->name,
-                n_runs, n_rules, o.seeds, threads);
+        fprintf(stderr, "compare %s: %zu runs (%zu rules x %zu seeds) on %d threads\n", e->name,
+                n_runs, n_rules, n_seeds, threads);
     double t0 = engram_wall_time();
-    /* Runs are independent; each one's results do not depend on the thread count, so
-     * they run in parallel (a run's own parallel regions are then single-threaded). */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    /* The runs are a sweep over train.rule and the seeds (cmd_sweep.c): each one an
+     * `engram run` on one thread, `threads` of them at a time. */
+    st = sweep_compare(o.target, (const char *const *)rules, n_rules, seeds, n_seeds, o.sets, o.n_sets,
+                       o.quick, threads, o.quiet, o.force, out);
+    if (st != ENGRAM_OK) { free(runs); return fail_status(st); }
     for (size_t i = 0; i < n_runs; i++) {
         cmp_run *r = &runs[i];
-        options ro = o;
-        char setrule[64], setseed[64];
-        snprintf(setrule, sizeof setrule, "train.rule=%s", r->rule);
-        snprintf(setseed, sizeof setseed, "%ld", r->seed);
-        if (ro.n_sets < MAX_SETS) ro.sets[ro.n_sets++] = setrule;
-        ro.seed = setseed;
-        config *c = NULL;
-        run_ctx *ctx = calloc(1, sizeof *ctx);
-        int s = ctx ? build_config(e, file, &ro, &c) : engram_fail(ENGRAM_ENOMEM, "out of memory");
-        if (s == ENGRAM_OK) {
-            snprintf(ctx->out_dir, sizeof ctx->out_dir, "%s", r->dir);
-            s = run_dir_prepare(ctx->out_dir, 1);
-        }
-        if (s == ENGRAM_OK) {
-            ctx->threads = 1;
-            ctx->quiet = 1;
-            s = execute(e, c, ctx, 0);
-        }
-        r->status = s;
-        if (s != ENGRAM_OK) snprintf(r->err, sizeof r->err, "%s", engram_error());
-        if (ctx && (s == ENGRAM_OK || s == ENGRAM_EDIVERGED)) {
-            const char *m = run_summary_get(ctx, e->main_metric);
-            const char *sc = run_summary_get(ctx, "steps_to_criterion");
-            snprintf(r->metric, sizeof r->metric, "%s", m ? m : "");
-            snprintf(r->steps, sizeof r->steps, "%s", sc ? sc : "");
-            r->wall = run_wall(ctx);
-        }
-        if (!o.quiet) {
-#pragma omp critical(compare_progress)
-            fprintf(stderr, "  %-5s seed %ld: %s %s=%s (%.1fs)\n", r->rule, r->seed,
-                    s == ENGRAM_OK ? "ok" : s == ENGRAM_EDIVERGED ? "diverged" : "failed",
-                    e->main_metric, r->metric[0] ? r->metric : "-", r->wall);
-        }
-        config_free(c);
-        free(ctx);
+        r->status = sweep_point_result(r->dir, e->main_metric, r->metric, sizeof r->metric, r->steps,
+                                       sizeof r->steps, &r->wall, r->err, sizeof r->err);
     }
     FILE *f = fopen(csv, "w");
     if (!f) { free(runs); return fail_status(engram_fail(ENGRAM_EIO, "cannot write %s", csv)); }
@@ -591,8 +562,8 @@ static int cmd_compare(int argc, char **argv) {
     st = compare_plot(e, runs, n_runs, rules, n_rules, out);
     if (st != ENGRAM_OK) fprintf(stderr, "engram: %s\n", engram_error());
     /* Last line: per-rule mean of the main metric as JSON. */
-    printf("{\"experiment\": \"%s\", \"seeds\": %ld, \"wall_s\": %.3f, \"mean_%s\": {", e->name,
-           o.seeds, engram_wall_time() - t0, e->main_metric);
+    printf("{\"experiment\": \"%s\", \"seeds\": %zu, \"wall_s\": %.3f, \"mean_%s\": {", e->name,
+           n_seeds, engram_wall_time() - t0, e->main_metric);
     for (size_t k = 0; k < n_rules; k++) {
         double s = 0;
         int n = 0;
@@ -695,5 +666,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "list")) return cmd_list(argc - 1, argv + 1);
     if (!strcmp(cmd, "render")) return cmd_render(argc - 1, argv + 1);
     if (!strcmp(cmd, "gridscore")) return cmd_gridscore(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sweep")) return cmd_sweep(argc - 1, argv + 1);
+    if (!strcmp(cmd, "collect")) return cmd_collect(argc - 1, argv + 1);
     return fail_usage("unknown command '%s'", cmd);
 }
