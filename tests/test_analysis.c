@@ -96,9 +96,11 @@ static void test_lesion_silent_unit(void) {
     size_t n = rec->n_trials * rec->t_max;
     double *out0 = malloc(n * 3 * sizeof *out0);
     memcpy(out0, rec->out, n * 3 * sizeof *out0);
-    double delta[12];
-    CHECK(analysis_lesion_units(m, net, rec, delta) == ENGRAM_OK, "lesion scan runs");
-    CHECK(delta[u] == 0, "silencing a unit with zero outgoing weights changes the metric by %g", delta[u]);
+    double delta[12], dloss[12];
+    CHECK(analysis_lesion_units(m, net, rec, delta, dloss) == ENGRAM_OK, "lesion scan runs");
+    CHECK(delta[u] == 0 && dloss[u] == 0, "silencing a unit with zero outgoing weights changes the "
+          "metric by %g and the loss by %g", delta[u], dloss[u]);
+    CHECK(dloss[2] != 0, "silencing a connected unit changes the loss (by %.4g)", dloss[2]);
     analysis_lesion_group(m, net, rec, &u, 1);
     double dmax = 0, dother = 0;
     for (size_t k = 0; k < n * 3; k++) dmax = fmax(dmax, fabs(rec->out[k] - out0[k]));

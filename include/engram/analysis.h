@@ -131,11 +131,16 @@ void analysis_simulate(const rnn *net, const analysis_intervention *iv, analysis
  * over the action outputs 0..3 equals the target's. */
 double analysis_metric(const analysis_model *m, const analysis_rec *rec);
 
+/* The mean loss per counted step of the last simulation (cross-entropy networks:
+ * -sum_k y_k log o_k; linear outputs: 1/2 |o - y|^2), the training objective. */
+double analysis_loss(const analysis_rec *rec, rnn_loss_kind loss);
+
 /* The task metric with each unit silenced in turn: delta (N,) = metric(lesioned unit i)
- * - metric(intact), on the trials of rec (whose act/out are overwritten). Returns
+ * - metric(intact), and, if d_loss is not NULL, d_loss (N,) the same for
+ * analysis_loss, on the trials of rec (whose act/out are overwritten). Returns
  * ENGRAM_OK or ENGRAM_ENOMEM. */
 int analysis_lesion_units(const analysis_model *m, const rnn *net, analysis_rec *rec,
-                          double *delta);
+                          double *delta, double *d_loss);
 
 /* The task metric with the units[0..k-1] silenced together (rec's act/out overwritten). */
 double analysis_lesion_group(const analysis_model *m, const rnn *net, analysis_rec *rec,

@@ -18,13 +18,14 @@ double analysis_lesion_group(const analysis_model *m, const rnn *net, analysis_r
 }
 
 int analysis_lesion_units(const analysis_model *m, const rnn *net, analysis_rec *rec,
-                          double *delta) {
+                          double *delta, double *d_loss) {
     analysis_simulate(net, NULL, rec);
-    double base = analysis_metric(m, rec);
+    double base = analysis_metric(m, rec), base_loss = analysis_loss(rec, net->loss);
     for (size_t i = 0; i < net->n_rec; i++) {
         double v = analysis_lesion_group(m, net, rec, &i, 1);
         if (v < 0) return ENGRAM_ENOMEM;
         delta[i] = v - base;
+        if (d_loss) d_loss[i] = analysis_loss(rec, net->loss) - base_loss;
     }
     analysis_simulate(net, NULL, rec);
     return ENGRAM_OK;

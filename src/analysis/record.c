@@ -305,6 +305,23 @@ double analysis_metric(const analysis_model *m, const analysis_rec *rec) {
     return total > 0 ? good / total : NAN;
 }
 
+double analysis_loss(const analysis_rec *rec, rnn_loss_kind loss) {
+    size_t T = rec->t_max, O = rec->n_out;
+    double total = 0, steps = 0;
+    for (size_t k = 0; k < rec->n_trials; k++)
+        for (size_t t = 0; t < rec->len[k]; t++) {
+            double mk = rec->mask[k * T + t];
+            if (mk == 0) continue;
+            const double *o = rec->out + (k * T + t) * O, *y = rec->y + (k * T + t) * O;
+            for (size_t q = 0; q < O; q++) {
+                if (loss == RNN_XENT) { if (y[q] != 0) total -= mk * y[q] * log(o[q]); }
+                else total += mk * 0.5 * (o[q] - y[q]) * (o[q] - y[q]);
+            }
+            steps += mk;
+        }
+    return steps > 0 ? total / steps : NAN;
+}
+
 size_t analysis_rec_rows(const analysis_rec *rec, double *rows) {
     size_t n = 0, N = rec->n_units;
     for (size_t k = 0; k < rec->n_trials; k++)

@@ -10,4 +10,7 @@ int cmd_render(int argc, char **argv);
 /* engram gridscore FILE.npy [--out FILE.csv] */
 int cmd_gridscore(int argc, char **argv);
 
+/* engram analyze RUN_DIR record|pca|lesion|perturb|tuning|fixedpoints|encode [options] */
+int cmd_analyze(int argc, char **argv);
+
 #endif
