@@ -14,6 +14,7 @@
 #include "engram/npy.h"
 #include "engram/optim.h"
 #include "engram/rng.h"
+#include "engram/tmaze.h"
 #include "testhelp.h"
 
 /* A rotation-like orthogonal (3, 3) matrix Q from two Givens angles (row-major). */
@@ -394,7 +395,72 @@ static void test_model_load(void) {
     config_free(c);
 }
 
+static void test_tmaze_conditions(void) {
+    /* a tmaze run directory with named matrices; the task variables against the scripted
+     * actions: the arm each trial runs to must be the recorded "arm" */
+    char dir[] = "/tmp/engram_analysis_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "temporary run directory");
+    const experiment *e = experiment_find("tmaze");
+    const cfg_key *tables[8] = {config_common_keys};
+    size_t nt = 1;
+    for (size_t i = 0; e->tables[i]; i++) tables[nt++] = e->tables[i];
+    tables[nt] = NULL;
+    config *c = config_alloc(tables);
+    config_set(c, "run.experiment=tmaze", "test");
+    config_set(c, "train.rule=bptt", "test");
+    config_set(c, "train.loss=mse", "test");
+    config_set(c, "model.n_rec=5", "test");
+    char path[256];
+    snprintf(path, sizeof path, "%s/config.ini", dir);
+    config_write(c, path);
+    rnn *ref = rnn_alloc(11, 5, 11, 1, RNN_MSE);
+    gsl_rng *rw = rng_stream_alloc(1, "weights", 0);
+    rnn_init(ref, rw, 1, 1);
+    gsl_rng_free(rw);
+    size_t N = 5, I = 11, O = 11, s2[2];
+    s2[0] = N; s2[1] = N; snprintf(path, sizeof path, "%s/w_rec.npy", dir); npy_write(path, ref->w_rec, 2, s2);
+    s2[1] = I; snprintf(path, sizeof path, "%s/w_in.npy", dir); npy_write(path, ref->w_in, 2, s2);
+    snprintf(path, sizeof path, "%s/b_rec.npy", dir); npy_write(path, ref->b_rec, 1, s2);
+    s2[0] = O; s2[1] = N; snprintf(path, sizeof path, "%s/w_out.npy", dir); npy_write(path, ref->w_out, 2, s2);
+    snprintf(path, sizeof path, "%s/b_out.npy", dir); npy_write(path, ref->b_out, 1, s2);
+    analysis_model *m = NULL;
+    CHECK(analysis_model_load(dir, &m) == ENGRAM_OK && m->kind == ANALYSIS_TASK_TMAZE && m->episode_trials == 2,
+          "a tmaze run with named matrices loads (alternation, 2 trials per episode)");
+    if (m) {
+        analysis_rec *rec = analysis_rec_alloc(m, 30);
+        analysis_trials(m, 2, rec);
+        size_t T = rec->t_max, bad = 0, sides[2] = {0, 0};
+        for (size_t k = 0; k < rec->n_trials; k++) {
+            for (size_t t = 0; t + 1 < rec->len[k]; t++) {
+                const double *y = rec->y + (k * T + t) * O, *cd = rec->cond + (k * T + t) * 4;
+                size_t a = 0;
+                for (size_t q = 1; q < 4; q++) if (y[q] > y[a]) a = q;
+                /* a sideways move goes to the trial's arm: left = 0, right = 2 */
+                if (rec->mask[k * T + t] != 0 && (a == TMAZE_LEFT || a == TMAZE_RIGHT))
+                    bad += (a == TMAZE_RIGHT) != (cd[3] == 1);
+            }
+            sides[(size_t)rec->cond[k * T * 4]]++;
+        }
+        CHECK(bad == 0, "every sideways scripted move goes to the recorded arm (%zu mismatches)", bad);
+        CHECK(sides[0] > 0 && sides[1] > 0, "both cue sides occur (%zu left, %zu right)", sides[0], sides[1]);
+        analysis_simulate(m->net, NULL, rec);
+        double acc = analysis_metric(m, rec);
+        CHECK(acc >= 0 && acc <= 1, "the tmaze metric is a fraction (%.3f)", acc);
+        analysis_rec_free(rec);
+    }
+    analysis_model_free(m);
+    const char *names[] = {"w_rec", "w_in", "b_rec", "w_out", "b_out", "config"};
+    for (size_t k = 0; k < 6; k++) {
+        snprintf(path, sizeof path, "%s/%s.%s", dir, names[k], k < 5 ? "npy" : "ini");
+        unlink(path);
+    }
+    rmdir(dir);
+    rnn_free(ref);
+    config_free(c);
+}
+
 static const test_case tests[] = {
+    {"tmaze_conditions", test_tmaze_conditions},
     {"pca", test_pca_known_covariance},
     {"lesion", test_lesion_silent_unit},
     {"fixedpoints_linear", test_fixedpoints_linear},

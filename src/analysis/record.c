@@ -87,7 +87,7 @@ int analysis_model_load(const char *run_dir, analysis_model **out) {
     const experiment *e = experiment_find(name);
     if (!e) return engram_fail(ENGRAM_EINVAL, "%s: unknown experiment '%s'", path, name);
     analysis_model *m = calloc(1, sizeof *m);
-    if (!m) return engram_fail(ENGRAM_ENOMEM, "analyze: out of memory");
+    if (!m) return engram_fail(ENGRAM_ENOMEM, "analysis: out of memory");
     snprintf(m->experiment, sizeof m->experiment, "%s", name);
     const cfg_key *tables[32];
     size_t nt = 0;
@@ -95,7 +95,7 @@ int analysis_model_load(const char *run_dir, analysis_model **out) {
     for (size_t i = 0; e->tables && e->tables[i] && nt < 31; i++) tables[nt++] = e->tables[i];
     tables[nt] = NULL;
     m->cfg = config_alloc(tables);
-    if (!m->cfg) { free(m); return engram_fail(ENGRAM_ENOMEM, "analyze: out of memory"); }
+    if (!m->cfg) { free(m); return engram_fail(ENGRAM_ENOMEM, "analysis: out of memory"); }
     int st = config_load(m->cfg, path);
     if (st != ENGRAM_OK) { analysis_model_free(m); return st; }
     m->seed = (uint64_t)config_int(m->cfg, "run.seed");
@@ -103,13 +103,13 @@ int analysis_model_load(const char *run_dir, analysis_model **out) {
     else if (!strcmp(name, "tmaze")) m->kind = ANALYSIS_TASK_TMAZE;
     else {
         analysis_model_free(m);
-        return engram_fail(ENGRAM_ERANGE, "analyze: experiment '%s' is not supported (supported: "
+        return engram_fail(ENGRAM_ERANGE, "analysis: experiment '%s' is not supported (supported: "
                            "anbn and tmaze runs of the rules bptt, fa, rflo, esn)", name);
     }
     snprintf(m->rule, sizeof m->rule, "%s", config_str(m->cfg, "train.rule"));
     if (strcmp(m->rule, "bptt") && strcmp(m->rule, "fa") && strcmp(m->rule, "rflo") &&
         strcmp(m->rule, "esn")) {
-        st = engram_fail(ENGRAM_ERANGE, "analyze: rule '%s' is not supported (supported: the "
+        st = engram_fail(ENGRAM_ERANGE, "analysis: rule '%s' is not supported (supported: the "
                          "rate-RNN rules bptt, fa, rflo, esn)", m->rule);
         analysis_model_free(m);
         return st;
@@ -152,7 +152,7 @@ int analysis_model_load(const char *run_dir, analysis_model **out) {
 
 rnn *analysis_model_untrained(const analysis_model *m) {
     const learner_type *lt = learner_type_find(m->rule);
-    if (!lt) { engram_fail(ENGRAM_ERANGE, "analyze: rule '%s' not available", m->rule); return NULL; }
+    if (!lt) { engram_fail(ENGRAM_ERANGE, "analysis: rule '%s' not available", m->rule); return NULL; }
     learner *l = lt->alloc(m->cfg, m->tk->n_in, m->tk->n_out, m->tk->t_max, m->seed);
     if (!l) return NULL;
     ckpt_blob b[8];
@@ -163,7 +163,7 @@ rnn *analysis_model_untrained(const analysis_model *m) {
     } else if (net) {
         rnn_free(net);
         net = NULL;
-        engram_fail(ENGRAM_EFORMAT, "analyze: the %s learner's parameter block has an unexpected size", m->rule);
+        engram_fail(ENGRAM_EFORMAT, "analysis: the %s learner's parameter block has an unexpected size", m->rule);
     }
     lt->free(l);
     return net;
