@@ -58,6 +58,14 @@ cp "$R/analysis/encode/synthetic_responses.npy" "$T/resp.npy"
 "$E" analyze "$R" encode --responses "$T/resp.npy" >"$T/out" 2>"$T/err" \
     && grep -q '"repeats": 4' "$T/out" && ok "encode reads a (stimuli, targets, repeats) .npy" || bad "encode --responses: $(cat "$T/err")"
 
+# the other rate-RNN rules load through the same path
+for rule in fa rflo esn; do
+    "$E" run anbn --set train.rule=$rule --set train.steps=20 --set train.eval_every=10 --set model.n_rec=12 \
+        --out "$T/r-$rule" --quiet --threads 1 >/dev/null 2>&1
+    "$E" analyze "$T/r-$rule" lesion --trials 8 >"$T/out" 2>"$T/err" && grep -q '"analysis": "lesion"' "$T/out" \
+        && ok "analyze lesion on a $rule run" || bad "analyze lesion on a $rule run: $(cat "$T/err")"
+done
+
 # errors
 expect 2 "missing analysis" -- "$E" analyze "$R"
 expect 2 "unknown analysis" -- "$E" analyze "$R" nothing
