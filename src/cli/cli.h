@@ -43,5 +43,7 @@ int sweep_compare(const char *target, const char *const *rules, size_t n_rules, 
  * summary: the run failed). */
 int sweep_point_result(const char *dir, const char *metric, char *value, size_t value_n, char *steps,
                        size_t steps_n, double *wall, char *err, size_t err_n);
+/* engram analyze RUN_DIR record|pca|lesion|perturb|tuning|fixedpoints|encode [options] */
+int cmd_analyze(int argc, char **argv);
 
 #endif

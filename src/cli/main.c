@@ -39,6 +39,7 @@ static const char usage_text[] =
     "  engram resume DIR [--threads N] [--quiet]\n"
     "  engram render WHAT FILE.npy --out FILE.png\n"
     "  engram gridscore FILE.npy [--out FILE.csv]\n"
+    "  engram analyze RUN_DIR record|pca|lesion|perturb|tuning|fixedpoints|encode [options]\n"
     "  engram list [experiments|rules|keys EXPERIMENT]\n"
     "  engram --help | --version\n"
     "EXPERIMENT is a preset name (engram list experiments) or a path to an .ini file.\n";
@@ -668,5 +669,6 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "gridscore")) return cmd_gridscore(argc - 1, argv + 1);
     if (!strcmp(cmd, "sweep")) return cmd_sweep(argc - 1, argv + 1);
     if (!strcmp(cmd, "collect")) return cmd_collect(argc - 1, argv + 1);
+    if (!strcmp(cmd, "analyze")) return cmd_analyze(argc - 1, argv + 1);
     return fail_usage("unknown command '%s'", cmd);
 }

@@ -1,0 +1,350 @@
+/* record.c: a trained rate RNN rebuilt from its run directory, seeded test trials with
+ * their task variables, and the network's simulation with lesions and perturbations
+ * (analysis.h). */
+#include <assert.h>
+#include <ini.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "engram/analysis.h"
+#include "engram/anbn.h"
+#include "engram/engram.h"
+#include "engram/experiment.h"
+#include "engram/learner.h"
+#include "engram/npy.h"
+#include "engram/rng.h"
+#include "engram/tmaze.h"
+
+static int ini_find_experiment(void *user, const char *section, const char *name,
+                               const char *value) {
+    if (!strcmp(section, "run") && !strcmp(name, "experiment")) snprintf(user, 32, "%s", value);
+    return 1;
+}
+
+void analysis_model_free(analysis_model *m) {
+    if (!m) return;
+    config_free(m->cfg);
+    task_free(m->tk);
+    rnn_free(m->net);
+    free(m);
+}
+
+/* Reads run_dir/name into dst (n doubles) when the file exists: 1 read, 0 absent,
+ * negative status on a malformed file. */
+static int read_named(const char *run_dir, const char *name, double *dst, size_t n) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", run_dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    fclose(f);
+    double *d;
+    size_t nd, sh[NPY_MAX_DIMS], total = 1;
+    int st = npy_read(path, &d, &nd, sh);
+    if (st != ENGRAM_OK) return -st;
+    for (size_t k = 0; k < nd; k++) total *= sh[k];
+    if (total != n) {
+        free(d);
+        return -engram_fail(ENGRAM_EFORMAT, "%s: %zu values, the network needs %zu", path, total, n);
+    }
+    memcpy(dst, d, n * sizeof *d);
+    free(d);
+    return 1;
+}
+
+static int model_task(analysis_model *m) {
+    const config *c = m->cfg;
+    if (m->kind == ANALYSIS_TASK_ANBN) {
+        m->tk = anbn_task_alloc((size_t)config_int(c, "task.n_min"), (size_t)config_int(c, "task.n_max"));
+        m->episode_trials = 1;
+    } else {
+        tmaze_task_params p;
+        memset(&p, 0, sizeof p);
+        p.variant = strcmp(config_str(c, "task.variant"), "cued") ? TMAZE_ALTERNATION : TMAZE_CUED;
+        p.n_trials = (size_t)config_int(c, "task.n_trials");
+        p.cue_min = (size_t)config_int(c, "task.cue_min");
+        p.cue_max = (size_t)config_int(c, "task.cue_max");
+        p.delay_min = (size_t)config_int(c, "task.delay_min");
+        p.delay_max = (size_t)config_int(c, "task.delay_max");
+        p.branch_min = (size_t)config_int(c, "task.branch_min");
+        p.branch_max = (size_t)config_int(c, "task.branch_max");
+        p.noise = config_real(c, "task.noise");
+        m->tk = tmaze_task_alloc(&p);
+        m->episode_trials = p.variant == TMAZE_ALTERNATION ? p.n_trials : 1;
+    }
+    return m->tk ? ENGRAM_OK : ENGRAM_EINVAL;
+}
+
+int analysis_model_load(const char *run_dir, analysis_model **out) {
+    *out = NULL;
+    char path[1200], name[32] = "";
+    snprintf(path, sizeof path, "%s/config.ini", run_dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return engram_fail(ENGRAM_EIO, "%s: cannot read (is %s a run directory?)", path, run_dir);
+    fclose(f);
+    if (ini_parse(path, ini_find_experiment, name) < 0 || !name[0])
+        return engram_fail(ENGRAM_EINVAL, "%s: no [run] experiment", path);
+    const experiment *e = experiment_find(name);
+    if (!e) return engram_fail(ENGRAM_EINVAL, "%s: unknown experiment '%s'", path, name);
+    analysis_model *m = calloc(1, sizeof *m);
+    if (!m) return engram_fail(ENGRAM_ENOMEM, "analysis: out of memory");
+    snprintf(m->experiment, sizeof m->experiment, "%s", name);
+    const cfg_key *tables[32];
+    size_t nt = 0;
+    tables[nt++] = config_common_keys;
+    for (size_t i = 0; e->tables && e->tables[i] && nt < 31; i++) tables[nt++] = e->tables[i];
+    tables[nt] = NULL;
+    m->cfg = config_alloc(tables);
+    if (!m->cfg) { free(m); return engram_fail(ENGRAM_ENOMEM, "analysis: out of memory"); }
+    int st = config_load(m->cfg, path);
+    if (st != ENGRAM_OK) { analysis_model_free(m); return st; }
+    m->seed = (uint64_t)config_int(m->cfg, "run.seed");
+    if (!strcmp(name, "anbn")) m->kind = ANALYSIS_TASK_ANBN;
+    else if (!strcmp(name, "tmaze")) m->kind = ANALYSIS_TASK_TMAZE;
+    else {
+        analysis_model_free(m);
+        return engram_fail(ENGRAM_ERANGE, "analysis: experiment '%s' is not supported (supported: "
+                           "anbn and tmaze runs of the rules bptt, fa, rflo, esn)", name);
+    }
+    snprintf(m->rule, sizeof m->rule, "%s", config_str(m->cfg, "train.rule"));
+    if (strcmp(m->rule, "bptt") && strcmp(m->rule, "fa") && strcmp(m->rule, "rflo") &&
+        strcmp(m->rule, "esn")) {
+        st = engram_fail(ENGRAM_ERANGE, "analysis: rule '%s' is not supported (supported: the "
+                         "rate-RNN rules bptt, fa, rflo, esn)", m->rule);
+        analysis_model_free(m);
+        return st;
+    }
+    if ((st = model_task(m)) != ENGRAM_OK) { analysis_model_free(m); return st; }
+    rnn_loss_kind loss = strcmp(config_str(m->cfg, "train.loss"), "mse") ? RNN_XENT : RNN_MSE;
+    m->net = rnn_alloc(m->tk->n_in, (size_t)config_int(m->cfg, "model.n_rec"), m->tk->n_out,
+                       config_real(m->cfg, "model.alpha"), loss);
+    if (!m->net) { analysis_model_free(m); return ENGRAM_ENOMEM; }
+    rnn *net = m->net;
+    size_t N = net->n_rec, I = net->n_in, O = net->n_out;
+    /* the named matrices, else the flat parameter block */
+    int got = read_named(run_dir, "w_rec.npy", net->w_rec, N * N);
+    if (got == 1) {
+        int g2 = read_named(run_dir, "w_in.npy", net->w_in, N * I);
+        int g3 = g2 == 1 ? read_named(run_dir, "b_rec.npy", net->b_rec, N) : g2;
+        int g4 = g3 == 1 ? read_named(run_dir, "w_out.npy", net->w_out, O * N) : g3;
+        int g5 = g4 == 1 ? read_named(run_dir, "b_out.npy", net->b_out, O) : g4;
+        if (g5 != 1) {
+            st = g5 < 0 ? -g5 : engram_fail(ENGRAM_EIO, "%s: w_rec.npy without all of w_in.npy, "
+                                            "b_rec.npy, w_out.npy, b_out.npy", run_dir);
+            analysis_model_free(m);
+            return st;
+        }
+    } else if (got == 0) {
+        got = read_named(run_dir, "weights.npy", net->params, net->n_params);
+        if (got != 1) {
+            st = got < 0 ? -got : engram_fail(ENGRAM_EIO, "%s: no saved weights (w_rec.npy ... or "
+                                              "weights.npy)", run_dir);
+            analysis_model_free(m);
+            return st;
+        }
+    } else {
+        analysis_model_free(m);
+        return -got;
+    }
+    *out = m;
+    return ENGRAM_OK;
+}
+
+rnn *analysis_model_untrained(const analysis_model *m) {
+    const learner_type *lt = learner_type_find(m->rule);
+    if (!lt) { engram_fail(ENGRAM_ERANGE, "analysis: rule '%s' not available", m->rule); return NULL; }
+    learner *l = lt->alloc(m->cfg, m->tk->n_in, m->tk->n_out, m->tk->t_max, m->seed);
+    if (!l) return NULL;
+    ckpt_blob b[8];
+    size_t nb = lt->blobs(l, b, 8);
+    rnn *net = rnn_alloc(m->net->n_in, m->net->n_rec, m->net->n_out, m->net->alpha, m->net->loss);
+    if (net && nb > 0 && b[0].size == net->n_params * sizeof(double)) {
+        memcpy(net->params, b[0].data, b[0].size);
+    } else if (net) {
+        rnn_free(net);
+        net = NULL;
+        engram_fail(ENGRAM_EFORMAT, "analysis: the %s learner's parameter block has an unexpected size", m->rule);
+    }
+    lt->free(l);
+    return net;
+}
+
+analysis_rec *analysis_rec_alloc(const analysis_model *m, size_t n_trials) {
+    analysis_rec *r = calloc(1, sizeof *r);
+    if (!r || n_trials == 0) { free(r); return NULL; }
+    size_t K = n_trials, T = m->tk->t_max, I = m->net->n_in, O = m->net->n_out, N = m->net->n_rec;
+    r->n_trials = K; r->t_max = T; r->n_in = I; r->n_out = O; r->n_units = N;
+    r->n_cond = 4;
+    r->len = calloc(K, sizeof *r->len);
+    r->x = calloc(K * T * I, sizeof(double));
+    r->y = calloc(K * T * O, sizeof(double));
+    r->mask = calloc(K * T, sizeof(double));
+    r->act = calloc(K * T * N, sizeof(double));
+    r->out = calloc(K * T * O, sizeof(double));
+    r->cond = calloc(K * T * r->n_cond, sizeof(double));
+    if (!r->len || !r->x || !r->y || !r->mask || !r->act || !r->out || !r->cond) {
+        analysis_rec_free(r);
+        return NULL;
+    }
+    static const char *const anbn_names[4] = {"count", "position", "symbol", "counter"};
+    static const char *const tmaze_names[4] = {"cue_side", "trial", "position", "arm"};
+    for (size_t c = 0; c < 4; c++)
+        r->cond_names[c] = m->kind == ANALYSIS_TASK_ANBN ? anbn_names[c] : tmaze_names[c];
+    return r;
+}
+
+void analysis_rec_free(analysis_rec *r) {
+    if (!r) return;
+    free(r->len); free(r->x); free(r->y); free(r->mask); free(r->act); free(r->out); free(r->cond);
+    free(r);
+}
+
+static size_t argmax(const double *v, size_t n) {
+    size_t b = 0;
+    for (size_t k = 1; k < n; k++) if (v[k] > v[b]) b = k;
+    return b;
+}
+
+void analysis_trials(const analysis_model *m, uint64_t seed, analysis_rec *rec) {
+    gsl_rng *r = rng_stream_alloc(seed, "analysis", 0);
+    size_t T = rec->t_max, I = rec->n_in, O = rec->n_out, C = rec->n_cond;
+    memset(rec->x, 0, rec->n_trials * T * I * sizeof(double));
+    memset(rec->y, 0, rec->n_trials * T * O * sizeof(double));
+    memset(rec->mask, 0, rec->n_trials * T * sizeof(double));
+    memset(rec->cond, 0, rec->n_trials * T * C * sizeof(double));
+    for (size_t k = 0; k < rec->n_trials; k++) {
+        double *x = rec->x + k * T * I, *cd = rec->cond + k * T * C;
+        size_t len = m->tk->type->fill(m->tk, r, x, rec->y + k * T * O, rec->mask + k * T);
+        rec->len[k] = len;
+        if (m->kind == ANALYSIS_TASK_ANBN) {
+            size_t n = (len - 1) / 2;
+            for (size_t t = 0; t < len; t++) {
+                cd[t * C + 0] = (double)n;
+                cd[t * C + 1] = (double)t;
+                cd[t * C + 2] = (double)argmax(x + t * I, I);
+                cd[t * C + 3] = t < n ? (double)(t + 1) : (double)(2 * n - t);
+            }
+        } else {
+            /* the episode's first trial shows its arm by the cue; later trials alternate */
+            size_t trials = m->episode_trials, tl = len / trials;
+            int cue = argmax(x + 6, 5) == TMAZE_OBS_CUE_RIGHT; /* observation part of x_0 */
+            for (size_t t = 0; t < len; t++) {
+                size_t tr = t / tl;
+                cd[t * C + 0] = cue;
+                cd[t * C + 1] = (double)tr;
+                cd[t * C + 2] = (double)(t % tl);
+                cd[t * C + 3] = (double)((cue + (int)tr) % 2);
+            }
+        }
+    }
+    gsl_rng_free(r);
+}
+
+void analysis_simulate(const rnn *net, const analysis_intervention *iv, analysis_rec *rec) {
+    size_t N = net->n_rec, I = net->n_in, O = net->n_out, T = rec->t_max;
+    assert(N == rec->n_units && I == rec->n_in && O == rec->n_out);
+    double a_buf[4096], *h_prev = NULL;
+    double *a = N <= 4096 ? a_buf : malloc(N * sizeof *a);
+    if (!a) return;
+    memset(rec->act, 0, rec->n_trials * T * N * sizeof(double));
+    memset(rec->out, 0, rec->n_trials * T * O * sizeof(double));
+    for (size_t k = 0; k < rec->n_trials; k++) {
+        for (size_t t = 0; t < rec->len[k]; t++) {
+            const double *x = rec->x + (k * T + t) * I;
+            double *h = rec->act + (k * T + t) * N, *o = rec->out + (k * T + t) * O;
+            h_prev = t ? h - N : NULL;
+            for (size_t i = 0; i < N; i++) {
+                double s = net->b_rec[i];
+                const double *wr = net->w_rec + i * N, *wi = net->w_in + i * I;
+                if (h_prev) for (size_t j = 0; j < N; j++) s += wr[j] * h_prev[j];
+                for (size_t j = 0; j < I; j++) s += wi[j] * x[j];
+                a[i] = s;
+            }
+            for (size_t i = 0; i < N; i++) {
+                double hp = h_prev ? h_prev[i] : 0;
+                h[i] = (1 - net->alpha) * hp + net->alpha * tanh(a[i]);
+                if (iv && iv->keep) h[i] *= iv->keep[i];
+            }
+            if (iv && iv->unit >= 0 && (size_t)iv->unit < N && t >= iv->t0 && t < iv->t1) {
+                if (iv->mode == ANALYSIS_CLAMP) h[iv->unit] = iv->value;
+                else h[iv->unit] += iv->value;
+            }
+            double mx = -INFINITY;
+            for (size_t q = 0; q < O; q++) {
+                double s = net->b_out[q];
+                for (size_t j = 0; j < N; j++) s += net->w_out[q * N + j] * h[j];
+                o[q] = s;
+                if (s > mx) mx = s;
+            }
+            if (net->loss == RNN_XENT) {
+                double z = 0;
+                for (size_t q = 0; q < O; q++) { o[q] = exp(o[q] - mx); z += o[q]; }
+                for (size_t q = 0; q < O; q++) o[q] /= z;
+            }
+        }
+    }
+    if (a != a_buf) free(a);
+}
+
+double analysis_metric(const analysis_model *m, const analysis_rec *rec) {
+    size_t T = rec->t_max, O = rec->n_out;
+    double good = 0, total = 0;
+    for (size_t k = 0; k < rec->n_trials; k++) {
+        const double *o = rec->out + k * T * O, *y = rec->y + k * T * O;
+        if (m->kind == ANALYSIS_TASK_ANBN) {
+            good += anbn_errors(o, y, rec->len[k], O) <= 1;
+            total += 1;
+        } else {
+            for (size_t t = 0; t < rec->len[k]; t++) {
+                if (rec->mask[k * T + t] == 0) continue;
+                good += argmax(o + t * O, 4) == argmax(y + t * O, 4);
+                total += 1;
+            }
+        }
+    }
+    return total > 0 ? good / total : NAN;
+}
+
+double analysis_loss(const analysis_rec *rec, rnn_loss_kind loss) {
+    size_t T = rec->t_max, O = rec->n_out;
+    double total = 0, steps = 0;
+    for (size_t k = 0; k < rec->n_trials; k++)
+        for (size_t t = 0; t < rec->len[k]; t++) {
+            double mk = rec->mask[k * T + t];
+            if (mk == 0) continue;
+            const double *o = rec->out + (k * T + t) * O, *y = rec->y + (k * T + t) * O;
+            for (size_t q = 0; q < O; q++) {
+                if (loss == RNN_XENT) { if (y[q] != 0) total -= mk * y[q] * log(o[q]); }
+                else total += mk * 0.5 * (o[q] - y[q]) * (o[q] - y[q]);
+            }
+            steps += mk;
+        }
+    return steps > 0 ? total / steps : NAN;
+}
+
+size_t analysis_rec_rows(const analysis_rec *rec, double *rows) {
+    size_t n = 0, N = rec->n_units;
+    for (size_t k = 0; k < rec->n_trials; k++)
+        for (size_t t = 0; t < rec->len[k]; t++, n++)
+            memcpy(rows + n * N, rec->act + (k * rec->t_max + t) * N, N * sizeof(double));
+    return n;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double analysis_median(const double *v, size_t n) {
+    double *w = malloc((n ? n : 1) * sizeof *w);
+    if (!w) return NAN;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) if (!isnan(v[i])) w[k++] = v[i];
+    double med = NAN;
+    if (k) {
+        qsort(w, k, sizeof *w, cmp_double);
+        med = k % 2 ? w[k / 2] : 0.5 * (w[k / 2 - 1] + w[k / 2]);
+    }
+    free(w);
+    return med;
+}
