@@ -205,7 +205,7 @@ static int anbn_run_fn(run_ctx *ctx) {
 
     long step = 0;
     if (ctx->resuming) {
-        st = ckpt_load(run_path(ctx, "checkpoint.bin"), ctx->experiment, &step, blobs, nb);
+        st = run_ckpt_load(ctx, &step, blobs, nb, "anbn.curve");
         if (st != ENGRAM_OK) { anbn_run_free(&r); return st; }
         ctx->wall_offset = wall;
     }
@@ -217,6 +217,13 @@ static int anbn_run_fn(run_ctx *ctx) {
     double acc = 0, test_loss = 0;
     if (ctx->resuming) step++; /* the checkpoint's step was evaluated before it was saved */
     for (;; step++) {
+        if (run_stop_signal() && step > 0) { /* everything of step - 1 is done */
+            wall = run_wall(ctx);
+            st = run_ckpt_save(ctx, step - 1, blobs, nb);
+            anbn_run_free(&r);
+            return st != ENGRAM_OK ? st : engram_fail(ENGRAM_EINTR, "anbn: interrupted after "
+                                                      "update %ld, checkpoint saved", step - 1);
+        }
         if (step > 0) {
             double loss, extra[LEARNER_MAX_EXTRA];
             for (size_t k = 0; k < LEARNER_MAX_EXTRA; k++) extra[k] = NAN;
@@ -270,13 +277,14 @@ static int anbn_run_fn(run_ctx *ctx) {
                                "(lower train.lr or set train.clip_norm)", rule, step);
         }
         run_progress(ctx, step, steps, "accuracy %.3f, test loss %.4f", acc, test_loss);
-        if (step >= steps) break;
-        if (ckpt_every > 0 && step - (long)r.state[ANBN_S_LAST_CKPT] >= ckpt_every) {
+        /* also at the last update, so that resume --set train.steps=N can extend the run */
+        if (ckpt_every > 0 && (step - (long)r.state[ANBN_S_LAST_CKPT] >= ckpt_every || step >= steps)) {
             r.state[ANBN_S_LAST_CKPT] = (double)step;
             wall = run_wall(ctx);
-            st = ckpt_save(run_path(ctx, "checkpoint.bin"), ctx->experiment, step, blobs, nb);
+            st = run_ckpt_save(ctx, step, blobs, nb);
             if (st != ENGRAM_OK) { anbn_run_free(&r); return st; }
         }
+        if (step >= steps) break;
     }
     run_progress_done(ctx);
 
@@ -326,4 +334,5 @@ const experiment exp_anbn = {
     1,
     "accuracy",
     anbn_run_fn,
+    1,
 };
