@@ -1,6 +1,6 @@
 #!/bin/sh
 # Command-line tests: bad input gives one line on stderr and the documented exit code;
-# runs write every file SPEC.md lists; the same seed gives byte-identical arrays with 1
+# runs write every file the README lists; the same seed gives byte-identical arrays with 1
 # and 2 threads; an interrupted run resumed from its checkpoint ends with the same bytes.
 # Ends with "N passed, N failed".
 BUILD=${BUILD:-build}
