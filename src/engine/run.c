@@ -386,7 +386,16 @@ void run_note(run_ctx *ctx, const char *fmt, ...) {
 
 static volatile sig_atomic_t stop_signal;
 
-static void on_stop_signal(int sig) { stop_signal = sig; }
+/* The first signal is recorded for the run loop; a second one ends the process with the
+ * default action (signal and raise are async-signal-safe). */
+static void on_stop_signal(int sig) {
+    if (stop_signal) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    stop_signal = sig;
+}
 
 void run_signals_install(void) {
     struct sigaction sa;
