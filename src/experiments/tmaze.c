@@ -425,6 +425,11 @@ static int tmaze_run_fn(run_ctx *ctx) {
     double train_correct = 0;
     size_t n_extra = r.lt->n_extra(r.l);
     for (long epoch = epoch0 + 1; epoch <= (long)r.max_epochs; epoch++) {
+        if (epoch == epoch0 + 1 && ctx->resuming && r.state[S_WIN_N] >= (double)r.window) {
+            double w0 = 0; /* resumed from the last checkpoint of a run that met its criterion */
+            for (size_t k = 0; k < r.window; k++) w0 += r.state[S_FIXED + k];
+            if (w0 / (double)r.window >= criterion) break;
+        }
         if (run_stop_signal()) { /* everything of epoch - 1 is done */
             wall = run_wall(ctx);
             st = run_ckpt_save(ctx, epoch - 1, blobs, nb);
