@@ -191,6 +191,15 @@ np.save('$T/be.npy', m.astype('>f8'))"
         bad "gridscore float32: $(cat "$T/err")"
     "$E" gridscore "$T/be.npy" --out "$T/sbe.csv" >/dev/null 2>&1 && "$E" gridscore "$T/g0/ratemaps.npy" --out "$T/sle.csv" >/dev/null 2>&1 &&
         cmp -s "$T/sbe.csv" "$T/sle.csv" && ok "gridscore reads big-endian float64" || bad "gridscore >f8"
+    N=$(sed -n 's/^n_rec = //p' "$T/force/config.ini")
+    $PY -c "
+import numpy as np, sys
+d = '$T/force/'; N = $N
+want = {'w_rec': (N, N), 'w_in': (N, 3), 'b_rec': (N,), 'w_out': (3, N), 'b_out': (3,)}
+sys.exit(0 if all(np.load(d + k + '.npy').shape == v for k, v in want.items()) else 1)" &&
+        [ ! -e "$T/force/weights.npy" ] && [ ! -e "$T/force/fb_rec.npy" ] &&
+        ok "anbn bptt writes w_rec (N, N), w_in (N, 3), b_rec (N,), w_out (3, N), b_out (3,), no weights.npy" ||
+        bad "named weight files of anbn"
     "$E" render ratemaps "$T/f32.npy" --out "$T/f32.png" >/dev/null 2>"$T/err" && [ -s "$T/f32.png" ] &&
         ok "render reads numpy float32" || bad "render float32: $(cat "$T/err")"
 else

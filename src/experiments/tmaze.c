@@ -509,6 +509,13 @@ static int tmaze_run_fn(run_ctx *ctx) {
     if (st == ENGRAM_OK) st = tm_place_figures(ctx, &res, &coverage);
     if (st == ENGRAM_OK) st = tm_curves(ctx, &r, (size_t)r.state[S_N_EPOCHS]);
     if (st == ENGRAM_OK && is_r2n2) st = tm_cache_figures(ctx, &r);
+    /* trained parameters, one .npy per named matrix (learner_param_views) */
+    for (size_t k = 0; st == ENGRAM_OK && k + 4 < nb; k++) {
+        param_view pv[5];
+        size_t nv = learner_param_views(&blobs[k], TMAZE_N_IN, TMAZE_N_IN, pv);
+        if (!strcmp(blobs[k].name, "rnn.feedback") && !strcmp(rule, "bptt")) nv = 0; /* unused */
+        if (nv) st = run_write_params(ctx, NULL, blobs[k].data, pv, nv);
+    }
     run_summary_real(ctx, "train_correct", train_correct);
     run_summary_real(ctx, "reward_rate", res.reward_rate);
     if (r.tp.variant == TMAZE_ALTERNATION) run_summary_real(ctx, "reward_rate_choice", res.reward_rate_choice);
