@@ -1,6 +1,6 @@
 #!/bin/sh
 # Command-line tests: bad input gives one line on stderr and the documented exit code;
-# runs write every file SPEC.md lists; the same seed gives byte-identical arrays with 1
+# runs write every file the README lists; the same seed gives byte-identical arrays with 1
 # and 2 threads; an interrupted run resumed from its checkpoint ends with the same bytes.
 # Ends with "N passed, N failed".
 BUILD=${BUILD:-build}
@@ -76,7 +76,7 @@ if has_exp mackey-glass; then
     cmp -s "$T/m1" "$T/m2" || same=0
     [ $same -eq 1 ] && ok "mackey-glass: 1 and 2 threads give identical arrays and metrics" || bad "mackey-glass thread results differ"
     # A readout that diverges: status diverged, exit 1, no NaN result.
-    expect 1 "diverging LMS readout" -- "$E" run mackey-glass --quick --set readout.kind=lms --set readout.mu=1e3 --out "$T/div"
+    expect 1 "diverging LMS readout" -- "$E" run mackey-glass --quick --set readout.kind=lms --set readout.mu=1e3 --quiet --out "$T/div"
     grep -q '"status": "diverged"' "$T/div/summary.json" 2>/dev/null && ok "diverged run has status diverged" || bad "diverged status missing"
     ! grep -qi 'nan' "$T/div/summary.json" 2>/dev/null && ok "no NaN in the diverged summary" || bad "NaN in diverged summary"
 fi
@@ -101,9 +101,9 @@ if has_exp anbn; then
     [ $same -eq 1 ] && ok "resumed run ends with the same bytes as an uninterrupted one" || bad "resumed run differs"
     # Corrupt checkpoints.
     cp -r "$T/cut" "$T/trunc"; head -c 40 "$T/cut/checkpoint.bin" >"$T/trunc/checkpoint.bin"
-    expect 1 "truncated checkpoint" -- "$E" resume "$T/trunc"
+    expect 1 "truncated checkpoint" -- "$E" resume "$T/trunc" --quiet
     cp -r "$T/cut" "$T/foreign"; printf 'GIF89a not a checkpoint' >"$T/foreign/checkpoint.bin"
-    expect 1 "foreign checkpoint" -- "$E" resume "$T/foreign"
+    expect 1 "foreign checkpoint" -- "$E" resume "$T/foreign" --quiet
     # compare: bad rule, refused rule, diverging rule.
     expect 2 "compare with an unknown rule" -- "$E" compare anbn --quick --rules bptt,backprop --seeds 1 --out "$T/c1"
     if has_exp mackey-glass; then

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "engram/config.h"
 #include "engram/engram.h"
@@ -245,7 +246,7 @@ static void test_batches(void) {
 static void test_run_files(void) {
     run_ctx *ctx = calloc(1, sizeof *ctx);
     snprintf(ctx->out_dir, sizeof ctx->out_dir, "%s/run1/nested", tmpdir);
-    CHECK(run_dir_prepare(ctx->out_dir, 0) == ENGRAM_OK, "creates nested output directory");
+    CHECK(run_dir_prepare(ctx, 0) == ENGRAM_OK, "creates nested output directory");
     ctx->experiment = "demo";
     ctx->rule = "bptt";
     ctx->seed = 9;
@@ -301,10 +302,166 @@ static void test_run_files(void) {
               strstr(buf, "\"version\": \"" ENGRAM_VERSION "\""),
           "summary.json fields (NaN written as null, strings escaped)");
     write_text(run_path(ctx, "config.ini"), "[run]\n");
-    CHECK(run_dir_prepare(ctx->out_dir, 0) == ENGRAM_EINVAL, "existing run refused without force: %s", engram_error());
-    CHECK(run_dir_prepare(ctx->out_dir, 1) == ENGRAM_OK, "existing run accepted with force");
-    CHECK(run_dir_prepare("/proc/engram-cannot-create", 0) == ENGRAM_EIO, "uncreatable directory -> EIO: %s", engram_error());
+    run_dir_unlock(ctx);
+    CHECK(run_dir_prepare(ctx, 0) == ENGRAM_EINVAL, "existing run refused without force: %s", engram_error());
+    CHECK(run_dir_prepare(ctx, 1) == ENGRAM_OK, "existing run accepted with force");
+    run_dir_unlock(ctx);
+    run_ctx *bad = calloc(1, sizeof *bad);
+    snprintf(bad->out_dir, sizeof bad->out_dir, "/proc/engram-cannot-create");
+    CHECK(run_dir_prepare(bad, 0) == ENGRAM_EIO, "uncreatable directory -> EIO: %s", engram_error());
+    free(bad);
     free(ctx);
+}
+
+/* A second holder of a run directory is refused, naming the first; --force removes
+ * engram's files only. */
+static void test_run_lock_and_clear(void) {
+    run_ctx *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    snprintf(a->out_dir, sizeof a->out_dir, "%s/locked", tmpdir);
+    snprintf(b->out_dir, sizeof b->out_dir, "%s/locked", tmpdir);
+    CHECK(run_dir_prepare(a, 0) == ENGRAM_OK, "first run takes the directory");
+    char pid[32];
+    snprintf(pid, sizeof pid, "process %ld", (long)getpid());
+    CHECK(run_dir_prepare(b, 0) == ENGRAM_EINVAL && strstr(engram_error(), pid),
+          "second run refused while the first holds the lock: %s", engram_error());
+    CHECK(run_dir_lock(b) == ENGRAM_EINVAL, "run_dir_lock refused too (resume)");
+    run_dir_unlock(a);
+    CHECK(run_dir_prepare(b, 0) == ENGRAM_OK, "lock free again after unlock");
+    run_dir_unlock(b);
+    write_text(run_path(a, "config.ini"), "[run]\n");
+    write_text(run_path(a, "weights.npy"), "x");
+    write_text(run_path(a, "fig.svg"), "x");
+    write_text(run_path(a, "checkpoint.bin"), "x");
+    write_text(run_path(a, "notes.txt"), "mine");
+    char sub[PATH_MAX];
+    snprintf(sub, sizeof sub, "%s/bptt-seed2", a->out_dir);
+    mkdir(sub, 0777);
+    snprintf(sub, sizeof sub, "%s/bptt-seed2/metrics.csv", a->out_dir);
+    write_text(sub, "step\n");
+    snprintf(sub, sizeof sub, "%s/mydata", a->out_dir);
+    mkdir(sub, 0777);
+    snprintf(sub, sizeof sub, "%s/mydata/x.npy", a->out_dir);
+    write_text(sub, "x");
+    CHECK(run_dir_prepare(a, 1) == ENGRAM_OK, "force on a directory holding a run");
+    CHECK(access(run_path(a, "config.ini"), F_OK) != 0 && access(run_path(a, "weights.npy"), F_OK) != 0 &&
+              access(run_path(a, "fig.svg"), F_OK) != 0 && access(run_path(a, "checkpoint.bin"), F_OK) != 0 &&
+              access(run_path(a, "bptt-seed2"), F_OK) != 0,
+          "force removed config.ini, .npy, .svg, checkpoint.bin and a compare run directory");
+    CHECK(access(run_path(a, "notes.txt"), F_OK) == 0 && access(sub, F_OK) == 0,
+          "force kept a foreign file and a foreign subdirectory");
+    run_dir_unlock(a);
+    free(a);
+    free(b);
+    char name[PATH_MAX + 8];
+    memset(name, 'a', sizeof name);
+    name[RUN_DIR_MAX + 1] = '\0';
+    CHECK(run_dir_check(name) == ENGRAM_EINVAL, "a directory name over RUN_DIR_MAX refused: %.60s", engram_error());
+    name[RUN_DIR_MAX] = '\0';
+    CHECK(run_dir_check(name) == ENGRAM_OK, "a directory name of RUN_DIR_MAX bytes accepted");
+    CHECK(run_dir_check("runs/a\nb") == ENGRAM_EINVAL && strstr(engram_error(), "0x0a"),
+          "a newline in a directory name refused: %s", engram_error());
+    char u1[PATH_MAX], u2[PATH_MAX], parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s/uniq", tmpdir);
+    CHECK(run_dir_make_unique(parent, "x", u1, sizeof u1) == ENGRAM_OK &&
+              run_dir_make_unique(parent, "x", u2, sizeof u2) == ENGRAM_OK && strcmp(u1, u2) != 0 &&
+              strlen(u2) > 2 && !strcmp(u2 + strlen(u2) - 2, "-2"),
+          "make_unique gives %s then %s", u1, u2);
+}
+
+/* float32 and big-endian .npy files, written byte by byte here, are read as doubles. */
+static void write_npy_raw(const char *path, const char *descr, const unsigned char *data, size_t n) {
+    char dict[128];
+    int len = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (3,), }", descr);
+    size_t pad = (64 - (10 + (size_t)len + 1) % 64) % 64;
+    size_t hlen = (size_t)len + pad + 1;
+    FILE *f = fopen(path, "wb");
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc((int)(hlen & 0xff), f);
+    fputc((int)(hlen >> 8), f);
+    fwrite(dict, 1, (size_t)len, f);
+    for (size_t i = 0; i < pad; i++) fputc(' ', f);
+    fputc('\n', f);
+    fwrite(data, 1, n, f);
+    fclose(f);
+}
+
+static void test_npy_float32(void) {
+    /* 2.385, -0.5, 1e-3 as IEEE float32 little-endian (0x4018a3d7, 0xbf000000, 0x3a83126f) */
+    const unsigned char le4[12] = {0xd7, 0xa3, 0x18, 0x40, 0, 0, 0, 0xbf, 0x6f, 0x12, 0x83, 0x3a};
+    unsigned char be4[12], be8[24];
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 4; k++) be4[4 * i + k] = le4[4 * i + 3 - k];
+    const double want8[3] = {2.385, -0.5, 1e-3};
+    for (int i = 0; i < 3; i++) {
+        unsigned char b[8];
+        memcpy(b, &want8[i], 8);
+        for (int k = 0; k < 8; k++) be8[8 * i + k] = b[7 - k];
+    }
+    double *x;
+    size_t nd, sh[NPY_MAX_DIMS];
+    write_npy_raw(tmp("f4.npy"), "<f4", le4, 12);
+    CHECK(npy_read(tmp("f4.npy"), &x, &nd, sh) == ENGRAM_OK && nd == 1 && sh[0] == 3 &&
+              x[0] == (double)2.385f && x[1] == -0.5 && x[2] == (double)1e-3f,
+          "'<f4' read and widened: %s", engram_error());
+    free(x);
+    write_npy_raw(tmp("bf4.npy"), ">f4", be4, 12);
+    CHECK(npy_read(tmp("bf4.npy"), &x, &nd, sh) == ENGRAM_OK && x[0] == (double)2.385f && x[2] == (double)1e-3f,
+          "'>f4' read: %s", engram_error());
+    free(x);
+    write_npy_raw(tmp("bf8.npy"), ">f8", be8, 24);
+    CHECK(npy_read(tmp("bf8.npy"), &x, &nd, sh) == ENGRAM_OK && x[0] == 2.385 && x[1] == -0.5 && x[2] == 1e-3,
+          "'>f8' read: %s", engram_error());
+    free(x);
+    write_npy_raw(tmp("short4.npy"), "<f4", le4, 8);
+    CHECK(npy_read(tmp("short4.npy"), &x, &nd, sh) == ENGRAM_EFORMAT, "truncated '<f4' refused: %s", engram_error());
+    write_npy_raw(tmp("i4.npy"), "<i4", le4, 12);
+    CHECK(npy_read(tmp("i4.npy"), &x, &nd, sh) == ENGRAM_EFORMAT, "'<i4' refused: %s", engram_error());
+}
+
+/* A checkpoint carries the configuration hash; a different one is refused. */
+static void test_checkpoint_hash(void) {
+    static const cfg_key keys[] = {{"train.steps", CFG_INT, "100", 0, 1e9, NULL, "steps"},
+                                   {"train.lr", CFG_REAL, "0.1", 0, 10, NULL, "rate"},
+                                   {NULL, CFG_INT, NULL, 0, 0, NULL, NULL}};
+    const cfg_key *tables[] = {config_common_keys, keys, NULL};
+    config *c1 = config_alloc(tables), *c2 = config_alloc(tables);
+    static const char *const skip[] = {"train.steps", NULL};
+    CHECK(config_hash(c1, skip) == config_hash(c2, skip), "equal configurations hash alike");
+    config_set(c2, "train.steps=500", "test");
+    CHECK(config_hash(c1, skip) == config_hash(c2, skip), "a skipped key does not change the hash");
+    CHECK(config_hash(c1, NULL) != config_hash(c2, NULL), "an unskipped key changes the hash");
+    config_set(c2, "train.lr=0.2", "test");
+    CHECK(config_hash(c1, skip) != config_hash(c2, skip), "train.lr changes the hash");
+    run_ctx *ctx = calloc(1, sizeof *ctx);
+    snprintf(ctx->out_dir, sizeof ctx->out_dir, "%s", tmpdir);
+    ctx->experiment = "demo";
+    double w[4] = {1.5, 2.385, -3, 4}, hist[6] = {1, 2, 3, 4, 5, 6}, w2[4], hist2[10];
+    ckpt_blob out[2] = {{"w", w, sizeof w}, {"hist", hist, sizeof hist}};
+    ctx->config_hash = config_hash(c1, skip);
+    CHECK(run_ckpt_save(ctx, 7, out, 2) == ENGRAM_OK, "run_ckpt_save");
+    long step = 0;
+    for (int i = 0; i < 10; i++) hist2[i] = -1;
+    ckpt_blob in[2] = {{"w", w2, sizeof w2}, {"hist", hist2, sizeof hist2}};
+    CHECK(run_ckpt_load(ctx, &step, in, 2, NULL) == ENGRAM_EFORMAT, "a longer block refused unless growable");
+    CHECK(run_ckpt_load(ctx, &step, in, 2, "hist") == ENGRAM_OK && step == 7 && w2[1] == 2.385 &&
+              hist2[5] == 6 && hist2[6] == -1,
+          "growable block read into a larger buffer, the rest untouched: %s", engram_error());
+    ctx->config_hash = config_hash(c2, skip);
+    CHECK(run_ckpt_load(ctx, &step, in, 2, "hist") == ENGRAM_EFORMAT &&
+              strstr(engram_error(), "another configuration"),
+          "another configuration refused: %s", engram_error());
+    CHECK(ckpt_load(run_path(ctx, "checkpoint.bin"), "demo", &step, in, 2) == ENGRAM_EFORMAT,
+          "ckpt_load (hash 0) refuses a hashed checkpoint");
+    /* A version-1 file (before the hash) is refused with the version in the message. */
+    FILE *f = fopen(run_path(ctx, "checkpoint.bin"), "r+b");
+    fseek(f, 8, SEEK_SET);
+    fputc(1, f);
+    fclose(f);
+    CHECK(run_ckpt_load(ctx, &step, in, 2, "hist") == ENGRAM_EFORMAT && strstr(engram_error(), "version 1"),
+          "format version 1 refused: %s", engram_error());
+    free(ctx);
+    config_free(c1);
+    config_free(c2);
 }
 
 static void test_checkpoints(void) {
@@ -394,6 +551,9 @@ static const test_case tests[] = {
     {"batches", test_batches},
     {"run_files", test_run_files},
     {"checkpoints", test_checkpoints},
+    {"run_lock_and_clear", test_run_lock_and_clear},
+    {"npy_float32", test_npy_float32},
+    {"checkpoint_hash", test_checkpoint_hash},
     {"optimisers", test_optimisers},
     {NULL, NULL},
 };

@@ -1,7 +1,8 @@
 /* test_r2n2.c: the R2N2 consolidator (reversal, reverse-pass gradients, released carry,
  * learned backward weights), the Hopfield cache, the r2n2 learner, and the AnBn and
- * T-maze generators. Expected values come from the research note
- * /work/shared/research/r2n2.md (§ numbers) and from independent reference code here. */
+ * T-maze generators. Expected values come from the paper and its released code (Cheng &
+ * Brown 2025, CogControlLab/R2N2; § numbers as in r2n2.h) and from independent reference
+ * code here. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -24,6 +24,7 @@
 #ifndef ENGRAM_CONFIG_H
 #define ENGRAM_CONFIG_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 typedef enum { CFG_INT, CFG_REAL, CFG_BOOL, CFG_STR, CFG_ENUM } cfg_type;
@@ -74,7 +75,16 @@ int config_has(const config *c, const char *name);
  * ENGRAM_OK or ENGRAM_EIO. */
 int config_write(const config *c, const char *path);
 
+/* Writes the configuration in config_write's INI form to an open stream. Returns
+ * ENGRAM_OK or ENGRAM_EIO (stream error). */
+int config_fprint(const config *c, FILE *f);
+
 /* Prints the registry: key, type, default, range or choices, help. */
 void config_print_keys(const config *c, FILE *f);
+
+/* Returns a 64-bit FNV-1a hash of every key name and value of c except the keys named
+ * in the NULL-terminated list skip (may be NULL); never 0. Two configurations with the
+ * same values hash alike whatever file or option they came from. */
+uint64_t config_hash(const config *c, const char *const *skip);
 
 #endif

@@ -30,7 +30,8 @@ enum {
     ENGRAM_EFORMAT = 3,   /* file is truncated, foreign or of another version */
     ENGRAM_ENOMEM = 4,    /* allocation failed */
     ENGRAM_EDIVERGED = 5, /* a training run produced non-finite or exploding values */
-    ENGRAM_ERANGE = 6     /* a request is outside what the model supports */
+    ENGRAM_ERANGE = 6,    /* a request is outside what the model supports */
+    ENGRAM_EINTR = 7      /* stopped by SIGINT or SIGTERM (after saving a checkpoint) */
 };
 
 /* Records a printf-style one-line error message for the calling thread and returns

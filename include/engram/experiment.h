@@ -29,6 +29,9 @@ typedef struct experiment {
     const char *curve_column;         /* metrics.csv column compare plots per rule
                                          (NULL: main_metric) */
     int (*run)(run_ctx *ctx);
+    int resumable;                    /* 1 when run() checkpoints (run_ckpt_save), resumes
+                                         (ctx->resuming) and stops at a step boundary on
+                                         run_stop_signal() with ENGRAM_EINTR */
 } experiment;
 
 /* Returns the experiment named `name`, or NULL. */

@@ -9,7 +9,7 @@
  *    n+1); a coordinate equal to hi falls in the last bin, one outside [lo, hi] is
  *    ignored, as scipy.stats.binned_statistic_2d). Each bin holds the mean activation
  *    of the samples in it, NaN if none. A map is stored (n, n) with the FIRST index x
- *    and the second y: map[ix * n + iy] (SPEC.md). No smoothing.
+ *    and the second y: map[ix * n + iy] (docs/FORMATS.md). No smoothing.
  *
  *  Spatial autocorrelogram, SAC (§2.2): for every lag (dx, dy), |dx|, |dy| <= n-1,
  *    sac[(dx + n-1) * (2n-1) + (dy + n-1)] is the Pearson correlation (population

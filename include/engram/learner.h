@@ -60,6 +60,13 @@ typedef struct learner_type {
 /* Returns the learner type of a rule name, or NULL. */
 const learner_type *learner_type_find(const char *name);
 
+/* Names the matrices inside a learner's checkpoint blob for run_write_params: the rate
+ * RNN's "rnn.params" as w_rec (N, N), w_in (N, I), b_rec (N,), w_out (O, N), b_out (O,);
+ * its "rnn.feedback" as fb_out (N, O), fb_rec (N, N); R2N2's "r2n2.params" as w_ab
+ * (N, N), w_ba (N, N), w_ia (N, I), w_bo (O, N). N is solved from the blob's size.
+ * Writes at most 5 views into v and returns their count, 0 for another blob. */
+size_t learner_param_views(const ckpt_blob *blob, size_t n_in, size_t n_out, param_view *v);
+
 /* Configuration keys the rate-RNN learners read (train.*, model.*, fa.*, rflo.*,
  * esn.*), to add to an experiment's tables; defined in src/rnn/. The r2n2 learner's
  * keys are r2n2_keys (r2n2.h). NULL-terminated. */

@@ -1,7 +1,8 @@
 /* npy.h: NumPy .npy files (format 1.0, little-endian '<f8', C order).
  *
- * engram writes every array a figure is drawn from as .npy, which numpy.load() reads.
- * Reading accepts only what engram writes ('<f8', C order, version 1.0 or 2.0) and
+ * engram writes every array a figure is drawn from as .npy ('<f8'), which numpy.load()
+ * reads. Reading accepts float64 and float32 in either byte order ('<f8', '>f8', '<f4',
+ * '>f4', '=' as '<'), C order, format version 1.0 or 2.0, and converts to double; it
  * refuses anything else (truncated, foreign, Fortran order, other dtypes) with a
  * one-line message and ENGRAM_EFORMAT.
  *
@@ -23,7 +24,8 @@
  * written. Returns ENGRAM_OK or ENGRAM_EIO / ENGRAM_EINVAL. */
 int npy_write(const char *path, const double *data, size_t ndim, const size_t *shape);
 
-/* Reads path; on success *data is a malloc'd block the caller frees, *ndim and
+/* Reads path (float32 widened to double); on success *data is a malloc'd block the
+ * caller frees, *ndim and
  * shape[0..ndim-1] are set. Returns ENGRAM_OK, ENGRAM_EIO (missing/unreadable) or
  * ENGRAM_EFORMAT (truncated or not an engram-compatible array). */
 int npy_read(const char *path, double **data, size_t *ndim, size_t *shape);

@@ -2,7 +2,8 @@
  *
  * Cheng & Brown, "Replay as a basis for backpropagation through time in the brain",
  * Neural Computation 37(3):403 (2025); released code CogControlLab/R2N2 (models.py,
- * class R2N2). Research note: /work/shared/research/r2n2.md (sections cited as §).
+ * class R2N2). The paper and that code are the sources; § numbers mark the topics the
+ * comments below follow.
  *
  * The consolidator (§2.2)
  * -----------------------

@@ -1,5 +1,7 @@
-/* main.c: the engram command-line program (SPEC.md, "Command line"). */
+/* main.c: the engram command-line program (README, "Running experiments"). */
 #include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <ini.h>
 #include <limits.h>
 #include <math.h>
@@ -36,13 +38,79 @@ static const char usage_text[] =
     "  engram sweep SPEC.ini|DIR [--local [--jobs N]|--slurm [--wait]|--print-tasks] [--threads N]\n"
     "             [--out DIR] [--quick] [--force]\n"
     "  engram collect DIR [--metric NAME] [--key SECTION.KEY] [--out FILE.csv] [--plot FILE.png]\n"
-    "  engram resume DIR [--threads N] [--quiet]\n"
+    "  engram resume DIR [--set KEY=VALUE]... [--threads N] [--quiet]\n"
+    "  engram config EXPERIMENT [--quick] [--set SECTION.KEY=VALUE]... [--seed N]\n"
     "  engram render WHAT FILE.npy --out FILE.png\n"
     "  engram gridscore FILE.npy [--out FILE.csv]\n"
     "  engram analyze RUN_DIR record|pca|lesion|perturb|tuning|fixedpoints|encode [options]\n"
     "  engram list [experiments|rules|keys EXPERIMENT]\n"
-    "  engram --help | --version\n"
+    "  engram --help | --version     (engram COMMAND --help for one command)\n"
     "EXPERIMENT is a preset name (engram list experiments) or a path to an .ini file.\n";
+
+static const char run_help[] =
+    "usage: engram run EXPERIMENT [options]\n"
+    "Runs one experiment and writes its results into a run directory.\n"
+    "  EXPERIMENT            preset name (engram list experiments) or a path to an .ini file,\n"
+    "                        such as the config.ini of an earlier run (repeats that run)\n"
+    "  --set SECTION.KEY=V   override one key (engram list keys EXPERIMENT); repeatable\n"
+    "  --seed N              run.seed (0..4294967295)\n"
+    "  --quick               demo-sized run (engram config EXPERIMENT --quick shows it)\n"
+    "  --out DIR             run directory (default runs/EXPERIMENT-RULE-seedN-TIME)\n"
+    "  --force               reuse a directory holding a run: engram's files in it are deleted\n"
+    "  --threads N           OpenMP threads (results do not depend on N)\n"
+    "  --quiet, -q           no progress lines on stderr\n"
+    "Prints the run directory on stderr at the start and 'wrote DIR' at the end (not with\n"
+    "--quiet); the last stdout line is summary.json. Exit 0 ok, 1 run failed or diverged,\n"
+    "2 bad usage or configuration, 130/143 interrupted by SIGINT/SIGTERM.\n";
+
+static const char compare_help[] =
+    "usage: engram compare EXPERIMENT --rules RULE[,RULE...] [options]\n"
+    "Runs EXPERIMENT once per rule and seed into DIR/RULE-seedN (a sweep: re-running it\n"
+    "runs only the missing or failed runs), writes\n"
+    "DIR/comparison.csv and DIR/comparison.png and prints a table.\n"
+    "  --rules R1,R2,...     learning rules to compare (engram list rules)\n"
+    "  --seeds K|A-B|S,S,..  seeds 1..K, A..B or a list, per rule (default 3)\n"
+    "  --set SECTION.KEY=V   override one key for every run; repeatable\n"
+    "  --quick               demo-sized runs\n"
+    "  --out DIR             output directory (default runs/EXPERIMENT-compare-TIME)\n"
+    "  --force               reuse a directory holding a comparison\n"
+    "  --threads N           runs in parallel on N threads\n"
+    "  --quiet, -q           no progress lines\n";
+
+static const char resume_help[] =
+    "usage: engram resume DIR [--set KEY=VALUE]... [--threads N] [--quiet]\n"
+    "Continues the run in DIR from DIR/checkpoint.bin (written every run.checkpoint_every\n"
+    "updates, and when a run is interrupted by SIGINT/SIGTERM); the finished files equal\n"
+    "those of an uninterrupted run. --set may change only the length of training\n"
+    "(train.steps, train.max_epochs), to extend a finished or interrupted run; the new\n"
+    "value is written to DIR/config.ini.\n";
+
+static const char config_help[] =
+    "usage: engram config EXPERIMENT [--quick] [--set SECTION.KEY=VALUE]... [--seed N]\n"
+    "Prints on stdout the resolved configuration (INI) that engram run would use and\n"
+    "write as config.ini.\n";
+
+static const char list_help[] =
+    "usage: engram list [experiments | rules | keys EXPERIMENT]\n"
+    "  experiments           every experiment and preset (default)\n"
+    "  rules                 every learning rule\n"
+    "  keys EXPERIMENT       every configuration key: name, type, value, range, help\n";
+
+/* Keys the engine owns: set from the preset file, --quick or by engram itself, never
+ * by --set (a run recording them otherwise could not be repeated). */
+static const char *const owned_keys[] = {"run.experiment", "run.version", "run.quick", NULL};
+
+/* Keys a resume may change: the length of training. They are left out of the
+ * configuration hash a checkpoint carries. */
+static const char *const resumable_keys[] = {"train.steps", "train.max_epochs", NULL};
+
+static int key_in(const char *const *list, const char *assignment) {
+    size_t n = strcspn(assignment, "=");
+    while (n && assignment[n - 1] == ' ') n--;
+    for (size_t i = 0; list[i]; i++)
+        if (strlen(list[i]) == n && !strncmp(list[i], assignment, n)) return 1;
+    return 0;
+}
 
 static const struct { const char *name, *what; } rule_help[] = {
     {"bptt", "rate RNN, exact backpropagation through time"},
@@ -81,7 +149,7 @@ typedef struct options {
     const char *rules;
     const char *seeds; /* K, A-B or a list (sweep_parse_seeds) */
     int threads;
-    int quick, quiet, force;
+    int quick, quiet, force, help;
 } options;
 
 static int parse_long(const char *s, long lo, long hi, long *v) {
@@ -115,6 +183,7 @@ static int parse_options(int argc, char **argv, options *o, int allow_compare) {
             i++;
         } else if (!strcmp(a, "--out")) {
             if (!next) return fail_usage("%s needs a directory", a);
+            if (run_dir_check(next) != ENGRAM_OK) return fail_usage("--out: %s", engram_error());
             o->out = next;
             i++;
         } else if (!strcmp(a, "--threads")) {
@@ -137,6 +206,8 @@ static int parse_options(int argc, char **argv, options *o, int allow_compare) {
             o->quiet = 1;
         } else if (!strcmp(a, "--force")) {
             o->force = 1;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            o->help = 1;
         } else if (a[0] == '-' && a[1]) {
             return fail_usage("unknown option '%s'", a);
         } else if (!o->target) {
@@ -211,7 +282,7 @@ static int resolve_experiment(const char *target, const experiment **exp, char *
     }
     /* A preset name: experiments/NAME.ini, whose [run] experiment names the experiment
      * (a preset such as anbn-long configures the experiment anbn). */
-    char preset[1100];
+    char preset[PATH_MAX];
     if (preset_path(target, preset, sizeof preset)) return resolve_experiment(preset, exp, file, n);
     *exp = experiment_find(target);
     if (!*exp)
@@ -254,7 +325,13 @@ static int build_config(const experiment *e, const char *file, const options *o,
             st = config_set(c, e->quick[i], "--quick");
         if (st == ENGRAM_OK) st = config_set(c, "run.quick=true", "--quick");
     }
-    for (size_t i = 0; i < o->n_sets && st == ENGRAM_OK; i++) st = config_set(c, o->sets[i], "--set");
+    for (size_t i = 0; i < o->n_sets && st == ENGRAM_OK; i++) {
+        if (key_in(owned_keys, o->sets[i]))
+            st = engram_fail(ENGRAM_EINVAL, "--set '%s': this key is set by engram (from the "
+                             "preset or .ini file, --quick or the version), not by --set", o->sets[i]);
+        else
+            st = config_set(c, o->sets[i], "--set");
+    }
     if (st == ENGRAM_OK && o->seed) st = config_set_value(c, "run.seed", o->seed, "--seed");
     if (st == ENGRAM_OK) st = config_set_value(c, "run.version", ENGRAM_VERSION, "engram");
     if (st == ENGRAM_OK && config_has(c, "train.rule") && e->rules &&
@@ -280,16 +357,21 @@ static void set_threads(int n) {
 #endif
 }
 
-/* Runs experiment e with configuration c in ctx->out_dir (already prepared). Writes
- * config.ini (unless resuming) and summary.json. Returns the run's status. */
+/* Runs experiment e with configuration c in ctx->out_dir (already prepared and
+ * locked). Writes config.ini (unless resuming) and summary.json, and releases the lock.
+ * Returns the run's status. */
 static int execute(const experiment *e, config *c, run_ctx *ctx, int print_summary) {
     ctx->cfg = c;
     ctx->experiment = e->name;
     ctx->rule = config_has(c, "train.rule") ? config_str(c, "train.rule") : "";
     ctx->seed = (uint64_t)config_int(c, "run.seed");
+    ctx->config_hash = config_hash(c, resumable_keys);
     ctx->t_start = engram_wall_time();
     ctx->last_progress = 0;
     int st = ENGRAM_OK;
+    if (print_summary && !ctx->quiet)
+        fprintf(stderr, "engram: %s %s in %s\n", ctx->resuming ? "resuming" : "running", e->name,
+                ctx->out_dir);
     if (!ctx->resuming) st = config_write(c, run_path(ctx, "config.ini"));
     if (st == ENGRAM_OK) st = e->run(ctx);
     run_progress_done(ctx);
@@ -298,28 +380,60 @@ static int execute(const experiment *e, config *c, run_ctx *ctx, int print_summa
         char msg[512];
         snprintf(msg, sizeof msg, "%s", engram_error());
         int ws = run_summary_write(ctx, st == ENGRAM_OK ? "ok" : "diverged", print_summary);
-        if (ws != ENGRAM_OK) return ws;
-        if (st == ENGRAM_EDIVERGED) engram_fail(st, "%s", msg);
+        if (ws != ENGRAM_OK) st = ws;
+        else if (st == ENGRAM_EDIVERGED) engram_fail(st, "%s", msg);
+        if (ws == ENGRAM_OK && print_summary && !ctx->quiet)
+            fprintf(stderr, "engram: wrote %s\n", ctx->out_dir);
     }
+    run_dir_unlock(ctx);
     return st;
 }
 
-static void default_out(const char *name, char *buf, size_t n) {
-    time_t t = time(NULL);
+/* Makes a fresh default run directory runs/EXPERIMENT[-RULE]-seedN-YYYYmmdd-HHMMSS.mmm
+ * (local time; a counter is appended if it exists). */
+static int default_out(const char *name, const config *c, char *buf, size_t n) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
-    localtime_r(&t, &tm);
-    char stamp[32];
+    localtime_r(&ts.tv_sec, &tm);
+    char stamp[32], base[256];
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    snprintf(buf, n, "runs/%s-%s", name, stamp);
+    if (c) {
+        const char *rule = config_has(c, "train.rule") ? config_str(c, "train.rule") : "";
+        snprintf(base, sizeof base, "%s%s%s-seed%ld-%s.%03ld", name, rule[0] ? "-" : "", rule,
+                 config_int(c, "run.seed"), stamp, ts.tv_nsec / 1000000);
+    } else {
+        snprintf(base, sizeof base, "%s-compare-%s.%03ld", name, stamp, ts.tv_nsec / 1000000);
+    }
+    return run_dir_make_unique("runs", base, buf, n);
+}
+
+/* Exit code of a run that ended with status st, after printing its message. */
+static int run_exit(run_ctx *ctx, int st) {
+    if (st == ENGRAM_OK) return 0;
+    if (st == ENGRAM_EINTR) {
+        int sig = run_stop_signal();
+        fprintf(stderr, "engram: %s; continue with: engram resume %s\n", engram_error(),
+                ctx->out_dir);
+        return 128 + (sig ? sig : SIGINT);
+    }
+    return fail_status(st);
+}
+
+/* With a checkpointing run, SIGINT/SIGTERM only set a flag the run checks at step
+ * boundaries (it then saves a checkpoint); otherwise they end the process at once. */
+static void install_signals(const experiment *e, const config *c) {
+    if (e->resumable && config_int(c, "run.checkpoint_every") > 0) run_signals_install();
 }
 
 static int cmd_run(int argc, char **argv) {
     options o;
     int rc = parse_options(argc, argv, &o, 0);
     if (rc) return rc;
+    if (o.help) { fputs(run_help, stdout); return 0; }
     if (!o.target) return fail_usage("%s: missing EXPERIMENT", "run");
     const experiment *e;
-    char file[1100];
+    char file[PATH_MAX];
     int st = resolve_experiment(o.target, &e, file, sizeof file);
     if (st != ENGRAM_OK) return fail_status(st);
     config *c;
@@ -328,57 +442,104 @@ static int cmd_run(int argc, char **argv) {
     run_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) { config_free(c); return fail_status(engram_fail(ENGRAM_ENOMEM, "out of memory")); }
     if (o.out) snprintf(ctx->out_dir, sizeof ctx->out_dir, "%s", o.out);
-    else default_out(e->name, ctx->out_dir, sizeof ctx->out_dir);
-    st = run_dir_prepare(ctx->out_dir, o.force);
+    else st = default_out(e->name, c, ctx->out_dir, sizeof ctx->out_dir);
+    if (st == ENGRAM_OK) st = run_dir_prepare(ctx, o.force);
     if (st == ENGRAM_OK) {
         set_threads(o.threads);
         ctx->threads = o.threads ? o.threads : default_threads();
         ctx->quiet = o.quiet;
+        install_signals(e, c);
         st = execute(e, c, ctx, 1);
     }
+    rc = run_exit(ctx, st);
     free(ctx);
     config_free(c);
-    return st == ENGRAM_OK ? 0 : fail_status(st);
+    return rc;
 }
 
 static int cmd_resume(int argc, char **argv) {
     options o;
     int rc = parse_options(argc, argv, &o, 0);
     if (rc) return rc;
+    if (o.help) { fputs(resume_help, stdout); return 0; }
     if (!o.target) return fail_usage("%s: missing DIR", "resume");
-    if (o.n_sets || o.seed || o.out || o.quick || o.force)
-        return fail_usage("%s takes only DIR, --threads and --quiet", "resume");
-    char file[1100], ck[1100];
-    snprintf(file, sizeof file, "%s/config.ini", o.target);
-    snprintf(ck, sizeof ck, "%s/checkpoint.bin", o.target);
+    if (o.seed || o.out || o.quick || o.force)
+        return fail_usage("%s takes only DIR, --set (train.steps or train.max_epochs), --threads "
+                          "and --quiet", "resume");
+    for (size_t i = 0; i < o.n_sets; i++)
+        if (!key_in(resumable_keys, o.sets[i]))
+            return fail_usage("resume --set '%s': only train.steps and train.max_epochs may change "
+                              "when resuming", o.sets[i]);
+    if (run_dir_check(o.target) != ENGRAM_OK) return fail_usage("resume: %s", engram_error());
+    run_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return fail_status(engram_fail(ENGRAM_ENOMEM, "out of memory"));
+    snprintf(ctx->out_dir, sizeof ctx->out_dir, "%s", o.target);
+    char file[PATH_MAX], ck[PATH_MAX];
+    snprintf(file, sizeof file, "%s", run_path(ctx, "config.ini"));
+    snprintf(ck, sizeof ck, "%s", run_path(ctx, "checkpoint.bin"));
     if (!file_exists(file)) {
         fprintf(stderr, "engram: %s is not a run directory (no config.ini)\n", o.target);
+        free(ctx);
         return 2;
     }
     if (!file_exists(ck)) {
         fprintf(stderr, "engram: %s has no checkpoint.bin to resume from (set run.checkpoint_every)\n", o.target);
+        free(ctx);
         return 2;
     }
+    int st = run_dir_lock(ctx);
+    if (st != ENGRAM_OK) { free(ctx); return fail_status(st); }
     const experiment *e;
-    char resolved[1100];
-    int st = resolve_experiment(file, &e, resolved, sizeof resolved);
-    if (st != ENGRAM_OK) return fail_status(st);
-    options none;
-    memset(&none, 0, sizeof none);
+    char resolved[PATH_MAX];
+    st = resolve_experiment(file, &e, resolved, sizeof resolved);
+    if (st != ENGRAM_OK) { free(ctx); return fail_status(st); }
+    if (!e->resumable) {
+        free(ctx);
+        return fail_status(engram_fail(ENGRAM_EINVAL, "experiment %s cannot be resumed", e->name));
+    }
+    options sets;
+    memset(&sets, 0, sizeof sets);
+    sets.n_sets = o.n_sets;
+    for (size_t i = 0; i < o.n_sets; i++) sets.sets[i] = o.sets[i];
     config *c;
-    st = build_config(e, resolved, &none, &c);
-    if (st != ENGRAM_OK) return fail_status(st);
-    run_ctx *ctx = calloc(1, sizeof *ctx);
-    if (!ctx) { config_free(c); return fail_status(engram_fail(ENGRAM_ENOMEM, "out of memory")); }
-    snprintf(ctx->out_dir, sizeof ctx->out_dir, "%s", o.target);
-    set_threads(o.threads);
-    ctx->threads = o.threads ? o.threads : default_threads();
-    ctx->quiet = o.quiet;
-    ctx->resuming = 1;
-    st = execute(e, c, ctx, 1);
+    st = build_config(e, resolved, &sets, &c);
+    if (st != ENGRAM_OK) { free(ctx); return fail_status(st); }
+    /* An extension is recorded in config.ini, so the directory stays repeatable. */
+    if (o.n_sets) st = config_write(c, file);
+    if (st == ENGRAM_OK) {
+        set_threads(o.threads);
+        ctx->threads = o.threads ? o.threads : default_threads();
+        ctx->quiet = o.quiet;
+        ctx->resuming = 1;
+        install_signals(e, c);
+        st = execute(e, c, ctx, 1);
+    }
+    rc = run_exit(ctx, st);
     free(ctx);
     config_free(c);
-    return st == ENGRAM_OK ? 0 : fail_status(st);
+    return rc;
+}
+
+/* engram config: prints the configuration run would resolve. */
+static int cmd_config(int argc, char **argv) {
+    options o;
+    int rc = parse_options(argc, argv, &o, 0);
+    if (rc) return rc;
+    if (o.help) { fputs(config_help, stdout); return 0; }
+    if (!o.target) return fail_usage("%s: missing EXPERIMENT", "config");
+    if (o.out || o.force || o.threads)
+        return fail_usage("%s takes only EXPERIMENT, --quick, --set and --seed", "config");
+    const experiment *e;
+    char file[PATH_MAX];
+    int st = resolve_experiment(o.target, &e, file, sizeof file);
+    if (st != ENGRAM_OK) return fail_status(st);
+    config *c;
+    st = build_config(e, file, &o, &c);
+    if (st != ENGRAM_OK) return fail_status(st);
+    st = config_fprint(c, stdout);
+    config_free(c);
+    if (st == ENGRAM_OK && fflush(stdout) != 0) st = ENGRAM_EIO;
+    return st == ENGRAM_OK ? 0 : fail_status(engram_fail(st, "cannot write to stdout"));
 }
 
 /* ---- compare ---- */
@@ -389,7 +550,7 @@ typedef struct cmp_run {
     int status;
     char metric[64], steps[64], err[256];
     double wall;
-    char dir[1100];
+    char dir[RUN_DIR_MAX + 1];
 } cmp_run;
 
 /* Reads columns `col` and "step" of a metrics.csv into steps and vals (at most max
@@ -429,7 +590,7 @@ static int compare_plot(const experiment *e, cmp_run *runs, size_t n_runs, char 
     for (size_t r = 0; r < n_runs; r++) {
         size_t ri = 0;
         while (ri < n_rules && strcmp(rules[ri], runs[r].rule)) ri++;
-        char path[1200];
+        char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/metrics.csv", runs[r].dir);
         size_t n = read_curve(path, col, tmp_s, tmp_v, MAXP);
         for (size_t p = 0; p < n; p++) {
@@ -453,7 +614,7 @@ static int compare_plot(const experiment *e, cmp_run *runs, size_t n_runs, char 
             L[j] = cnt[k] > 0 ? lo[k] : NAN;
             H[j] = cnt[k] > 0 ? hi[k] : NAN;
         }
-    char title[160], path[1200];
+    char title[160], path[PATH_MAX];
     snprintf(title, sizeof title, "%s: %s (mean, min-max over seeds)", e->name, col);
     image_plot p = {title, "update", col, xs, Y, L, H, n_rules, n_points,
                     (const char *const *)rules, 0, 0, 0};
@@ -469,6 +630,7 @@ static int cmd_compare(int argc, char **argv) {
     options o;
     int rc = parse_options(argc, argv, &o, 1);
     if (rc) return rc;
+    if (o.help) { fputs(compare_help, stdout); return 0; }
     if (!o.target) return fail_usage("%s: missing EXPERIMENT", "compare");
     if (!o.rules) return fail_usage("%s: missing --rules RULE[,RULE...]", "compare");
     if (o.seed) return fail_usage("%s takes --seeds K|A-B|S,S,..., not --seed", "compare");
@@ -477,7 +639,7 @@ static int cmd_compare(int argc, char **argv) {
     if (sweep_parse_seeds(o.seeds, seeds, 1000, &n_seeds) != ENGRAM_OK)
         return fail_usage("--seeds: %s", engram_error());
     const experiment *e;
-    char file[1100];
+    char file[PATH_MAX];
     int st = resolve_experiment(o.target, &e, file, sizeof file);
     if (st != ENGRAM_OK) return fail_status(st);
     if (!e->rules) {
@@ -510,24 +672,36 @@ static int cmd_compare(int argc, char **argv) {
     st = build_config(e, file, &o, &c0);
     if (st != ENGRAM_OK) return fail_status(st);
     config_free(c0);
-    char out[1024];
-    if (o.out) snprintf(out, sizeof out, "%s", o.out);
-    else default_out(e->name, out, sizeof out);
-    char csv[1200];
+    run_ctx *top = calloc(1, sizeof *top);
+    if (!top) return fail_status(engram_fail(ENGRAM_ENOMEM, "out of memory"));
+    char *out = top->out_dir;
+    if (o.out) snprintf(out, sizeof top->out_dir, "%s", o.out);
+    else if ((st = default_out(e->name, NULL, out, sizeof top->out_dir)) != ENGRAM_OK) {
+        free(top);
+        return fail_status(st);
+    }
+    char csv[PATH_MAX];
     snprintf(csv, sizeof csv, "%s/comparison.csv", out);
     if (file_exists(csv) && !o.force) {
         fprintf(stderr, "engram: %s already holds a comparison (use --force to overwrite)\n", out);
+        free(top);
         return 2;
     }
-    st = run_dir_prepare(out, 1);
-    if (st != ENGRAM_OK) return fail_status(st);
+    /* The comparison's directory is locked for its lifetime (each run also locks its own). */
+    st = run_dir_prepare(top, o.force);
+    if (st != ENGRAM_OK) { free(top); return fail_status(st); }
+    if (!o.quiet) fprintf(stderr, "engram: comparing in %s\n", out);
     size_t n_runs = n_rules * n_seeds;
     cmp_run *runs = calloc(n_runs, sizeof *runs);
-    if (!runs) return fail_status(engram_fail(ENGRAM_ENOMEM, "out of memory"));
+    if (!runs) { free(top); return fail_status(engram_fail(ENGRAM_ENOMEM, "out of memory")); }
     for (size_t i = 0; i < n_runs; i++) {
         runs[i].rule = rules[i / n_seeds];
         runs[i].seed = seeds[i % n_seeds];
-        snprintf(runs[i].dir, sizeof runs[i].dir, "%s/%s-seed%ld", out, runs[i].rule, runs[i].seed);
+        if (snprintf(runs[i].dir, sizeof runs[i].dir, "%s/%s-seed%ld", out, runs[i].rule,
+                     runs[i].seed) >= (int)sizeof runs[i].dir) {
+            free(runs); free(top);
+            return fail_usage("--out: %s is too long for the per-run directories below it", out);
+        }
     }
     int threads = o.threads ? o.threads : default_threads();
     if (!o.quiet)
@@ -538,14 +712,14 @@ static int cmd_compare(int argc, char **argv) {
      * `engram run` on one thread, `threads` of them at a time. */
     st = sweep_compare(o.target, (const char *const *)rules, n_rules, seeds, n_seeds, o.sets, o.n_sets,
                        o.quick, threads, o.quiet, o.force, out);
-    if (st != ENGRAM_OK) { free(runs); return fail_status(st); }
+    if (st != ENGRAM_OK) { free(runs); free(top); return fail_status(st); }
     for (size_t i = 0; i < n_runs; i++) {
         cmp_run *r = &runs[i];
         r->status = sweep_point_result(r->dir, e->main_metric, r->metric, sizeof r->metric, r->steps,
                                        sizeof r->steps, &r->wall, r->err, sizeof r->err);
     }
     FILE *f = fopen(csv, "w");
-    if (!f) { free(runs); return fail_status(engram_fail(ENGRAM_EIO, "cannot write %s", csv)); }
+    if (!f) { free(runs); free(top); return fail_status(engram_fail(ENGRAM_EIO, "cannot write %s", csv)); }
     fprintf(f, "rule,seed,status,%s,steps_to_criterion,wall_s\n", e->main_metric);
     printf("%-6s %5s %-9s %14s %19s %9s\n", "rule", "seed", "status", e->main_metric, "steps_to_criterion", "wall_s");
     int any_failed = 0;
@@ -575,7 +749,10 @@ static int cmd_compare(int argc, char **argv) {
         else printf("%s\"%s\": null", k ? ", " : "", rules[k]);
     }
     printf("}}\n");
+    if (!o.quiet) fprintf(stderr, "engram: wrote %s\n", out);
     free(runs);
+    run_dir_unlock(top);
+    free(top);
     return any_failed ? 1 : 0;
 }
 
@@ -584,7 +761,7 @@ static int cmd_compare(int argc, char **argv) {
 /* Prints the preset files beside the registered experiments' presets whose names are
  * not experiment names (for example anbn-long, a preset of anbn). */
 static void list_extra_presets(void) {
-    char path[1100];
+    char path[PATH_MAX];
     if (!experiment_registry[0] || !preset_path(experiment_registry[0]->name, path, sizeof path)) return;
     char *slash = strrchr(path, '/');
     if (!slash) return;
@@ -603,7 +780,7 @@ static void list_extra_presets(void) {
     qsort(names, n, sizeof names[0], (int (*)(const void *, const void *))strcmp);
     for (size_t i = 0; i < n; i++) {
         const experiment *e = NULL;
-        char file[1100];
+        char file[PATH_MAX];
         if (resolve_experiment(names[i], &e, file, sizeof file) == ENGRAM_OK)
             printf("%-16s preset of %s (%s)\n", names[i], e->name, file);
     }
@@ -611,6 +788,8 @@ static void list_extra_presets(void) {
 
 static int cmd_list(int argc, char **argv) {
     const char *what = argc > 1 ? argv[1] : "experiments";
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { fputs(list_help, stdout); return 0; }
     if (!strcmp(what, "experiments")) {
         for (size_t i = 0; experiment_registry[i]; i++) {
             char rl[256];
@@ -630,7 +809,7 @@ static int cmd_list(int argc, char **argv) {
     if (!strcmp(what, "keys")) {
         if (argc < 3) return fail_usage("%s: missing EXPERIMENT", "list keys");
         const experiment *e = NULL;
-        char file[1100];
+        char file[PATH_MAX];
         int st = resolve_experiment(argv[2], &e, file, sizeof file);
         if (!e) return fail_status(st); /* a missing preset file still lists the defaults */
         config *c = experiment_config(e);
@@ -664,6 +843,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "resume")) return cmd_resume(argc - 1, argv + 1);
+    if (!strcmp(cmd, "config")) return cmd_config(argc - 1, argv + 1);
     if (!strcmp(cmd, "list")) return cmd_list(argc - 1, argv + 1);
     if (!strcmp(cmd, "render")) return cmd_render(argc - 1, argv + 1);
     if (!strcmp(cmd, "gridscore")) return cmd_gridscore(argc - 1, argv + 1);

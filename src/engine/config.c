@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,11 +339,11 @@ static const char *type_name(cfg_type t) {
     return names[t];
 }
 
-int config_write(const config *c, const char *path) {
-    FILE *f = fopen(path, "w");
-    if (!f) return engram_fail(ENGRAM_EIO, "cannot write %s", path);
-    fprintf(f, "# engram %s resolved configuration; `engram run %s` repeats this run.\n",
-            ENGRAM_VERSION, path);
+int config_fprint(const config *c, FILE *f) {
+    /* The path is not written here: it may be longer than an INI line or hold
+     * characters a comment cannot (every line stays below INI_MAX_LINE). */
+    fprintf(f, "# engram %s resolved configuration; `engram run DIR/config.ini` repeats "
+            "this run.\n", ENGRAM_VERSION);
     /* Sections in order of first appearance. */
     for (size_t i = 0; i < c->n; i++) {
         const char *name = c->e[i].key->name;
@@ -358,8 +359,33 @@ int config_write(const config *c, const char *path) {
             fprintf(f, "# %s\n%s = %s\n", c->e[j].key->help, nj + slen + 1, c->e[j].text);
         }
     }
-    if (fclose(f) != 0) return engram_fail(ENGRAM_EIO, "cannot write %s", path);
+    return ferror(f) ? ENGRAM_EIO : ENGRAM_OK;
+}
+
+int config_write(const config *c, const char *path) {
+    FILE *f = fopen(path, "w");
+    if (!f) return engram_fail(ENGRAM_EIO, "cannot write %s", path);
+    int st = config_fprint(c, f);
+    if (fclose(f) != 0 || st != ENGRAM_OK) return engram_fail(ENGRAM_EIO, "cannot write %s", path);
     return ENGRAM_OK;
+}
+
+uint64_t config_hash(const config *c, const char *const *skip) {
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a 64 */
+    for (size_t i = 0; i < c->n; i++) {
+        const char *name = c->e[i].key->name;
+        int skipped = 0;
+        for (size_t k = 0; skip && skip[k] && !skipped; k++) skipped = !strcmp(skip[k], name);
+        if (skipped) continue;
+        const char *parts[2] = {name, c->e[i].text};
+        for (int p = 0; p < 2; p++)
+            for (const unsigned char *b = (const unsigned char *)parts[p];; b++) {
+                h ^= *b; /* the terminating NUL separates name and value */
+                h *= 0x100000001b3ULL;
+                if (!*b) break;
+            }
+    }
+    return h ? h : 1; /* 0 means "no hash" in a checkpoint */
 }
 
 void config_print_keys(const config *c, FILE *f) {

@@ -1,4 +1,5 @@
-/* npy.c: NumPy .npy format 1.0 writer and reader for '<f8' C-order arrays (npy.h).
+/* npy.c: NumPy .npy format 1.0 writer ('<f8') and reader (float64 or float32, either byte
+ * order, C order) (npy.h).
  * Format reference: numpy/lib/format.py ("NPY format", version 1.0 and 2.0). */
 #include <ctype.h>
 #include <stdint.h>
@@ -29,10 +30,11 @@ int npy_write(const char *path, const double *data, size_t ndim, const size_t *s
     size_t total = 10 + (size_t)len + 1;
     size_t pad = (64 - total % 64) % 64;
     size_t hlen = (size_t)len + pad + 1;
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    char *tmp = malloc(strlen(path) + 5);
+    if (!tmp) return engram_fail(ENGRAM_ENOMEM, "out of memory");
+    sprintf(tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "wb");
-    if (!f) return engram_fail(ENGRAM_EIO, "cannot write %s", path);
+    if (!f) { free(tmp); return engram_fail(ENGRAM_EIO, "cannot write %s", path); }
     unsigned char ver[4] = {1, 0, (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
     int ok = fwrite(npy_magic, 1, 6, f) == 6 && fwrite(ver, 1, 4, f) == 4 &&
              fwrite(dict, 1, (size_t)len, f) == (size_t)len;
@@ -43,8 +45,10 @@ int npy_write(const char *path, const double *data, size_t ndim, const size_t *s
     ok = (fclose(f) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) {
         remove(tmp);
+        free(tmp);
         return engram_fail(ENGRAM_EIO, "cannot write %s", path);
     }
+    free(tmp);
     return ENGRAM_OK;
 }
 
@@ -90,9 +94,18 @@ int npy_read(const char *path, double **data, size_t *ndim, size_t *shape) {
     if (!h) { status = engram_fail(ENGRAM_ENOMEM, "out of memory"); goto out; }
     if (fread(h, 1, hlen, f) != hlen) { engram_fail(status, "%s: truncated header", path); goto out; }
     h[hlen] = '\0';
+    /* dtype: float64 or float32, either byte order ('<' little, '>' big, '=' native,
+     * which is little on every machine engram builds for); float32 is widened on load. */
     const char *d = dict_value(h, "descr");
-    if (!d || strncmp(d, "'<f8'", 5) != 0) {
-        engram_fail(status, "%s: dtype is not little-endian float64 ('<f8')", path);
+    size_t esize = 0;
+    int big = 0;
+    if (d && d[0] == '\'' && (d[1] == '<' || d[1] == '>' || d[1] == '=') && d[2] == 'f' &&
+        (d[3] == '8' || d[3] == '4') && d[4] == '\'') {
+        esize = d[3] == '8' ? 8 : 4;
+        big = d[1] == '>';
+    }
+    if (!esize) {
+        engram_fail(status, "%s: dtype is not float64 or float32 ('<f8', '>f8', '<f4', '>f4')", path);
         goto out;
     }
     const char *fo = dict_value(h, "fortran_order");
@@ -114,7 +127,7 @@ int npy_read(const char *path, double **data, size_t *ndim, size_t *shape) {
         char *end;
         unsigned long long v = strtoull(s, &end, 10);
         shape[nd++] = (size_t)v;
-        if (v != 0 && count > SIZE_MAX / sizeof(double) / v) {
+        if (v != 0 && count > SIZE_MAX / sizeof(double) / v) { /* also bounds count * esize */
             engram_fail(status, "%s: shape too large", path);
             goto out;
         }
@@ -128,7 +141,7 @@ int npy_read(const char *path, double **data, size_t *ndim, size_t *shape) {
     if (here >= 0 && fseek(f, 0, SEEK_END) == 0) {
         long end = ftell(f);
         if (fseek(f, here, SEEK_SET) != 0 || end < here ||
-            (size_t)(end - here) / sizeof(double) < count) {
+            (size_t)(end - here) / esize < count) {
             engram_fail(status, "%s: truncated data (expected %zu values)", path, count);
             goto out;
         }
@@ -136,10 +149,30 @@ int npy_read(const char *path, double **data, size_t *ndim, size_t *shape) {
     *ndim = nd;
     double *buf = malloc((count ? count : 1) * sizeof *buf);
     if (!buf) { status = engram_fail(ENGRAM_ENOMEM, "%s: out of memory", path); goto out; }
-    if (fread(buf, sizeof(double), count, f) != count) {
+    /* float32 data is read into the upper half of buf and widened from the front, so
+     * each 4-byte value is converted before a wider value overwrites it. */
+    unsigned char *raw = (unsigned char *)buf + (esize == 4 ? count * 4 : 0);
+    if (fread(raw, esize, count, f) != count) {
         free(buf);
         engram_fail(status, "%s: truncated data (expected %zu values)", path, count);
         goto out;
+    }
+    for (size_t i = 0; i < count; i++) {
+        unsigned char b[8];
+        memcpy(b, raw + i * esize, esize);
+        if (big)
+            for (size_t k = 0; k < esize / 2; k++) {
+                unsigned char t = b[k];
+                b[k] = b[esize - 1 - k];
+                b[esize - 1 - k] = t;
+            }
+        if (esize == 8) {
+            memcpy(&buf[i], b, 8);
+        } else {
+            float x;
+            memcpy(&x, b, 4);
+            buf[i] = (double)x;
+        }
     }
     if (fgetc(f) != EOF) {
         free(buf);

@@ -1,10 +1,15 @@
 /* run.c: run directories, metrics.csv, summary.json, progress and checkpoints (run.h). */
+#include <assert.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "engram/engram.h"
@@ -12,48 +17,191 @@
 #include "engram/run.h"
 
 const char *run_path(run_ctx *ctx, const char *name) {
-    snprintf(ctx->path_buf, sizeof ctx->path_buf, "%s/%s", ctx->out_dir, name);
+    int n = snprintf(ctx->path_buf, sizeof ctx->path_buf, "%s/%s", ctx->out_dir, name);
+    assert(n > 0 && (size_t)n < sizeof ctx->path_buf); /* out_dir <= RUN_DIR_MAX, names short */
+    (void)n;
     return ctx->path_buf;
 }
 
+int run_dir_check(const char *dir) {
+    size_t n = strlen(dir);
+    if (n == 0) return engram_fail(ENGRAM_EINVAL, "empty output directory name");
+    if (n > RUN_DIR_MAX)
+        return engram_fail(ENGRAM_EINVAL, "output directory name is %zu bytes long (at most %d)",
+                           n, RUN_DIR_MAX);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)dir[i];
+        if (ch < 0x20 || ch == 0x7f)
+            return engram_fail(ENGRAM_EINVAL, "output directory name contains control character "
+                               "0x%02x at byte %zu (newlines and tabs are refused)", ch, i);
+    }
+    return ENGRAM_OK;
+}
+
 static int mkdir_p(const char *dir) {
-    char buf[1024];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return -1;
-    for (char *p = buf + 1; *p; p++) {
+    char *buf = strdup(dir);
+    if (!buf) { errno = ENOMEM; return -1; }
+    int rc = 0;
+    for (char *p = buf + 1; *p && rc == 0; p++) {
         if (*p != '/') continue;
         *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) rc = -1;
         *p = '/';
     }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+    if (rc == 0 && mkdir(buf, 0777) != 0 && errno != EEXIST) rc = -1;
+    free(buf);
+    return rc;
+}
+
+/* Joins dir and name into a malloc'd string (NULL when out of memory). */
+static char *path_join(const char *dir, const char *name) {
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static int path_exists(const char *dir, const char *name) {
+    char *p = path_join(dir, name);
+    int r = p && access(p, F_OK) == 0;
+    free(p);
+    return r;
+}
+
+int run_dir_lock(run_ctx *ctx) {
+    if (ctx->lock_fd) return ENGRAM_OK;
+    const char *path = run_path(ctx, ".lock");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return engram_fail(ENGRAM_EIO, "cannot create lock file %s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char pid[32] = "";
+        ssize_t r = pread(fd, pid, sizeof pid - 1, 0);
+        close(fd);
+        if (e != EWOULDBLOCK)
+            return engram_fail(ENGRAM_EIO, "cannot lock %s: %s", path, strerror(e));
+        if (r > 0) pid[r] = '\0';
+        long holder = strtol(pid, NULL, 10);
+        if (holder > 0)
+            return engram_fail(ENGRAM_EINVAL, "output directory %s is in use by engram process %ld",
+                               ctx->out_dir, holder);
+        return engram_fail(ENGRAM_EINVAL, "output directory %s is in use by another engram process",
+                           ctx->out_dir);
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        close(fd);
+        return engram_fail(ENGRAM_EIO, "cannot write lock file %s", path);
+    }
+    ctx->lock_fd = fd + 1;
+    return ENGRAM_OK;
+}
+
+void run_dir_unlock(run_ctx *ctx) {
+    if (!ctx->lock_fd) return;
+    close(ctx->lock_fd - 1); /* closing the descriptor releases the flock */
+    ctx->lock_fd = 0;
+}
+
+/* 1 when name ends in one of the extensions of a file engram writes. */
+static int engram_file(const char *name) {
+    static const char *const exact[] = {"config.ini", "metrics.csv", "summary.json",
+                                        "checkpoint.bin", "checkpoint.bin.tmp", "comparison.csv",
+                                        "gridscores.csv", "ratemaps_order.csv", NULL};
+    for (size_t i = 0; exact[i]; i++)
+        if (!strcmp(name, exact[i])) return 1;
+    static const char *const ext[] = {".npy", ".png", ".svg", ".pdf", ".npy.tmp", NULL};
+    size_t n = strlen(name);
+    for (size_t i = 0; ext[i]; i++) {
+        size_t k = strlen(ext[i]);
+        if (n > k && !strcmp(name + n - k, ext[i])) return 1;
+    }
     return 0;
 }
 
-int run_dir_prepare(const char *dir, int force) {
-    struct stat st;
-    if (stat(dir, &st) == 0) {
-        if (!S_ISDIR(st.st_mode))
+/* 1 when name looks like a subdirectory engram compare writes: RULE-seedN. */
+static int compare_subdir(const char *name) {
+    const char *p = strstr(name, "-seed");
+    if (!p || p == name) return 0;
+    p += 5;
+    if (!*p) return 0;
+    for (; *p; p++)
+        if (*p < '0' || *p > '9') return 0;
+    return 1;
+}
+
+int run_dir_clear(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return engram_fail(ENGRAM_EIO, "cannot read directory %s: %s", dir, strerror(errno));
+    int st = ENGRAM_OK;
+    for (struct dirent *de; st == ENGRAM_OK && (de = readdir(d));) {
+        if (de->d_name[0] == '.') continue;
+        char *p = path_join(dir, de->d_name);
+        if (!p) { st = engram_fail(ENGRAM_ENOMEM, "out of memory"); break; }
+        struct stat sb;
+        if (lstat(p, &sb) == 0) {
+            if (S_ISREG(sb.st_mode) && engram_file(de->d_name)) {
+                if (unlink(p) != 0)
+                    st = engram_fail(ENGRAM_EIO, "cannot remove %s: %s", p, strerror(errno));
+            } else if (S_ISDIR(sb.st_mode) && compare_subdir(de->d_name)) {
+                st = run_dir_clear(p);
+                char *lock = path_join(p, ".lock");
+                if (lock) unlink(lock);
+                free(lock);
+                rmdir(p); /* stays when it holds other files */
+            }
+        }
+        free(p);
+    }
+    closedir(d);
+    return st;
+}
+
+int run_dir_prepare(run_ctx *ctx, int force) {
+    const char *dir = ctx->out_dir;
+    int st = run_dir_check(dir);
+    if (st != ENGRAM_OK) return st;
+    struct stat sb;
+    if (stat(dir, &sb) == 0) {
+        if (!S_ISDIR(sb.st_mode))
             return engram_fail(ENGRAM_EIO, "output path %s exists and is not a directory", dir);
-        char p[1100];
-        snprintf(p, sizeof p, "%s/config.ini", dir);
-        int has_run = access(p, F_OK) == 0;
-        snprintf(p, sizeof p, "%s/summary.json", dir);
-        has_run = has_run || access(p, F_OK) == 0;
-        if (has_run && !force)
-            return engram_fail(ENGRAM_EINVAL,
-                               "output directory %s already holds a run (use --force to overwrite, "
-                               "or engram resume %s)", dir, dir);
     } else if (mkdir_p(dir) != 0) {
         return engram_fail(ENGRAM_EIO, "cannot create output directory %s: %s", dir, strerror(errno));
     }
-    /* Probe that it is writable. */
-    char probe[1100];
-    snprintf(probe, sizeof probe, "%s/.engram-write-test", dir);
-    FILE *f = fopen(probe, "w");
-    if (!f) return engram_fail(ENGRAM_EIO, "output directory %s is not writable: %s", dir, strerror(errno));
-    fclose(f);
-    remove(probe);
+    if (access(dir, W_OK) != 0)
+        return engram_fail(ENGRAM_EIO, "output directory %s is not writable: %s", dir, strerror(errno));
+    /* Lock first, then look: another run may have finished in between. */
+    st = run_dir_lock(ctx);
+    if (st != ENGRAM_OK) return st;
+    int has_run = path_exists(dir, "config.ini") || path_exists(dir, "summary.json");
+    if (has_run && !force) {
+        run_dir_unlock(ctx);
+        return engram_fail(ENGRAM_EINVAL,
+                           "output directory %s already holds a run (use --force to overwrite, "
+                           "or engram resume %s)", dir, dir);
+    }
+    if (has_run || path_exists(dir, "comparison.csv")) {
+        st = run_dir_clear(dir);
+        if (st != ENGRAM_OK) { run_dir_unlock(ctx); return st; }
+    }
     return ENGRAM_OK;
+}
+
+int run_dir_make_unique(const char *parent, const char *base, char *buf, size_t n) {
+    if (mkdir_p(parent) != 0)
+        return engram_fail(ENGRAM_EIO, "cannot create directory %s: %s", parent, strerror(errno));
+    for (long k = 1; k < 100000; k++) {
+        int len = k == 1 ? snprintf(buf, n, "%s/%s", parent, base)
+                         : snprintf(buf, n, "%s/%s-%ld", parent, base, k);
+        if (len < 0 || (size_t)len >= n)
+            return engram_fail(ENGRAM_EINVAL, "output directory name %s/%s is too long", parent, base);
+        if (mkdir(buf, 0777) == 0) return ENGRAM_OK;
+        if (errno != EEXIST)
+            return engram_fail(ENGRAM_EIO, "cannot create output directory %s: %s", buf, strerror(errno));
+    }
+    return engram_fail(ENGRAM_EIO, "no free output directory name %s/%s-N", parent, base);
 }
 
 double run_wall(const run_ctx *ctx) { return ctx->wall_offset + (engram_wall_time() - ctx->t_start); }
@@ -189,22 +337,94 @@ void run_progress(run_ctx *ctx, long step, long total, const char *fmt, ...) {
     int tty = isatty(fileno(stderr));
     if (step < total && now - ctx->last_progress < (tty ? 0.2 : 5.0)) return;
     ctx->last_progress = now;
-    double el = now - ctx->t_start;
+    /* Rate over the last few progress lines only (a ring of 8 samples), so setup time
+     * and early slow or fast phases do not distort the estimate. */
+    size_t cap = sizeof ctx->rate_t / sizeof ctx->rate_t[0];
+    size_t oldest = ctx->n_rate < cap ? 0 : ctx->n_rate % cap;
+    double rate = 0;
+    if (ctx->n_rate > 0) {
+        double dt = now - ctx->rate_t[oldest];
+        long ds = step - ctx->rate_s[oldest];
+        if (dt > 0 && ds > 0) rate = (double)ds / dt;
+    }
+    ctx->rate_t[ctx->n_rate % cap] = now;
+    ctx->rate_s[ctx->n_rate % cap] = step;
+    ctx->n_rate++;
     char msg[256] = "";
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    double rate = el > 0 ? (double)step / el : 0;
-    double eta = rate > 0 ? (double)(total - step) / rate : 0;
-    fprintf(stderr, "%s%s %ld/%ld (%.1f%%) %.3g/s ETA %.0fs %s%s", tty ? "\r" : "",
+    char eta[48] = "ETA -";
+    if (rate > 0) {
+        double e = (double)(total - step) / rate;
+        if (e < 120) snprintf(eta, sizeof eta, "ETA %.0fs", e);
+        else if (e < 7200) snprintf(eta, sizeof eta, "ETA %.0fmin", e / 60);
+        else snprintf(eta, sizeof eta, "ETA %.1fh", e / 3600);
+    }
+    fprintf(stderr, "%s%s %ld/%ld (%.1f%%) %.3g/s %s %s%s", tty ? "\r" : "",
             ctx->experiment, step, total, total ? 100.0 * (double)step / (double)total : 100.0,
             rate, eta, msg, tty ? "\033[K" : "\n");
     fflush(stderr);
 }
 
 void run_progress_done(run_ctx *ctx) {
-    if (!ctx->quiet && isatty(fileno(stderr))) fputc('\n', stderr);
+    if (!ctx->quiet && isatty(fileno(stderr)) && ctx->last_progress > 0) fputc('\n', stderr);
+    ctx->last_progress = 0;
+}
+
+void run_note(run_ctx *ctx, const char *fmt, ...) {
+    if (ctx->quiet) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", ctx->experiment);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    fflush(stderr);
+}
+
+static volatile sig_atomic_t stop_signal;
+
+/* The first signal is recorded for the run loop; a second one ends the process with the
+ * default action (signal and raise are async-signal-safe). */
+static void on_stop_signal(int sig) {
+    if (stop_signal) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    stop_signal = sig;
+}
+
+void run_signals_install(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int run_stop_signal(void) { return (int)stop_signal; }
+
+int run_write_params(run_ctx *ctx, const char *prefix, const double *params,
+                     const param_view *views, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        size_t count = 1;
+        for (size_t d = 0; d < views[i].ndim; d++) count *= views[i].shape[d];
+        if (!engram_all_finite(params + views[i].offset, count))
+            return engram_fail(ENGRAM_EDIVERGED, "parameter %s is not finite (training diverged); "
+                               "no weights written", views[i].name);
+    }
+    for (size_t i = 0; i < n; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "%s%s.npy", prefix ? prefix : "", views[i].name);
+        int st = npy_write(run_path(ctx, name), params + views[i].offset, views[i].ndim,
+                           views[i].shape);
+        if (st != ENGRAM_OK) return st;
+    }
+    return ENGRAM_OK;
 }
 
 int run_write_npy(run_ctx *ctx, const char *name, const double *data, size_t ndim,
@@ -316,16 +536,18 @@ static void w_u64(hasher *s, uint64_t v) {
     w_bytes(s, b, 8);
 }
 
-int ckpt_save(const char *path, const char *experiment, long step, const ckpt_blob *blobs,
-              size_t n_blobs) {
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+static int ckpt_write(const char *path, const char *experiment, uint64_t config_hash, long step,
+                      const ckpt_blob *blobs, size_t n_blobs) {
+    char *tmp = malloc(strlen(path) + 5);
+    if (!tmp) return engram_fail(ENGRAM_ENOMEM, "out of memory");
+    sprintf(tmp, "%s.tmp", path);
     hasher s = {0xcbf29ce484222325ULL, fopen(tmp, "wb"), 1};
-    if (!s.f) return engram_fail(ENGRAM_EIO, "cannot write checkpoint %s", path);
+    if (!s.f) { free(tmp); return engram_fail(ENGRAM_EIO, "cannot write checkpoint %s", path); }
     w_bytes(&s, ckpt_magic, 8);
     w_u32(&s, CKPT_FORMAT_VERSION);
     w_u32(&s, (uint32_t)strlen(experiment));
     w_bytes(&s, experiment, strlen(experiment));
+    w_u64(&s, config_hash);
     w_u64(&s, (uint64_t)step);
     w_u32(&s, (uint32_t)n_blobs);
     for (size_t i = 0; i < n_blobs; i++) {
@@ -340,9 +562,21 @@ int ckpt_save(const char *path, const char *experiment, long step, const ckpt_bl
     ok = (fclose(s.f) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) {
         remove(tmp);
+        free(tmp);
         return engram_fail(ENGRAM_EIO, "cannot write checkpoint %s", path);
     }
+    free(tmp);
     return ENGRAM_OK;
+}
+
+int ckpt_save(const char *path, const char *experiment, long step, const ckpt_blob *blobs,
+              size_t n_blobs) {
+    return ckpt_write(path, experiment, 0, step, blobs, n_blobs);
+}
+
+int run_ckpt_save(run_ctx *ctx, long step, const ckpt_blob *blobs, size_t n_blobs) {
+    return ckpt_write(run_path(ctx, "checkpoint.bin"), ctx->experiment, ctx->config_hash, step,
+                      blobs, n_blobs);
 }
 
 typedef struct reader {
@@ -375,8 +609,8 @@ static uint64_t r_u64(reader *r) {
     return v;
 }
 
-int ckpt_load(const char *path, const char *experiment, long *step, ckpt_blob *blobs,
-              size_t n_blobs) {
+static int ckpt_read(const char *path, const char *experiment, uint64_t config_hash, long *step,
+                     ckpt_blob *blobs, size_t n_blobs, const char *growable) {
     reader r = {fopen(path, "rb"), 0xcbf29ce484222325ULL, 1};
     if (!r.f) return engram_fail(ENGRAM_EIO, "cannot open checkpoint %s", path);
     int st = ENGRAM_EFORMAT;
@@ -401,6 +635,13 @@ int ckpt_load(const char *path, const char *experiment, long *step, ckpt_blob *b
         engram_fail(st, "%s: checkpoint of experiment '%s', expected '%s'", path, name, experiment);
         goto out;
     }
+    uint64_t hash = r_u64(&r);
+    if (r.ok && hash != config_hash) {
+        engram_fail(st, "%s: checkpoint was written with another configuration than %s "
+                    "(config.ini changed or belongs to another run); refusing to resume", path,
+                    "config.ini");
+        goto out;
+    }
     *step = (long)r_u64(&r);
     uint32_t nb = r_u32(&r);
     if (r.ok && nb != n_blobs) {
@@ -420,13 +661,14 @@ int ckpt_load(const char *path, const char *experiment, long *step, ckpt_blob *b
         uint64_t size = r_u64(&r);
         if (!r.ok) break;
         if (len != strlen(blobs[i].name) || memcmp(name, blobs[i].name, len) != 0 ||
-            size != blobs[i].size) {
+            (size != blobs[i].size &&
+             !(growable && !strcmp(growable, blobs[i].name) && size < blobs[i].size))) {
             engram_fail(st, "%s: block %zu is '%s' of %llu bytes, expected '%s' of %zu bytes "
                         "(different model configuration?)", path, i, name,
                         (unsigned long long)size, blobs[i].name, blobs[i].size);
             goto out;
         }
-        r_bytes(&r, blobs[i].data, blobs[i].size);
+        r_bytes(&r, blobs[i].data, (size_t)size);
     }
     uint64_t expect = r.h;
     uint64_t sum = r_u64(&r);
@@ -437,4 +679,15 @@ int ckpt_load(const char *path, const char *experiment, long *step, ckpt_blob *b
 out:
     fclose(r.f);
     return st;
+}
+
+int ckpt_load(const char *path, const char *experiment, long *step, ckpt_blob *blobs,
+              size_t n_blobs) {
+    return ckpt_read(path, experiment, 0, step, blobs, n_blobs, NULL);
+}
+
+int run_ckpt_load(run_ctx *ctx, long *step, ckpt_blob *blobs, size_t n_blobs,
+                  const char *growable) {
+    return ckpt_read(run_path(ctx, "checkpoint.bin"), ctx->experiment, ctx->config_hash, step,
+                     blobs, n_blobs, growable);
 }

@@ -12,8 +12,9 @@
  * accuracy >= train.criterion, -1 if never), loss (final test loss).
  * Files: learning_curve.png (accuracy and test loss against updates),
  * output_probs.png/.npy (the outputs over the longest test sequence, (T, O)),
- * activity.npy (the hidden state over that sequence, (T, N)), weights.npy (the learner's
- * first blob, for the rate RNNs the parameter block [W | U | b | V | c], see rnn.h),
+ * activity.npy (the hidden state over that sequence, (T, N)), the trained parameters one
+ * .npy per matrix (learner_param_views: w_rec, w_in, b_rec, w_out, b_out, and fb_out,
+ * fb_rec for fa and rflo; w_ab, w_ba, w_ia, w_bo for r2n2),
  * test_accuracy_by_count.npy ((counts,) final fraction correct per count).
  * Checkpoints (run.checkpoint_every > 0) are written at evaluation points after the
  * metrics row, holding the learner's blobs, the data stream's state, the step, the
@@ -205,7 +206,7 @@ static int anbn_run_fn(run_ctx *ctx) {
 
     long step = 0;
     if (ctx->resuming) {
-        st = ckpt_load(run_path(ctx, "checkpoint.bin"), ctx->experiment, &step, blobs, nb);
+        st = run_ckpt_load(ctx, &step, blobs, nb, "anbn.curve");
         if (st != ENGRAM_OK) { anbn_run_free(&r); return st; }
         ctx->wall_offset = wall;
     }
@@ -217,6 +218,14 @@ static int anbn_run_fn(run_ctx *ctx) {
     double acc = 0, test_loss = 0;
     if (ctx->resuming) step++; /* the checkpoint's step was evaluated before it was saved */
     for (;; step++) {
+        if (step > steps) break; /* resumed from the checkpoint of a finished run */
+        if (run_stop_signal() && step > 0) { /* everything of step - 1 is done */
+            wall = run_wall(ctx);
+            st = run_ckpt_save(ctx, step - 1, blobs, nb);
+            anbn_run_free(&r);
+            return st != ENGRAM_OK ? st : engram_fail(ENGRAM_EINTR, "anbn: interrupted after "
+                                                      "update %ld, checkpoint saved", step - 1);
+        }
         if (step > 0) {
             double loss, extra[LEARNER_MAX_EXTRA];
             for (size_t k = 0; k < LEARNER_MAX_EXTRA; k++) extra[k] = NAN;
@@ -270,13 +279,14 @@ static int anbn_run_fn(run_ctx *ctx) {
                                "(lower train.lr or set train.clip_norm)", rule, step);
         }
         run_progress(ctx, step, steps, "accuracy %.3f, test loss %.4f", acc, test_loss);
-        if (step >= steps) break;
-        if (ckpt_every > 0 && step - (long)r.state[ANBN_S_LAST_CKPT] >= ckpt_every) {
+        /* also at the last update, so that resume --set train.steps=N can extend the run */
+        if (ckpt_every > 0 && (step - (long)r.state[ANBN_S_LAST_CKPT] >= ckpt_every || step >= steps)) {
             r.state[ANBN_S_LAST_CKPT] = (double)step;
             wall = run_wall(ctx);
-            st = ckpt_save(run_path(ctx, "checkpoint.bin"), ctx->experiment, step, blobs, nb);
+            st = run_ckpt_save(ctx, step, blobs, nb);
             if (st != ENGRAM_OK) { anbn_run_free(&r); return st; }
         }
+        if (step >= steps) break;
     }
     run_progress_done(ctx);
 
@@ -295,9 +305,12 @@ static int anbn_run_fn(run_ctx *ctx) {
     size_t sh_o[2] = {T, O}, sh_a[2] = {T, N};
     if (st == ENGRAM_OK) st = run_write_npy(ctx, "output_probs.npy", r.out, 2, sh_o);
     if (st == ENGRAM_OK && N) st = run_write_npy(ctx, "activity.npy", r.act, 2, sh_a);
-    if (st == ENGRAM_OK && nb > 4 && blobs[0].size % sizeof(double) == 0) {
-        size_t sh_w[1] = {blobs[0].size / sizeof(double)};
-        st = run_write_npy(ctx, "weights.npy", blobs[0].data, 1, sh_w);
+    /* trained parameters, one .npy per named matrix (learner_param_views) */
+    for (size_t k = 0; st == ENGRAM_OK && k + 4 < nb; k++) {
+        param_view pv[5];
+        size_t nv = learner_param_views(&blobs[k], r.tk->n_in, O, pv);
+        if (!strcmp(blobs[k].name, "rnn.feedback") && !strcmp(rule, "bptt")) nv = 0; /* unused */
+        if (nv) st = run_write_params(ctx, NULL, blobs[k].data, pv, nv);
     }
     if (st == ENGRAM_OK) {
         /* (O, T): one row per symbol, time along x */
@@ -326,4 +339,5 @@ const experiment exp_anbn = {
     1,
     "accuracy",
     anbn_run_fn,
+    1,
 };

@@ -82,6 +82,8 @@ static const cfg_key gc_keys[] = {
     {"train.momentum", CFG_REAL, "0.9", 0, 0.9999, NULL, "momentum (rmsprop-tf, rmsprop, sgd)"},
     {"train.clip_value", CFG_REAL, "1e-5", 0, 1e6, NULL,
      "element-wise gradient clip (0: off; official 1e-5)"},
+    {"train.diverge_factor", CFG_REAL, "100", 1, 1e300, NULL,
+     "diverged when the training loss exceeds this many times log(n_pc) + log(n_hd), the loss of a uniform guess"},
     {"train.weight_decay", CFG_REAL, "0", 0, 10, NULL,
      "L2 coefficient on W_g and the output weights (official code: declared 1e-5, never applied)"},
     {"eval.every", CFG_INT, "2000", 1, 1e12, NULL, "updates between evaluations"},
@@ -314,7 +316,7 @@ static int gc_fig_curves(run_ctx *ctx, const gc_run *g) {
         x[i] = g->hist[i * H_N + H_STEP];
         y[i] = g->hist[i * H_N + H_LOSS];
     }
-    char buf[1200];
+    char buf[PATH_MAX];
     image_plot pl = {"training loss (PC + HD cross-entropy)", "update", "loss", x, y, NULL, NULL,
                      1, n, NULL, 0, 0, 0};
     int st = image_write_plot(gc_path(ctx, "loss.png", buf, sizeof buf), &pl);
@@ -332,7 +334,7 @@ static int gc_fig_curves(run_ctx *ctx, const gc_run *g) {
 
 /* Writes the arrays and figures of the latest evaluation. */
 static int gc_write_outputs(run_ctx *ctx, gc_run *g) {
-    char a[1200], b[1200];
+    char a[PATH_MAX], b[PATH_MAX];
     size_t sh3[3] = {g->Ng, g->bins, g->bins};
     int st = run_write_npy(ctx, "ratemaps.npy", g->maps, 3, sh3);
     size_t side = 2 * g->bins - 1, shs[3] = {g->Ng, side, side};
@@ -425,6 +427,7 @@ static int gc_setup(run_ctx *ctx, gc_run *g) {
     /* the fixed evaluation set */
     gsl_rng *rt = rng_stream_alloc(ctx->seed, "test", 0);
     if (!rt) return engram_fail(ENGRAM_ENOMEM, "out of memory");
+    run_note(ctx, "generating %zu evaluation trajectories of %zu steps", E, T);
     st = traj_generate_batch(&g->tp, E, T, rt, g->e_vel, g->e_pos, g->e_hd);
     gsl_rng_free(rt);
     return st;
@@ -454,15 +457,19 @@ static int gc_run_fn(run_ctx *ctx) {
     const size_t decode_k = (size_t)config_int(c, "eval.decode_k");
     const double threshold = config_real(c, "eval.grid_threshold");
     const long ck_every = config_int(c, "run.checkpoint_every");
+    const double max_loss = config_real(c, "train.diverge_factor") *
+                            fmax(log((double)g.P) + log((double)g.D), 1.0);
     const size_t B = g.B, T = g.T;
     static const char *const cols[] = {"loss", "decode_error_cm", "centre_error_cm",
                                        "max_score60", "grid_units", "grid_units_nonplanar"};
     long step = 0, last_ck = 0;
     double wall = 0, n_hist_d = 0;
-    ckpt_blob bl[8];
+    ckpt_blob bl[9];
+    double loss_acc[2] = {0, 0}; /* loss sum and count since the last evaluation */
     size_t nb = gc_blobs(&g, bl, &wall, &n_hist_d);
+    bl[nb++] = (ckpt_blob){"loss_acc", loss_acc, sizeof loss_acc};
     if (ctx->resuming) {
-        st = ckpt_load(run_path(ctx, "checkpoint.bin"), ctx->experiment, &step, bl, nb);
+        st = run_ckpt_load(ctx, &step, bl, nb, "history");
         if (st != ENGRAM_OK) { gc_free(&g); return st; }
         g.n_hist = (size_t)n_hist_d;
         ctx->wall_offset = wall;
@@ -478,15 +485,26 @@ static int gc_run_fn(run_ctx *ctx) {
         st = gc_evaluate(ctx, &g, eval_dropout, decode_k, threshold, row);
         if (st == ENGRAM_OK) st = run_metrics_row(ctx, 0, row + H_LOSS);
         g.n_hist = 1;
-        char a[1200], b[1200];
+        char a[PATH_MAX], b[PATH_MAX];
         if (st == ENGRAM_OK)
             st = gc_fig_cells(gc_path(ctx, "placecells.png", a, sizeof a),
                               gc_path(ctx, "hdcells.png", b, sizeof b), &g);
         if (st == ENGRAM_OK && g.steps == 0) st = gc_write_outputs(ctx, &g);
     }
-    double loss_sum = 0;
-    long loss_n = 0;
+    double loss_sum = loss_acc[0];
+    long loss_n = (long)loss_acc[1];
     for (long s = step + 1; s <= g.steps && st == ENGRAM_OK; s++) {
+        if (run_stop_signal()) { /* everything of update s - 1 is done */
+            wall = run_wall(ctx);
+            n_hist_d = (double)g.n_hist;
+            loss_acc[0] = loss_sum;
+            loss_acc[1] = (double)loss_n;
+            st = run_ckpt_save(ctx, s - 1, bl, nb);
+            if (st == ENGRAM_OK)
+                st = engram_fail(ENGRAM_EINTR, "gridcells: interrupted after update %ld, "
+                                 "checkpoint saved", s - 1);
+            break;
+        }
         st = traj_generate_batch(&g.tp, B, T, g.r_data, g.vel, g.pos, g.hd);
         if (st == ENGRAM_OK) st = pc_encode_steps(g.pc, g.pos, B, T, g.pc0, g.pct);
         if (st == ENGRAM_OK) st = hdc_encode_steps(g.hdc, g.hd, B, T, g.hd0, g.hdt);
@@ -511,11 +529,21 @@ static int gc_run_fn(run_ctx *ctx) {
             if (st != ENGRAM_OK) break;
             g.n_hist++;
             st = run_metrics_row(ctx, s, row + H_LOSS);
+            /* diverged: loss or parameters not finite; no result array is written */
+            if (st == ENGRAM_OK && (!isfinite(row[H_LOSS]) || row[H_LOSS] > max_loss ||
+                                    !engram_all_finite(g.m->params, g.m->n_params))) {
+                st = engram_fail(ENGRAM_EDIVERGED, "gridcells: training diverged by update %ld "
+                                 "(loss %g; lower train.lr or set train.clip_value)", s, row[H_LOSS]);
+                run_summary_real(ctx, "loss", row[H_LOSS]);
+                run_summary_int(ctx, "diverged_at", s);
+                break;
+            }
             if (st == ENGRAM_OK) st = gc_write_outputs(ctx, &g);
-            if (st == ENGRAM_OK && ck_every > 0 && s - last_ck >= ck_every && s < g.steps) {
+            if (st == ENGRAM_OK && ck_every > 0 && (s - last_ck >= ck_every || s == g.steps)) {
                 wall = run_wall(ctx);
                 n_hist_d = (double)g.n_hist;
-                st = ckpt_save(run_path(ctx, "checkpoint.bin"), ctx->experiment, s, bl, nb);
+                loss_acc[0] = loss_acc[1] = 0;
+                st = run_ckpt_save(ctx, s, bl, nb);
                 last_ck = s;
             }
         }
@@ -545,4 +573,5 @@ const experiment exp_gridcells = {
     .higher_is_better = 0,
     .curve_column = "decode_error_cm",
     .run = gc_run_fn,
+    .resumable = 1,
 };

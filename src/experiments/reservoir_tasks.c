@@ -412,6 +412,7 @@ const experiment exp_mackey_glass = {
     0,
     "loss",
     mackey_glass_run,
+    0, /* not resumable: runs take seconds */
 };
 
 /* ---- narma10 ------------------------------------------------------------------------ */
@@ -468,6 +469,7 @@ const experiment exp_narma10 = {
     0,
     "loss",
     narma10_run,
+    0, /* not resumable: runs take seconds */
 };
 
 /* ---- memory-capacity ---------------------------------------------------------------- */
@@ -614,4 +616,5 @@ const experiment exp_memory_capacity = {
     1,
     "r2",
     memory_capacity_run,
+    0, /* not resumable: runs take seconds */
 };

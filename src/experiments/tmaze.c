@@ -329,7 +329,8 @@ static int tm_place_figures(run_ctx *ctx, tm_test *res, double *coverage) {
         for (size_t i = 0; st == ENGRAM_OK && i < nt; i++) {
             size_t u = order[i * N / nt];
             memcpy(tiles + i * G, maps + u * G, G * sizeof(double));
-            snprintf(names[i], sizeof names[i], "%s%zu", u < N / 2 ? "A" : "B", u % (N / 2));
+            size_t half = N / 2 ? N / 2 : 1; /* model.n_rec = 1: one unit, named A0 */
+            snprintf(names[i], sizeof names[i], "%s%zu", u < half ? "A" : "B", u % half);
             tn[i] = names[i];
         }
         size_t scale = 12;
@@ -412,7 +413,7 @@ static int tmaze_run_fn(run_ctx *ctx) {
     int st = ENGRAM_OK;
     if (ctx->resuming) {
         long step;
-        st = ckpt_load(run_path(ctx, "checkpoint.bin"), ctx->experiment, &step, blobs, nb);
+        st = run_ckpt_load(ctx, &step, blobs, nb, "tmaze.curve");
         if (st != ENGRAM_OK) { tm_free(&r); return st; }
         ctx->wall_offset = wall;
         epoch0 = step;
@@ -424,6 +425,18 @@ static int tmaze_run_fn(run_ctx *ctx) {
     double train_correct = 0;
     size_t n_extra = r.lt->n_extra(r.l);
     for (long epoch = epoch0 + 1; epoch <= (long)r.max_epochs; epoch++) {
+        if (epoch == epoch0 + 1 && ctx->resuming && r.state[S_WIN_N] >= (double)r.window) {
+            double w0 = 0; /* resumed from the last checkpoint of a run that met its criterion */
+            for (size_t k = 0; k < r.window; k++) w0 += r.state[S_FIXED + k];
+            if (w0 / (double)r.window >= criterion) break;
+        }
+        if (run_stop_signal()) { /* everything of epoch - 1 is done */
+            wall = run_wall(ctx);
+            st = run_ckpt_save(ctx, epoch - 1, blobs, nb);
+            tm_free(&r);
+            return st != ENGRAM_OK ? st : engram_fail(ENGRAM_EINTR, "tmaze: interrupted after "
+                                                      "epoch %ld, checkpoint saved", epoch - 1);
+        }
         size_t n;
         if (epoch == 1 || strcmp(sched, "fixed") == 0) n = n_seq;
         else if (strcmp(sched, "exp7") == 0) n = (size_t)((1.0 - r.state[S_PREV_R]) * (double)n_seq);
@@ -471,12 +484,17 @@ static int tmaze_run_fn(run_ctx *ctx) {
         if (st != ENGRAM_OK) { tm_free(&r); return st; }
         run_progress(ctx, epoch, (long)r.max_epochs, "correct %.3f (window %.3f), %zu replays",
                      corr / (double)n, train_correct, n);
-        if (r.state[S_WIN_N] >= (double)r.window && train_correct >= criterion) break;
-        if (ckpt_every > 0 && epoch % ckpt_every == 0) {
+        int done = r.state[S_WIN_N] >= (double)r.window && train_correct >= criterion;
+        if (!isfinite(row[0])) {
+            tm_free(&r);
+            return engram_fail(ENGRAM_EDIVERGED, "tmaze: non-finite training loss in epoch %ld", epoch);
+        }
+        if (ckpt_every > 0 && (epoch % ckpt_every == 0 || done || epoch == (long)r.max_epochs)) {
             wall = run_wall(ctx);
-            st = ckpt_save(run_path(ctx, "checkpoint.bin"), ctx->experiment, epoch, blobs, nb);
+            st = run_ckpt_save(ctx, epoch, blobs, nb);
             if (st != ENGRAM_OK) { tm_free(&r); return st; }
         }
+        if (done) break;
     }
     run_progress_done(ctx);
     {
@@ -491,6 +509,13 @@ static int tmaze_run_fn(run_ctx *ctx) {
     if (st == ENGRAM_OK) st = tm_place_figures(ctx, &res, &coverage);
     if (st == ENGRAM_OK) st = tm_curves(ctx, &r, (size_t)r.state[S_N_EPOCHS]);
     if (st == ENGRAM_OK && is_r2n2) st = tm_cache_figures(ctx, &r);
+    /* trained parameters, one .npy per named matrix (learner_param_views) */
+    for (size_t k = 0; st == ENGRAM_OK && k + 4 < nb; k++) {
+        param_view pv[5];
+        size_t nv = learner_param_views(&blobs[k], TMAZE_N_IN, TMAZE_N_IN, pv);
+        if (!strcmp(blobs[k].name, "rnn.feedback") && !strcmp(rule, "bptt")) nv = 0; /* unused */
+        if (nv) st = run_write_params(ctx, NULL, blobs[k].data, pv, nv);
+    }
     run_summary_real(ctx, "train_correct", train_correct);
     run_summary_real(ctx, "reward_rate", res.reward_rate);
     if (r.tp.variant == TMAZE_ALTERNATION) run_summary_real(ctx, "reward_rate_choice", res.reward_rate_choice);
@@ -518,4 +543,5 @@ const experiment exp_tmaze = {
     1,
     "correct",
     tmaze_run_fn,
+    1,
 };

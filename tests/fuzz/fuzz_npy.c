@@ -3,9 +3,11 @@
  * Each input is written to a per-process file under /tmp and read with npy_read.
  * Besides crash-freedom (ASan/UBSan), a successful read must satisfy, checked here
  * against an independent parse of the preamble:
- *   - 0 <= ndim <= NPY_MAX_DIMS and the file is exactly preamble + header + 8 * prod(shape)
- *     bytes (the product of the shape equals the number of values read);
- *   - the values are the file's data bytes, unchanged;
+ *   - 0 <= ndim <= NPY_MAX_DIMS and the file is exactly preamble + header + E * prod(shape)
+ *     bytes, E = 8 or 4 from the header's descr (the product of the shape equals the
+ *     number of values read);
+ *   - the values are the file's data bytes: unchanged for '<f8', byte-swapped and/or
+ *     widened from float32 for the other accepted dtypes;
  *   - npy_write of the result succeeds, its header is padded to a multiple of 64 bytes,
  *     and reading it back gives the same ndim, shape and bytes;
  *   - writing that again gives a byte-identical file (the writer is deterministic).
@@ -44,6 +46,20 @@ static size_t preamble_and_header(const uint8_t *d, size_t n) {
     return SIZE_MAX;
 }
 
+/* The file's value at index i as a double, given element size e and byte order. */
+static double file_value(const uint8_t *p, size_t i, size_t e, int big) {
+    uint8_t b[8];
+    for (size_t k = 0; k < e; k++) b[k] = p[i * e + (big ? e - 1 - k : k)];
+    if (e == 8) {
+        double v;
+        memcpy(&v, b, 8);
+        return v;
+    }
+    float f;
+    memcpy(&f, b, 4);
+    return (double)f;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     init_paths();
     fuzz_write_file(path_in, data, size);
@@ -67,9 +83,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t head = preamble_and_header(data, size);
     FUZZ_CHECK(head <= size, "accepted a file whose header (%zu) exceeds its size (%zu)", head,
                size);
-    FUZZ_CHECK(count <= (size - head) / 8 && size - head == count * 8,
+    /* Element size and byte order, from the descr the reader must have accepted. */
+    char *hdr = calloc(head + 1, 1);
+    FUZZ_CHECK(hdr != NULL, "out of memory");
+    memcpy(hdr, data, head);
+    const char *dp = strstr(hdr + (data[6] == 2 ? 12 : 10), "'descr'");
+    dp = dp ? strchr(dp + 7, '\'') : NULL;
+    FUZZ_CHECK(dp && (dp[1] == '<' || dp[1] == '>' || dp[1] == '=') && dp[2] == 'f' &&
+               (dp[3] == '8' || dp[3] == '4'), "accepted a header without a float descr");
+    size_t esz = dp[3] == '8' ? 8 : 4;
+    int big = dp[1] == '>';
+    free(hdr);
+    FUZZ_CHECK(count <= (size - head) / esz && size - head == count * esz,
                "prod(shape) = %zu values but the file holds %zu data bytes", count, size - head);
-    FUZZ_CHECK(count == 0 || memcmp(x, data + head, count * 8) == 0, "values differ from file");
+    for (size_t i = 0; i < count; i++) {
+        double v = file_value(data + head, i, esz, big);
+        FUZZ_CHECK(memcmp(&x[i], &v, 8) == 0 || (v != v && x[i] != x[i]),
+                   "value %zu differs from the file", i);
+    }
     /* Write, read back, write again (to fresh paths: ext4 flushes a file renamed over
      * an existing one, which would make every run wait for the disk). */
     remove(path_a);
