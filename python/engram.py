@@ -93,6 +93,9 @@ def read_checkpoint_header(path):
     (version,) = struct.unpack_from("<I", data, pos); pos += 4
     (n,) = struct.unpack_from("<I", data, pos); pos += 4
     experiment = data[pos:pos + n].decode(); pos += n
+    config_hash = None
+    if version >= 2:  # format 2: a u64 hash of the resolved configuration follows the name
+        (config_hash,) = struct.unpack_from("<Q", data, pos); pos += 8
     (step,) = struct.unpack_from("<q", data, pos); pos += 8
     (n_blobs,) = struct.unpack_from("<I", data, pos); pos += 4
     blobs = []
@@ -103,7 +106,8 @@ def read_checkpoint_header(path):
         blobs.append((name, size))
     if pos != len(data) - 8:
         raise ValueError(f"{path}: blob sizes do not add up")
-    return {"version": version, "experiment": experiment, "step": step, "blobs": blobs}
+    return {"version": version, "experiment": experiment, "config_hash": config_hash, "step": step,
+            "blobs": blobs}
 
 
 def _png_size(path):
@@ -136,8 +140,8 @@ class Run:
                 full = os.path.join(root, name)
                 rel = os.path.relpath(full, path)
                 stem, ext = os.path.splitext(rel)
-                if rel in ("config.ini", "metrics.csv", "summary.json"):
-                    continue
+                if rel in ("config.ini", "metrics.csv", "summary.json") or name == ".lock":
+                    continue  # .lock: the run directory's lock file (pid of its last holder)
                 if ext == ".npy":
                     self.arrays[stem] = np.load(full, allow_pickle=False)
                 elif ext == ".csv":

@@ -80,7 +80,7 @@ expect 2 "--unit beyond the units" -- "$E" analyze "$R" perturb --unit 99
 expect 2 "an unsupported experiment" -- "$E" analyze "$T/mg" pca
 "$E" run anbn --quick --set train.rule=r2n2 --set train.steps=2 --set train.eval_every=1 --out "$T/r2" --quiet --threads 1 >/dev/null 2>&1
 expect 2 "an unsupported rule" -- "$E" analyze "$T/r2" pca
-rm "$R/weights.npy"
+rm -f "$R/weights.npy" "$R/w_rec.npy"
 expect 2 "a run without saved weights" -- "$E" analyze "$R" pca
 
 rm -rf "$T"

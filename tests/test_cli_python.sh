@@ -39,7 +39,7 @@ seen = {"config.ini", "metrics.csv", "summary.json"}
 seen |= {k + ".npy" for k in r.arrays} | {k + ".csv" for k in r.tables} | {k + ".png" for k in r.figures}
 if r.checkpoint is not None:
     seen.add("checkpoint.bin")
-files = {os.path.relpath(os.path.join(a, f), d) for a, _, fs in os.walk(d) for f in fs}
+files = {os.path.relpath(os.path.join(a, f), d) for a, _, fs in os.walk(d) for f in fs if f != ".lock"}
 if files != seen or r.other:
     problems.append(f"not read: {sorted(files - seen)} {r.other}")
 if r.summary != json.load(open(last)):

@@ -77,7 +77,10 @@ int run_dir_lock(run_ctx *ctx) {
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         char pid[32] = "";
-        ssize_t r = pread(fd, pid, sizeof pid - 1, 0);
+        /* the holder writes its pid just after taking the lock: give it a moment */
+        ssize_t r = 0;
+        for (int tries = 0; tries < 50 && (r = pread(fd, pid, sizeof pid - 1, 0)) <= 0; tries++)
+            usleep(2000);
         close(fd);
         if (e != EWOULDBLOCK)
             return engram_fail(ENGRAM_EIO, "cannot lock %s: %s", path, strerror(e));
