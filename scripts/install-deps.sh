@@ -3,7 +3,7 @@
 # Optional references for `make bench`: pass --bench to also install NumPy and PyTorch.
 set -e
 if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
-PKGS="build-essential pkg-config libgsl-dev libpng-dev libinih-dev libopenblas-dev"
+PKGS="build-essential pkg-config libgsl-dev libpng-dev libinih-dev libopenblas-dev libcairo2-dev fonts-dejavu-core"
 if [ "$1" = "--bench" ]; then PKGS="$PKGS python3-numpy python3-torch"; fi
 missing=
 for p in $PKGS; do

@@ -3,9 +3,11 @@
  * Each input is written to a per-process file under /tmp and read with npy_read.
  * Besides crash-freedom (ASan/UBSan), a successful read must satisfy, checked here
  * against an independent parse of the preamble:
- *   - 0 <= ndim <= NPY_MAX_DIMS and the file is exactly preamble + header + 8 * prod(shape)
- *     bytes (the product of the shape equals the number of values read);
- *   - the values are the file's data bytes, unchanged;
+ *   - 0 <= ndim <= NPY_MAX_DIMS and the file is exactly preamble + header + w * prod(shape)
+ *     bytes, w = 4 for a '<f4' header and 8 otherwise (the product of the shape equals
+ *     the number of values read);
+ *   - the values are the file's data: the '<f8' bytes unchanged, or each '<f4' value
+ *     converted exactly to double (NaN stays NaN);
  *   - npy_write of the result succeeds, its header is padded to a multiple of 64 bytes,
  *     and reading it back gives the same ndim, shape and bytes;
  *   - writing that again gives a byte-identical file (the writer is deterministic).
@@ -22,6 +24,31 @@
 
 #define FUZZ_NAME "fuzz_npy"
 #include "fuzz_common.h"
+
+/* 4 if the value of the header's 'descr' key (header = bytes [from, to) of d) is
+ * '<f4' (little-endian float32), else 8. */
+static size_t item_width(const uint8_t *d, size_t from, size_t to) {
+    static const char key[] = "'descr'", f4[] = "'<f4'";
+    for (size_t i = from; i + sizeof key - 1 <= to; i++) {
+        if (memcmp(d + i, key, sizeof key - 1) != 0) continue;
+        size_t j = i + sizeof key - 1;
+        while (j < to && (d[j] == ' ' || d[j] == ':')) j++;
+        return j + sizeof f4 - 1 <= to && memcmp(d + j, f4, sizeof f4 - 1) == 0 ? 4 : 8;
+    }
+    return 8;
+}
+
+/* 1 if the values x (n,) equal the file's data (w-byte little-endian floats). */
+static int same_values(const double *x, const uint8_t *d, size_t n, size_t w) {
+    if (w == 8) return n == 0 || memcmp(x, d, n * 8) == 0;
+    for (size_t i = 0; i < n; i++) {
+        float f;
+        memcpy(&f, d + 4 * i, 4);
+        double v = (double)f;
+        if (!(v == x[i] || (v != v && x[i] != x[i]))) return 0;
+    }
+    return 1;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -67,9 +94,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t head = preamble_and_header(data, size);
     FUZZ_CHECK(head <= size, "accepted a file whose header (%zu) exceeds its size (%zu)", head,
                size);
-    FUZZ_CHECK(count <= (size - head) / 8 && size - head == count * 8,
-               "prod(shape) = %zu values but the file holds %zu data bytes", count, size - head);
-    FUZZ_CHECK(count == 0 || memcmp(x, data + head, count * 8) == 0, "values differ from file");
+    size_t w = item_width(data, 10, head);
+    FUZZ_CHECK(count <= (size - head) / w && size - head == count * w,
+               "prod(shape) = %zu values of %zu bytes but the file holds %zu data bytes", count,
+               w, size - head);
+    FUZZ_CHECK(same_values(x, data + head, count, w), "values differ from file");
     /* Write, read back, write again (to fresh paths: ext4 flushes a file renamed over
      * an existing one, which would make every run wait for the disk). */
     remove(path_a);
