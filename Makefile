@@ -4,6 +4,7 @@
 #   make asan            the fast tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench           benchmarks with ratios against references run in the same invocation
 #   make figures         regenerate the PNGs in figures/ that the README shows
+#                        (FIGURE_FORMAT=svg|pdf: the same figures into figures/svg|pdf/)
 #   make install PREFIX=/usr/local
 # Switches: NO_OMP=1 builds without OpenMP; BLAS=gsl links GSL's reference CBLAS instead of
 # OpenBLAS (the default), for machines without OpenBLAS.
@@ -98,7 +99,7 @@ demo: all
 	@sh scripts/demo.sh $(BUILD)
 
 figures: all
-	@sh scripts/figures.sh $(BUILD)
+	@FIGURE_FORMAT=$(FIGURE_FORMAT) sh scripts/figures.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \

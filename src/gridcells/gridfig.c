@@ -30,7 +30,12 @@ void gridfig_opts_default(gridfig_opts *o) {
 static void draw_sac(figure *f, double x0, double y0, double px, const double *sac,
                      size_t side, image_cmap cmap, double inner, double outer) {
     double lo, hi;
-    figure_range(sac, side * side, &lo, &hi);
+    if (figure_range(sac, side * side, &lo, &hi) == 0 || !(hi > lo)) {
+        /* An empty or constant SAC (e.g. of an all-NaN rate map) carries no pattern. */
+        static const double none = NAN;
+        figure_map(f, x0, y0, px, px, &none, 1, 1, cmap, lo, hi, 0);
+        return;
+    }
     figure_map(f, x0, y0, px, px, sac, side, side, cmap, lo, hi, 1);
     double bin = px / (double)side, c = px / 2;
     if (inner > 0) figure_circle(f, x0 + c, y0 + c, inner * bin, 1.2, RING);
