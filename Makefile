@@ -79,7 +79,7 @@ test: tests-build
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" tests-build
-	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
 	    sh tests/run_tests.sh $(filter $(FAST_TESTS),$(TESTS:$(BUILD)/tests/%=%))
 
 # Coverage-guided fuzzing of every parser (clang libFuzzer + ASan + UBSan), FUZZ_RUNS
