@@ -4,6 +4,7 @@
 #   make asan            the fast tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench           benchmarks with ratios against references run in the same invocation
 #   make figures         regenerate the PNGs in figures/ that the README shows
+#                        (FIGURE_FORMAT=svg|pdf: the same figures into figures/svg|pdf/)
 #   make shared          build-shared/libengram.so (-fPIC objects in their own build dir)
 #   make test-slurm      sweeps on a local single-node Slurm cluster give the same bytes
 #   make install PREFIX=/usr/local
@@ -24,7 +25,7 @@ WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
           -Wmissing-prototypes -Wformat=2 -Wundef
 CSTD    = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 OPT     ?= -O2 -g
-PKGS    = gsl libpng inih
+PKGS    = gsl libpng inih cairo
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 
@@ -89,16 +90,18 @@ test-slurm: all
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" tests-build
-	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
 	    sh tests/run_tests.sh $(filter $(FAST_TESTS),$(TESTS:$(BUILD)/tests/%=%))
 
-# Coverage-guided fuzzing of every parser (clang libFuzzer + ASan + UBSan), FUZZ_SECONDS
-# per harness on a /tmp copy of tests/fuzz/corpus; fails on any crash, leak, hang or
-# violated invariant. Not part of `make test`. FUZZ_SECONDS=0 only replays the corpus.
+# Coverage-guided fuzzing of every parser (clang libFuzzer + ASan + UBSan), FUZZ_RUNS
+# executions per harness (or FUZZ_SECONDS each when FUZZ_RUNS is empty) on a /tmp copy
+# of tests/fuzz/corpus; fails on any crash, leak, hang or violated invariant. Not part
+# of `make test`. FUZZ_RUNS= FUZZ_SECONDS=0 only replays the corpus.
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= 1000000
 .PHONY: fuzz
 fuzz:
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(BUILD)/fuzz sh tests/fuzz/run.sh
+	@FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(BUILD)/fuzz sh tests/fuzz/run.sh
 
 bench: all $(BENCHES)
 	@sh bench/run_bench.sh $(BUILD)
@@ -107,7 +110,7 @@ demo: all
 	@sh scripts/demo.sh $(BUILD)
 
 figures: all
-	@sh scripts/figures.sh $(BUILD)
+	@FIGURE_FORMAT=$(FIGURE_FORMAT) sh scripts/figures.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \

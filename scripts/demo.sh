@@ -14,4 +14,4 @@ if "$BUILD/engram" list experiments | grep -q '^anbn '; then
     "$BUILD/engram" compare anbn --quick --quiet --force --rules "$rules" --seeds 2 --out "$OUT/compare-anbn" | tail -n 1
 fi
 echo "figures:"
-find "$OUT" -name '*.png' | sort
+find "$OUT" \( -name '*.png' -o -name '*.svg' -o -name '*.pdf' \) | sort

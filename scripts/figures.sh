@@ -3,19 +3,24 @@
 # and figures/results.txt with every run's summary line. Runs go to $FIGURE_RUNS
 # (default runs/figures). The grid-cell run trains GRID_STEPS updates (default 20000,
 # about 30-60 minutes on 2 cores; GRID=0 skips the grid-cell runs); everything else takes
-# about 15 minutes.
+# about 15 minutes. FIGURE_FORMAT=svg (or pdf) writes the same figures as vector files
+# into figures/svg/ (figures/pdf/) instead (`make figures FIGURE_FORMAT=svg`); the
+# comparison plots of `engram compare` are PNG only.
 set -e
 BUILD=${1:-build}
 E="$BUILD/engram"
 OUT=${FIGURE_RUNS:-runs/figures}
 GRID_STEPS=${GRID_STEPS:-20000}
-mkdir -p figures "$OUT"
-RES=figures/results.txt
+FMT=${FIGURE_FORMAT:-png}
+case "$FMT" in png) DEST=figures ;; svg|pdf) DEST=figures/$FMT; OUT=$OUT-$FMT ;;
+    *) echo "figures.sh: FIGURE_FORMAT must be png, svg or pdf" >&2; exit 2 ;; esac
+mkdir -p figures "$DEST" "$OUT"
+RES=$DEST/results.txt
 : >"$RES"
 run() {
     name=$1; shift
     echo "== engram run $* --out $OUT/$name" >&2
-    line=$("$E" run "$@" --quiet --force --out "$OUT/$name" | tail -n 1)
+    line=$("$E" run "$@" --set run.figure_format="$FMT" --quiet --force --out "$OUT/$name" | tail -n 1)
     echo "$name: $line" | tee -a "$RES"
 }
 run mg-ridge mackey-glass
@@ -38,21 +43,21 @@ if [ "${GRID:-1}" != 0 ]; then
         --set train.optimizer=adam --set train.lr=1e-3 --set train.clip_value=0
 fi
 
-cp "$OUT/mg-nlms/learning_curve.png" figures/mackey-glass-nlms-learning-curve.png
-cp "$OUT/mg-ridge/prediction.png" figures/mackey-glass-ridge-prediction.png
-cp "$OUT/mc-linear/mc_curve.png" figures/memory-capacity-linear.png
-cp "$OUT/anbn-compare/comparison.png" figures/anbn-comparison.png
-cp "$OUT/anbn-long-compare/comparison.png" figures/anbn-long-comparison.png
-cp "$OUT/tmaze-alternation/place_cells.png" figures/tmaze-place-cells.png
-cp "$OUT/tmaze-alternation/ratemaps.png" figures/tmaze-ratemaps.png
-cp "$OUT/tmaze-alternation/cache_replay_reverse.png" figures/tmaze-cache-reverse-replay.png
-cp "$OUT/tmaze-alternation/cache_replay_forward.png" figures/tmaze-cache-forward-replay.png
-cp "$OUT/tmaze-alternation/replays.png" figures/tmaze-replays-per-epoch.png
+cp "$OUT/mg-nlms/learning_curve.$FMT" "$DEST/mackey-glass-nlms-learning-curve.$FMT"
+cp "$OUT/mg-ridge/prediction.$FMT" "$DEST/mackey-glass-ridge-prediction.$FMT"
+cp "$OUT/mc-linear/mc_curve.$FMT" "$DEST/memory-capacity-linear.$FMT"
+cp "$OUT/anbn-compare/comparison.png" "$DEST/anbn-comparison.png"
+cp "$OUT/anbn-long-compare/comparison.png" "$DEST/anbn-long-comparison.png"
+cp "$OUT/tmaze-alternation/place_cells.$FMT" "$DEST/tmaze-place-cells.$FMT"
+cp "$OUT/tmaze-alternation/ratemaps.$FMT" "$DEST/tmaze-ratemaps.$FMT"
+cp "$OUT/tmaze-alternation/cache_replay_reverse.$FMT" "$DEST/tmaze-cache-reverse-replay.$FMT"
+cp "$OUT/tmaze-alternation/cache_replay_forward.$FMT" "$DEST/tmaze-cache-forward-replay.$FMT"
+cp "$OUT/tmaze-alternation/replays.$FMT" "$DEST/tmaze-replays-per-epoch.$FMT"
 if [ "${GRID:-1}" != 0 ]; then
-    "$E" render ratemaps "$OUT/gridcells/ratemaps.npy" --max-units 32 --no-csv --out figures/gridcells-ratemaps.png
-    "$E" render ratemaps "$OUT/gridcells-nodropout/ratemaps.npy" --max-units 32 --no-csv --out figures/gridcells-ratemaps-nodropout.png
-    "$E" render ratemaps "$OUT/gridcells-adam/ratemaps.npy" --max-units 32 --no-csv --out figures/gridcells-ratemaps-adam.png
-    cp "$OUT/gridcells/decode_error.png" figures/gridcells-decode-error.png
-    cp "$OUT/gridcells-adam/trajectory.png" figures/gridcells-trajectory-adam.png
+    "$E" render ratemaps "$OUT/gridcells/ratemaps.npy" --max-units 32 --no-csv --out "$DEST/gridcells-ratemaps.$FMT"
+    "$E" render ratemaps "$OUT/gridcells-nodropout/ratemaps.npy" --max-units 32 --no-csv --out "$DEST/gridcells-ratemaps-nodropout.$FMT"
+    "$E" render ratemaps "$OUT/gridcells-adam/ratemaps.npy" --max-units 32 --no-csv --out "$DEST/gridcells-ratemaps-adam.$FMT"
+    cp "$OUT/gridcells/decode_error.$FMT" "$DEST/gridcells-decode-error.$FMT"
+    cp "$OUT/gridcells-adam/trajectory.$FMT" "$DEST/gridcells-trajectory-adam.$FMT"
 fi
-echo "figures written to figures/; summaries in $RES"
+echo "figures written to $DEST/; summaries in $RES"

@@ -1,26 +1,36 @@
-/* image.h: PNG figures (libpng): heatmaps, tiled maps, line plots, rasters.
+/* image.h: engram's figures: line plots, heatmaps with colour bars, tiled maps, rasters.
  *
- * Pixels are 8-bit RGB, rows top to bottom, stored (H, W, 3). Heatmaps take a
- * row-major (rows, cols) array of doubles: element (r, c) is drawn at row r from the
- * top and column c from the left. NaN values are drawn in a neutral grey. Colour maps:
- * jet (the grid-cell literature's) and viridis.
+ * Figures are drawn with cairo (src/figures/): anti-aliased lines, DejaVu Sans text
+ * through fontconfig, translucent bands. The output format follows the file extension
+ * of the path given to every image_write_* function: ".png" (8-bit RGB through libpng),
+ * ".svg" or ".pdf" (vector, cairo's SVG and PDF surfaces); another extension gives PNG.
+ * Sizes are pixels for PNG and points for SVG/PDF.
+ *
+ * Every figure fits its title into its width (the font shrinks, then the title wraps
+ * onto two lines, then it is cut with "..."); heatmaps carry a colour bar labelled with
+ * the minimum and maximum and 1-2-5 ticks; NaN cells are light grey and a map with no
+ * finite value reads "no data". Small figures are widened to at least 480 px.
+ *
+ * Pixels of an `image` are 8-bit RGB, rows top to bottom, stored (H, W, 3). Heatmaps
+ * take a row-major (rows, cols) array of doubles: element (r, c) is drawn at row r from
+ * the top and column c from the left.
  *
  * Example:
  *     image_write_heatmap("map.png", rate, 20, 20, IMAGE_CMAP_JET, 8);
- *
- * Text uses a built-in 5x7 bitmap font (ASCII 32..126), so figures carry titles,
- * axis ticks and legends without any other program.
+ *     image_map m = {.title = "rate map", .z = rate, .rows = 20, .cols = 20,
+ *                    .cbar_label = "rate (Hz)"};
+ *     image_write_map("map.svg", &m);
  *
  * Colour maps: jet is matplotlib's piecewise-linear definition (jet(0) = (0, 0, 128)
  * dark blue, jet(1) = (128, 0, 0) dark red); viridis is matplotlib's 256-entry table
  * (viridis(0) = (68, 1, 84), viridis(1) = (253, 231, 37)); grey is round(255 v).
  * Maps are min-max normalised over their finite values; a constant map gets the middle
- * colour, NaN is drawn (200, 200, 200), +inf/-inf as the top/bottom colour.
+ * colour, +inf/-inf the top/bottom colour.
  *
  * Ownership: image_alloc returns an image the caller frees with image_free; the
  * image_write_* functions allocate and free their own canvas and never keep pointers
  * to the caller's arrays. Errors: functions returning int give ENGRAM_OK or a status
- * with a one-line engram_error() message; drawing functions clip silently.
+ * with a one-line engram_error() message.
  */
 #ifndef ENGRAM_IMAGE_H
 #define ENGRAM_IMAGE_H
@@ -49,56 +59,31 @@ image *image_read_png(const char *path);
 /* Colour of value v in [0, 1] (clamped) under cmap. */
 void image_cmap_rgb(image_cmap cmap, double v, uint8_t rgb[3]);
 
-/* Draws a (rows, cols) map min-max normalised (lo/hi from the finite values) into im
- * at (x0, y0), each value a scale x scale block. */
-void image_draw_map(image *im, size_t x0, size_t y0, const double *map, size_t rows,
-                    size_t cols, image_cmap cmap, size_t scale);
-
-/* Draws ASCII text with the 5x7 font (6 px advance, `size` = pixel scale). */
-void image_draw_text(image *im, long x, long y, const char *text, const uint8_t rgb[3],
-                     int size);
-
-/* Draws a line from (x0, y0) to (x1, y1). */
-void image_draw_line(image *im, long x0, long y0, long x1, long y1, const uint8_t rgb[3]);
-
-/* Fills the w x h rectangle whose top-left corner is (x, y), clipped to the image. */
-void image_fill_rect(image *im, long x, long y, long w, long h, const uint8_t rgb[3]);
-
-/* Width in pixels of the longest line of `text` drawn at pixel scale `size`
- * (6 * size per character, minus the last 1-column gap; 0 for ""). */
-size_t image_text_width(const char *text, int size);
-
-/* Height of the title band above each tile in image_write_tiles when titles are given. */
-#define IMAGE_TILE_TITLE_H 10
-
-/* Writes one heatmap PNG, each value a scale x scale block. */
+/* Writes one heatmap: the map, each value a scale x scale block (PNG pixels), with a
+ * colour bar on its right; no title. */
 int image_write_heatmap(const char *path, const double *map, size_t rows, size_t cols,
                         image_cmap cmap, size_t scale);
 
-/* Writes n maps (n, rows, cols) tiled `per_row` per row with a 2-px white gutter;
- * titles (may be NULL, or entries NULL) are drawn above each tile. Each map is
- * normalised on its own. With C = min(per_row, n) tiles per row, R = ceil(n / per_row)
- * rows and t = IMAGE_TILE_TITLE_H if any title is non-empty (else 0), the image is
- * C * (cols * scale + 2) + 2 wide and R * (t + rows * scale + 2) + 2 high; tile k has
- * its top-left title corner at (2 + (k % per_row) * (cols * scale + 2),
- * 2 + (k / per_row) * (t + rows * scale + 2)) and its map t pixels lower. Titles longer
- * than the tile are cut. */
+/* Writes n maps (n, rows, cols) tiled `per_row` per row, each value a scale x scale
+ * block, each map normalised on its own, titles[k] (titles may be NULL, or entries
+ * NULL) fitted above tile k; a colour bar reads "tile min" to "tile max". Same as
+ * image_write_tile_fig with only these fields set. */
 int image_write_tiles(const char *path, const double *maps, size_t n, size_t rows,
                       size_t cols, size_t per_row, image_cmap cmap, size_t scale,
                       const char *const *titles);
 
 /* A line plot: n_series curves over shared x values (n_points,), ys (n_series,
- * n_points) (NaN points are skipped), optional shaded bands lo/hi (same shape, may be
- * NULL), a legend from names, axis labels, a title, and log10 y axis if log_y.
+ * n_points) (NaN points break the line), optional shaded bands lo/hi (same shape, may
+ * be NULL), a legend from names, axis labels, a title, and log10 y axis if log_y.
  *
- * Series s is drawn 2 px wide in matplotlib's tab10 colour s % 10, over its band
- * (the same colour at 25% on white). Plots of at least 1200 x 750 px draw text and
- * lines at double scale. Axes get 1-2-5 ticks with labels and light grid lines; a
- * log y axis has one labelled tick per decade (non-positive values are skipped like
- * NaN). An isolated finite point is drawn as a 5x5 square (9x9 at double scale). The
- * legend (entries for non-NULL names) goes in the plot corner covering the fewest
- * data pixels. y_lo and y_hi must be both NULL or both given; any title or label may
- * be NULL. */
+ * Series s is drawn in matplotlib's tab10 colour s % 10 over its band (the same colour
+ * at 25% opacity). Text and lines scale with the figure (x 1 at 640 x 400, up to x 2.5).
+ * Axes get 1-2-5 ticks with labels and light grid lines; a log y axis has one labelled
+ * tick per decade (10 with a superscript exponent; non-positive values are skipped like
+ * NaN). An isolated finite point is drawn as a dot. The legend (entries for non-NULL
+ * names) goes in the plot corner covering the fewest data points. y_lo and y_hi must be
+ * both NULL or both given; any title or label may be NULL. Sizes below 480 x 300 are
+ * raised to it. */
 typedef struct image_plot {
     const char *title, *x_label, *y_label;
     const double *x;      /* (P,) */
@@ -113,14 +98,62 @@ typedef struct image_plot {
 
 int image_write_plot(const char *path, const image_plot *p);
 
+/* Further options of a line plot (a separate struct, so that positional initialisers
+ * of image_plot stay complete); every zero field is off. */
+typedef struct image_plot_opts {
+    const char *subtitle; /* grey line under the title, or NULL */
+    const double *xs;     /* (S, P) per-series x values, or NULL: p->x for every series */
+    int fix_x, fix_y;     /* 1: the axis spans x_lim / y_lim exactly */
+    double x_lim[2], y_lim[2];
+    int equal_aspect;     /* 1: one x unit is as long as one y unit */
+} image_plot_opts;
+
+/* image_write_plot with options o (may be NULL). */
+int image_write_plot_opts(const char *path, const image_plot *p, const image_plot_opts *o);
+
 /* A raster: (rows, cols) values drawn as a heatmap with a title and labelled axes
- * (x: time/columns, y: rows), for replay rasters and sorted activity. Row 0 is at
- * the top; ticks give column / row indices at cell centres; a colour bar on the right
- * is labelled with the finite min (bottom) and max (top). Cells are square-ish blocks
- * up to 16 px for small rasters; beyond 1200 columns or 800 rows, cells are
- * subsampled nearest-neighbour. */
+ * (x: columns, y: rows), for replay rasters and sorted activity. Row 0 is at the top;
+ * ticks give column / row indices at cell centres; a colour bar on the right is
+ * labelled with the finite min (bottom), max (top) and 1-2-5 ticks. Cells are blocks
+ * of up to 16 px (more for very few rows, so the map is at least 160 px high); beyond
+ * 1200 columns or 800 rows, cells are subsampled. Same as image_write_map with these
+ * fields. */
 int image_write_raster(const char *path, const double *z, size_t rows, size_t cols,
                        image_cmap cmap, const char *title, const char *x_label,
                        const char *y_label);
+
+/* A heatmap figure with every option; zero fields take the defaults noted. */
+typedef struct image_map {
+    const char *title, *subtitle;   /* may be NULL */
+    const char *x_label, *y_label;  /* may be NULL: no axis ticks either */
+    const char *cbar_label;         /* may be NULL */
+    const double *z;                /* (rows, cols), row 0 at the top */
+    size_t rows, cols;
+    image_cmap cmap;                /* default jet */
+    size_t cell;                    /* px per cell; 0 = automatic (as image_write_raster) */
+    int fix_range;                  /* 1: colours over [v_lo, v_hi] instead of min..max */
+    double v_lo, v_hi;
+} image_map;
+
+/* Writes an image_map figure. Returns ENGRAM_OK, ENGRAM_EINVAL or ENGRAM_EIO. */
+int image_write_map(const char *path, const image_map *m);
+
+/* Tiled maps with every option; zero fields take the defaults noted. */
+typedef struct image_tiles {
+    const double *maps;             /* (n, rows, cols) */
+    size_t n, rows, cols;
+    size_t per_row;                 /* 0 = 8 */
+    image_cmap cmap;                /* default jet */
+    size_t scale;                   /* px per cell, 0 = automatic (tiles >= 64 px) */
+    const char *const *titles;      /* (n,) per-tile titles, may be NULL */
+    const char *title, *subtitle;   /* figure title and grey subtitle, may be NULL */
+    const char *x_label, *y_label;  /* orientation labels under / left of the grid */
+    const char *cbar_label;         /* may be NULL */
+    int shared_range;               /* 1: one colour range over all tiles, numeric bar;
+                                       0: each tile on its own range, bar "tile min/max" */
+} image_tiles;
+
+/* Writes an image_tiles figure. Returns ENGRAM_OK, ENGRAM_EINVAL or ENGRAM_EIO. */
+int image_write_tile_fig(const char *path, const image_tiles *t);
 
 #endif

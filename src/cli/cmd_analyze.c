@@ -27,6 +27,7 @@
 #include "cli/cli.h"
 #include "engram/analysis.h"
 #include "engram/engram.h"
+#include "engram/figure.h"
 #include "engram/image.h"
 #include "engram/npy.h"
 #include "engram/rng.h"
@@ -139,6 +140,30 @@ static void cond_colour(double v, double lo, double hi, uint8_t rgb[3]) {
     image_cmap_rgb(IMAGE_CMAP_VIRIDIS, hi > lo ? 0.9 * (v - lo) / (hi - lo) : 0.5, rgb);
 }
 
+
+/* Text, lines and filled boxes on a cairo figure (src/figures), colours as 8-bit RGB. */
+static void fig_rgb(const uint8_t c[3], double d[3]) {
+    for (int i = 0; i < 3; i++) d[i] = c[i] / 255.0;
+}
+
+static void fig_txt(figure *f, long x, long y, const char *s, const uint8_t c[3]) {
+    double d[3];
+    fig_rgb(c, d);
+    figure_text(f, (double)x, (double)y, s, 11, 0, 0, 0, d);
+}
+
+static void fig_ln(figure *f, long x0, long y0, long x1, long y1, const uint8_t c[3]) {
+    double d[3];
+    fig_rgb(c, d);
+    figure_line(f, (double)x0, (double)y0, (double)x1, (double)y1, 1.5, d, 1.0);
+}
+
+static void fig_fill(figure *f, long x, long y, long w, long h, const uint8_t c[3]) {
+    double d[3];
+    fig_rgb(c, d);
+    figure_rect(f, (double)x, (double)y, (double)w, (double)h, d, NULL, 0);
+}
+
 /* A scatter panel of projected trajectories: pc (K, T, 3), lines between consecutive
  * steps of a trial coloured by condition value cv (K,), axes a (x) and b (y); points
  * pts (n_pts, 3) drawn as squares in their colours (may be NULL). */
@@ -147,7 +172,7 @@ typedef struct panel {
     const double *pts; const int *pt_kind; size_t n_pts;
 } panel;
 
-static void draw_panel(image *im, long x0, long y0, long w, long h, const panel *p, int a, int b,
+static void draw_panel(figure *im, long x0, long y0, long w, long h, const panel *p, int a, int b,
                        const char *title) {
     double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY}, clo = INFINITY, chi = -INFINITY;
     int ax[2] = {a, b};
@@ -170,15 +195,15 @@ static void draw_panel(image *im, long x0, long y0, long w, long h, const panel 
         lo[d] -= m; hi[d] += m;
     }
     const uint8_t black[3] = {0, 0, 0}, grey[3] = {150, 150, 150};
-    image_draw_text(im, x0, y0, title, black, 1);
+    fig_txt(im, x0, y0, title, black);
     y0 += 12; h -= 24;
-    image_draw_line(im, x0, y0 + h, x0 + w, y0 + h, grey);
-    image_draw_line(im, x0, y0, x0, y0 + h, grey);
+    fig_ln(im, x0, y0 + h, x0 + w, y0 + h, grey);
+    fig_ln(im, x0, y0, x0, y0 + h, grey);
     char lab[32];
     snprintf(lab, sizeof lab, "PC%d", a + 1);
-    image_draw_text(im, x0 + w / 2, y0 + h + 4, lab, black, 1);
+    fig_txt(im, x0 + w / 2, y0 + h + 4, lab, black);
     snprintf(lab, sizeof lab, "PC%d", b + 1);
-    image_draw_text(im, x0 + 2, y0 + 2, lab, black, 1);
+    fig_txt(im, x0 + 2, y0 + 2, lab, black);
 #define PX(v) (x0 + (long)((v - lo[0]) / (hi[0] - lo[0]) * (double)w))
 #define PY(v) (y0 + h - (long)((v - lo[1]) / (hi[1] - lo[1]) * (double)h))
     for (size_t k = 0; k < p->K; k++) {
@@ -186,14 +211,14 @@ static void draw_panel(image *im, long x0, long y0, long w, long h, const panel 
         cond_colour(p->cv[k], clo, chi, c);
         for (size_t t = 1; t < p->len[k]; t++) {
             const double *u = p->pc + (k * p->T + t - 1) * 3, *v = p->pc + (k * p->T + t) * 3;
-            image_draw_line(im, PX(u[a]), PY(u[b]), PX(v[a]), PY(v[b]), c);
+            fig_ln(im, PX(u[a]), PY(u[b]), PX(v[a]), PY(v[b]), c);
         }
     }
     static const uint8_t kc[3][3] = {{0, 160, 0}, {0, 90, 255}, {220, 0, 0}};
     for (size_t k = 0; k < p->n_pts; k++) {
         const double *v = p->pts + k * 3;
-        image_fill_rect(im, PX(v[a]) - 4, PY(v[b]) - 4, 9, 9, black);
-        image_fill_rect(im, PX(v[a]) - 3, PY(v[b]) - 3, 7, 7, kc[p->pt_kind ? p->pt_kind[k] : 0]);
+        fig_fill(im, PX(v[a]) - 4, PY(v[b]) - 4, 9, 9, black);
+        fig_fill(im, PX(v[a]) - 3, PY(v[b]) - 3, 7, 7, kc[p->pt_kind ? p->pt_kind[k] : 0]);
     }
 #undef PX
 #undef PY
@@ -300,16 +325,15 @@ static int do_pca(const opts *o, const analysis_model *m, const analysis_rec *re
     /* trajectories coloured by the first task variable */
     for (size_t k = 0; k < K && cv; k++) cv[k] = rec->cond[k * T * C];
     if (st == ENGRAM_OK) {
-        image *im = image_alloc(900, 440);
-        if (!im) st = engram_fail(ENGRAM_ENOMEM, "out of memory");
+        figure *im = figure_open(out_path(o, "trajectories.png"), 900, 440);
+        if (!im) st = ENGRAM_EIO;
         else {
             panel p = {pc, rec->len, K, T, cv, NULL, NULL, 0};
             char t1[128];
             snprintf(t1, sizeof t1, "%s %s: trajectories, colour = %s", m->experiment, m->rule, rec->cond_names[0]);
             draw_panel(im, 20, 10, 400, 410, &p, 0, 1, t1);
             draw_panel(im, 470, 10, 400, 410, &p, 0, 2, "PC1 vs PC3");
-            st = image_write_png(im, out_path(o, "trajectories.png"));
-            image_free(im);
+            st = figure_close(im);
         }
     }
     /* PC time courses: the mean of PC1..3 at each step per value of the first variable */
@@ -431,8 +455,8 @@ static int do_lesion(const opts *o, const analysis_model *m, analysis_rec *rec) 
     if (st == ENGRAM_OK) {
         size_t W = 60 + N * 8 + 20, H = 360;
         if (W < 400) W = 400;
-        image *im = image_alloc(W, H);
-        if (!im) st = engram_fail(ENGRAM_ENOMEM, "out of memory");
+        figure *im = figure_open(out_path(o, "lesion.png"), W, H);
+        if (!im) st = ENGRAM_EIO;
         else {
             const uint8_t black[3] = {0, 0, 0}, bar[3] = {31, 119, 180}, grey[3] = {160, 160, 160};
             double lo = 0, hi = 0;
@@ -443,22 +467,21 @@ static int do_lesion(const opts *o, const analysis_model *m, analysis_rec *rec) 
             char t[160];
             snprintf(t, sizeof t, "%s %s: loss change per silenced unit (intact: loss %.3f, metric %.3f)",
                      m->experiment, m->rule, base_loss, base);
-            image_draw_text(im, 10, 10, t, black, 1);
+            fig_txt(im, 10, 10, t, black);
             snprintf(t, sizeof t, "%+.3f", hi);
-            image_draw_text(im, 5, y0, t, black, 1);
+            fig_txt(im, 5, y0, t, black);
             snprintf(t, sizeof t, "%+.3f", lo);
-            image_draw_text(im, 5, y0 + h - 8, t, black, 1);
-            image_draw_line(im, 50, zero, (long)W - 10, zero, grey);
+            fig_txt(im, 5, y0 + h - 8, t, black);
+            fig_ln(im, 50, zero, (long)W - 10, zero, grey);
             for (size_t r = 0; r < N; r++) {
                 double v = dl[order[r]];
                 long bh = (long)(fabs(v) / (hi - lo) * (double)h);
                 long x = 60 + (long)r * 8;
-                if (v < 0) image_fill_rect(im, x, zero, 6, bh, bar);
-                else image_fill_rect(im, x, zero - bh, 6, bh, bar);
+                if (v < 0) fig_fill(im, x, zero, 6, bh, bar);
+                else fig_fill(im, x, zero - bh, 6, bh, bar);
             }
-            image_draw_text(im, 60, (long)H - 30, "units ranked by metric change, then loss change (most harmful first)", black, 1);
-            st = image_write_png(im, out_path(o, "lesion.png"));
-            image_free(im);
+            fig_txt(im, 60, (long)H - 30, "units ranked by metric change, then loss change (most harmful first)", black);
+            st = figure_close(im);
         }
     }
     size_t hurting = 0;
@@ -695,8 +718,8 @@ static int do_fixedpoints(const opts *o, const analysis_model *m, analysis_rec *
     }
     if (st == ENGRAM_OK) {
         for (size_t k = 0; k < K; k++) cv[k] = rec->cond[k * T * rec->n_cond];
-        image *im = image_alloc(900, 470);
-        if (!im) st = engram_fail(ENGRAM_ENOMEM, "out of memory");
+        figure *im = figure_open(out_path(o, "fixedpoints.png"), 900, 470);
+        if (!im) st = ENGRAM_EIO;
         else {
             panel p = {pc, rec->len, K, T, cv, pts, fp->kind, fp->n};
             char t1[160];
@@ -707,9 +730,8 @@ static int do_fixedpoints(const opts *o, const analysis_model *m, analysis_rec *
             const uint8_t black[3] = {0, 0, 0};
             char t2[96];
             snprintf(t2, sizeof t2, "trajectories coloured by %s", rec->cond_names[0]);
-            image_draw_text(im, 20, 450, t2, black, 1);
-            st = image_write_png(im, out_path(o, "fixedpoints.png"));
-            image_free(im);
+            fig_txt(im, 20, 450, t2, black);
+            st = figure_close(im);
         }
     }
     if (st == ENGRAM_OK)

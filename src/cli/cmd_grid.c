@@ -3,6 +3,7 @@
  *
  *   engram gridscore FILE.npy [--out FILE.csv] [--interp cubic|bilinear]
  *                    [--min-overlap N] [--min-max]
+ *   (every render writes PNG, SVG or PDF by the extension of --out)
  *   engram render ratemaps FILE.npy --out FILE.png [--cmap jet|viridis|grey] [--scale N]
  *                    [--max-units N] [--csv FILE.csv | --no-csv]
  *   engram render sac FILE.npy --out FILE.png      (autocorrelograms of rate maps)
@@ -259,7 +260,7 @@ int cmd_render(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--out")) {
-            if (++i >= argc) return fail(2, cmd, "--out needs FILE.png");
+            if (++i >= argc) return fail(2, cmd, "--out needs FILE.png, FILE.svg or FILE.pdf");
             out = argv[i];
         } else if (!strcmp(a, "--cmap")) {
             if (++i >= argc) return fail(2, cmd, "--cmap needs jet, viridis or grey");
@@ -287,7 +288,8 @@ int cmd_render(int argc, char **argv) {
         } else if (!strcmp(a, "--log-y")) {
             log_y = 1;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("usage: engram render WHAT FILE --out FILE.png [--cmap jet|viridis|grey]\n"
+            printf("usage: engram render WHAT FILE --out FILE.png|FILE.svg|FILE.pdf [--cmap jet|viridis|grey]\n"
+                   "  (the format follows the extension of --out: PNG raster, SVG or PDF vector)\n"
                    "  ratemaps FILE.npy  rate maps (units, bins, bins) and their autocorrelograms,\n"
                    "                     sorted by 60-degree grid score, 16 per row; writes a CSV\n"
                    "                     sidecar (--csv FILE, default FILE.png -> FILE.csv; --no-csv)\n"

@@ -19,6 +19,8 @@ const cfg_key config_common_keys[] = {
      "engram version that wrote this configuration (informative)"},
     {"run.checkpoint_every", CFG_INT, "0", 0, 1e12, NULL,
      "write checkpoint.bin every this many updates (0: never)"},
+    {"run.figure_format", CFG_ENUM, "png", 0, 0, "png|svg|pdf",
+     "file format of the run's figures (png raster; svg, pdf vector)"},
     {NULL, CFG_INT, NULL, 0, 0, NULL, NULL},
 };
 

@@ -33,6 +33,7 @@
 #include "engram/r2n2.h"
 #include "engram/rng.h"
 #include "engram/run.h"
+#include "experiments/figure_path.h"
 
 static const cfg_key anbn_keys[] = {
     {"train.rule", CFG_ENUM, "bptt", 0, 0, "bptt|fa|rflo|esn|r2n2", "learning rule"},
@@ -142,7 +143,7 @@ static int anbn_plot(run_ctx *ctx, const anbn_run *r, size_t n_eval) {
              (unsigned long long)ctx->seed);
     static const char *const names[2] = {"accuracy", "test loss"};
     image_plot p = {title, "updates", "accuracy / loss", x, y, NULL, NULL, 2, n_eval, names, 0, 0, 0};
-    int st = image_write_plot(run_path(ctx, "learning_curve.png"), &p);
+    int st = image_write_plot(experiment_figure_path(ctx, "learning_curve.png"), &p);
     free(x);
     free(y);
     return st;
@@ -320,7 +321,7 @@ static int anbn_run_fn(run_ctx *ctx) {
             for (size_t k = 0; k < O; k++) z[k * T + t] = r.out[t * O + k];
         char title[128];
         snprintf(title, sizeof title, "outputs, n = %zu", n_max);
-        if (z) st = image_write_raster(run_path(ctx, "output_probs.png"), z, O, T, IMAGE_CMAP_VIRIDIS,
+        if (z) st = image_write_raster(experiment_figure_path(ctx, "output_probs.png"), z, O, T, IMAGE_CMAP_VIRIDIS,
                                        title, "time step", "a b |");
         free(z);
     }

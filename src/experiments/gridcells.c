@@ -56,6 +56,7 @@
 #include "engram/rng.h"
 #include "engram/run.h"
 #include "engram/trajectory.h"
+#include "experiments/figure_path.h"
 
 static const cfg_key gc_keys[] = {
     {"model.n_hidden", CFG_INT, "128", 1, 4096, NULL, "LSTM units"},
@@ -150,7 +151,7 @@ static void gc_free(gc_run *g) {
 
 /* Copies run_path(ctx, name) into buf (run_path's buffer is shared). */
 static const char *gc_path(run_ctx *ctx, const char *name, char *buf, size_t n) {
-    snprintf(buf, n, "%s", run_path(ctx, name));
+    snprintf(buf, n, "%s", experiment_figure_path(ctx, name)); /* .png: figure format */
     return buf;
 }
 
@@ -214,48 +215,40 @@ static int gc_evaluate(run_ctx *ctx, gc_run *g, int eval_dropout, size_t decode_
     return ENGRAM_OK;
 }
 
-/* The example trajectory figure: the true path of evaluation trajectory 0 (black) and
- * its decoded positions (red), in a frame for the box. */
+/* The example trajectory figure: the true path of evaluation trajectory 0 and its
+ * decoded positions, in axes spanning the box (x to the right, y upwards, metres). */
 static int gc_fig_trajectory(const char *path, const gc_run *g) {
-    const size_t S = 480, M = 40, T = g->T;
-    image *im = image_alloc(S + 2 * M, S + 2 * M + 20);
-    if (!im) return engram_fail(ENGRAM_ENOMEM, "out of memory");
-    const uint8_t black[3] = {0, 0, 0}, red[3] = {220, 30, 30}, grey[3] = {150, 150, 150};
-    const uint8_t blue[3] = {30, 60, 220};
-    double half = g->tp.box / 2;
-    /* x to the right, y upwards */
-#define PX(x) ((long)(M + ((x) + half) / g->tp.box * (double)S))
-#define PY(y) ((long)(M + 20 + (half - (y)) / g->tp.box * (double)S))
-    image_draw_line(im, PX(-half), PY(-half), PX(half), PY(-half), grey);
-    image_draw_line(im, PX(half), PY(-half), PX(half), PY(half), grey);
-    image_draw_line(im, PX(half), PY(half), PX(-half), PY(half), grey);
-    image_draw_line(im, PX(-half), PY(half), PX(-half), PY(-half), grey);
-    const double *p = g->e_pos, *d = g->decoded;
-    for (size_t t = 0; t < T; t++)
-        image_draw_line(im, PX(p[t * 2]), PY(p[t * 2 + 1]), PX(p[(t + 1) * 2]), PY(p[(t + 1) * 2 + 1]), black);
-    for (size_t t = 0; t + 1 < T; t++)
-        image_draw_line(im, PX(d[t * 2]), PY(d[t * 2 + 1]), PX(d[(t + 1) * 2]), PY(d[(t + 1) * 2 + 1]), red);
-    long sx = PX(p[0]), sy = PY(p[1]);
-    for (long k = -4; k <= 4; k++) {
-        image_draw_line(im, sx - 4, sy + k, sx + 4, sy + k, blue);
+    const size_t T = g->T, P = T + 1;
+    double *xs = malloc(2 * P * sizeof *xs), *ys = malloc(2 * P * sizeof *ys);
+    if (!xs || !ys) { free(xs); free(ys); return engram_fail(ENGRAM_ENOMEM, "out of memory"); }
+    for (size_t t = 0; t < P; t++) {
+        xs[t] = g->e_pos[t * 2];
+        ys[t] = g->e_pos[t * 2 + 1];
+        xs[P + t] = t < T ? g->decoded[t * 2] : NAN;
+        ys[P + t] = t < T ? g->decoded[t * 2 + 1] : NAN;
     }
-#undef PX
-#undef PY
-    image_draw_text(im, M, 6, "true path (black), decoded (red), start (blue)", black, 1);
-    image_draw_text(im, M, 20, "box 2.2 m; decoding = mean of top-3 place-cell centres", grey, 1);
-    int st = image_write_png(im, path);
-    image_free(im);
+    double half = g->tp.box / 2;
+    static const char *const names[] = {"true path", "decoded (mean of top-3 place-cell centres)"};
+    char sub[96];
+    snprintf(sub, sizeof sub, "evaluation trajectory 0, %zu steps, box %.3g m", T, g->tp.box);
+    image_plot pl = {.title = "Path integration: true and decoded position", .x_label = "x (m)",
+                     .y_label = "y (m)", .x = xs, .y = ys, .n_series = 2, .n_points = P,
+                     .names = names, .width = 640, .height = 640};
+    image_plot_opts po = {.subtitle = sub, .xs = xs, .fix_x = 1, .fix_y = 1,
+                          .x_lim = {-half, half}, .y_lim = {-half, half}, .equal_aspect = 1};
+    int st = image_write_plot_opts(path, &pl, &po);
+    free(xs); free(ys);
     return st;
 }
 
-/* Place-cell fields (each pixel coloured by its most active cell, shaded by that cell's
- * target value, centres in black) and the head-direction tuning curves. */
+/* Place-cell fields (each pixel coloured by its most active cell, neighbouring cells
+ * scattered over the colour map) and the head-direction tuning curves. */
 static int gc_fig_cells(const char *pc_path, const char *hd_path, const gc_run *g) {
-    const size_t S = 300, M = 30;
+    const size_t S = 240;
     const pc_ensemble *pc = g->pc;
-    image *im = image_alloc(S + 2 * M, S + 2 * M + 14);
     double *row = malloc(S * 2 * sizeof *row), *out = malloc(S * pc->n * sizeof *out);
-    if (!im || !row || !out) { image_free(im); free(row); free(out); return engram_fail(ENGRAM_ENOMEM, "out of memory"); }
+    double *z = malloc(S * S * sizeof *z);
+    if (!z || !row || !out) { free(z); free(row); free(out); return engram_fail(ENGRAM_ENOMEM, "out of memory"); }
     double half = pc->box / 2;
     for (size_t py = 0; py < S; py++) {
         for (size_t px = 0; px < S; px++) {
@@ -266,27 +259,17 @@ static int gc_fig_cells(const char *pc_path, const char *hd_path, const gc_run *
         for (size_t px = 0; px < S; px++) {
             size_t best = 0;
             for (size_t i = 1; i < pc->n; i++) if (out[px * pc->n + i] > out[px * pc->n + best]) best = i;
-            uint8_t c[3];
-            /* scatter neighbouring indices over the colour map */
-            image_cmap_rgb(IMAGE_CMAP_JET, (double)((best * 97) % pc->n) / (double)(pc->n > 1 ? pc->n - 1 : 1), c);
-            double v = out[px * pc->n + best];
-            uint8_t *dst = im->rgb + ((M + 14 + py) * im->width + M + px) * 3;
-            for (int k = 0; k < 3; k++) dst[k] = (uint8_t)(255 - (255 - c[k]) * (0.35 + 0.65 * v));
+            z[py * S + px] = (double)((best * 97) % pc->n);
         }
     }
-    const uint8_t black[3] = {0, 0, 0};
-    for (size_t i = 0; i < pc->n; i++) {
-        long cx = (long)(M + (pc->centres[i * 2] + half) / pc->box * S);
-        long cy = (long)(M + 14 + (half - pc->centres[i * 2 + 1]) / pc->box * S);
-        image_draw_line(im, cx - 2, cy, cx + 2, cy, black);
-        image_draw_line(im, cx, cy - 2, cx, cy + 2, black);
-    }
     char title[96];
-    snprintf(title, sizeof title, "%zu place cells, sigma %.3g m: argmax fields", pc->n, pc->sigma);
-    image_draw_text(im, M, 6, title, black, 1);
-    int st = image_write_png(im, pc_path);
-    image_free(im);
-    free(row); free(out);
+    snprintf(title, sizeof title, "%zu place cells (sigma %.3g m): most active cell", pc->n, pc->sigma);
+    image_map m = {.title = title, .subtitle = "colour = cell identity (scattered), box seen from above, y up",
+                   .x_label = "x (pixel of 240 across the box)", .y_label = "y (pixel, top = +y wall)",
+                   .cbar_label = "cell index (scattered)", .z = z, .rows = S, .cols = S,
+                   .cmap = IMAGE_CMAP_JET, .cell = 2};
+    int st = image_write_map(pc_path, &m);
+    free(z); free(row); free(out);
     if (st != ENGRAM_OK) return st;
     /* HD tuning: target of each cell against heading, -180..180 degrees */
     const hd_ensemble *h = g->hdc;

@@ -20,6 +20,7 @@
 #include "engram/rng.h"
 #include "engram/run.h"
 #include "engram/series.h"
+#include "experiments/figure_path.h"
 
 /* ---- configuration keys ------------------------------------------------------------ */
 
@@ -152,7 +153,7 @@ static int plot_prediction(run_ctx *ctx, const char *title, const double *target
     p.n_series = 2;
     p.n_points = n;
     p.names = names;
-    int st = image_write_plot(run_path(ctx, "prediction.png"), &p);
+    int st = image_write_plot(experiment_figure_path(ctx, "prediction.png"), &p);
     free(x);
     free(y);
     return st;
@@ -336,7 +337,7 @@ static int run_prediction(run_ctx *ctx, const pred_task *task) {
         p.n_points = k_curve;
         p.names = names;
         p.log_y = 1;
-        st = image_write_plot(run_path(ctx, "learning_curve.png"), &p);
+        st = image_write_plot(experiment_figure_path(ctx, "learning_curve.png"), &p);
         free(cx);
         free(cy);
         if (st != ENGRAM_OK) goto done;
@@ -582,7 +583,7 @@ static int memory_capacity_run(run_ctx *ctx) {
         p.n_series = 1;
         p.n_points = kmax;
         p.names = names;
-        st = image_write_plot(run_path(ctx, "mc_curve.png"), &p);
+        st = image_write_plot(experiment_figure_path(ctx, "mc_curve.png"), &p);
         free(kx);
         if (st != ENGRAM_OK) goto done;
     }

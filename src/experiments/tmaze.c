@@ -53,6 +53,7 @@
 #include "engram/rng.h"
 #include "engram/run.h"
 #include "engram/tmaze.h"
+#include "experiments/figure_path.h"
 
 static const cfg_key tmaze_keys[] = {
     {"train.rule", CFG_ENUM, "r2n2", 0, 0, "r2n2|bptt|fa|rflo|esn", "learning rule"},
@@ -259,7 +260,7 @@ static int tm_cache_figures(run_ctx *ctx, tm_run *r) {
         snprintf(title, sizeof title, "cache %s replay: overlap with stored pattern (row = step "
                  "of the episode)", dir == 0 ? "reverse" : "forward");
         if (st == ENGRAM_OK)
-            st = image_write_raster(run_path(ctx, dir == 0 ? "cache_replay_reverse.png"
+            st = image_write_raster(experiment_figure_path(ctx, dir == 0 ? "cache_replay_reverse.png"
                                                           : "cache_replay_forward.png"),
                                     im, P, L, IMAGE_CMAP_VIRIDIS, title, "pump step", "pattern");
     }
@@ -315,9 +316,11 @@ static int tm_place_figures(run_ctx *ctx, tm_test *res, double *coverage) {
     char title[160];
     snprintf(title, sizeof title, "consolidator units (A then B) sorted by peak position; "
              "%.0f%% of positions hold a peak", 100 * *coverage);
-    if (st == ENGRAM_OK)
-        st = image_write_raster(run_path(ctx, "place_cells.png"), sorted, N, P, IMAGE_CMAP_JET, title,
-                                "track position (stem, junction, left arm, right arm)", "unit");
+    image_map pm = {.title = title, .x_label = "track position (stem, junction, left arm, right arm)",
+                    .y_label = "unit", .cbar_label = "activity, unit min (0) to max (1)",
+                    .subtitle = config_bool(ctx->cfg, "run.quick") ? "quick demo: not trained to criterion" : NULL,
+                    .z = sorted, .rows = N, .cols = P, .cmap = IMAGE_CMAP_JET};
+    if (st == ENGRAM_OK) st = image_write_map(experiment_figure_path(ctx, "place_cells.png"), &pm);
     size_t shm[3] = {N, res->rows, res->cols};
     if (st == ENGRAM_OK) st = run_write_npy(ctx, "ratemaps.npy", maps, 3, shm);
     if (st == ENGRAM_OK) {
@@ -333,10 +336,18 @@ static int tm_place_figures(run_ctx *ctx, tm_test *res, double *coverage) {
             snprintf(names[i], sizeof names[i], "%s%zu", u < half ? "A" : "B", u % half);
             tn[i] = names[i];
         }
-        size_t scale = 12;
-        if (st == ENGRAM_OK)
-            st = image_write_tiles(run_path(ctx, "ratemaps.png"), tiles, nt, res->rows, res->cols, 8,
-                                   IMAGE_CMAP_JET, scale, tn);
+        /* Row 0 (top of each tile) is the start of the stem; the bottom row is the arm row
+         * with the left arm end at the left and the right arm end at the right. */
+        int quick = config_bool(ctx->cfg, "run.quick");
+        image_tiles tf = {.maps = tiles, .n = nt, .rows = res->rows, .cols = res->cols,
+                          .per_row = 8, .cmap = IMAGE_CMAP_JET, .scale = 12,
+                          .titles = tn, .title = "Consolidator rate maps on the T-maze (test trials)",
+                          .subtitle = quick ? "quick demo: not trained to criterion; grey = wall or unvisited"
+                                            : "grey = wall or unvisited cell",
+                          .x_label = "left arm end  <-  arm row (bottom of each tile)  ->  right arm end",
+                          .y_label = "start (top)  ->  stem  ->  junction",
+                          .cbar_label = "activity, tile min (0) to max (1)"};
+        if (st == ENGRAM_OK) st = image_write_tile_fig(experiment_figure_path(ctx, "ratemaps.png"), &tf);
         free(tiles); free(names); free(tn);
     }
 done:
@@ -355,12 +366,12 @@ static int tm_curves(run_ctx *ctx, tm_run *r, size_t n_ep) {
     snprintf(title, sizeof title, "replays per epoch (schedule %s)", config_str(ctx->cfg, "train.schedule"));
     static const char *const n1[] = {"replays"};
     image_plot p = {title, "epoch", "replays", x, y, NULL, NULL, 1, n_ep, n1, 0, 0, 0};
-    if (st == ENGRAM_OK && n_ep >= 2) st = image_write_plot(run_path(ctx, "replays.png"), &p);
+    if (st == ENGRAM_OK && n_ep >= 2) st = image_write_plot(experiment_figure_path(ctx, "replays.png"), &p);
     for (size_t e = 0; e < n_ep; e++) y[e] = r->curve[e * 3 + 1];
     static const char *const n2[] = {"correct"};
     image_plot q = {"fraction of correct replays per epoch", "epoch", "correct", x, y, NULL, NULL, 1,
                     n_ep, n2, 0, 0, 0};
-    if (st == ENGRAM_OK && n_ep >= 2) st = image_write_plot(run_path(ctx, "learning_curve.png"), &q);
+    if (st == ENGRAM_OK && n_ep >= 2) st = image_write_plot(experiment_figure_path(ctx, "learning_curve.png"), &q);
     free(x);
     free(y);
     return st;

@@ -6,15 +6,15 @@
 #include <stdio.h>
 #include "engram/engram.h"
 #include "engram/gridscore.h"
+#include "engram/figure.h"
 #include "engram/image.h"
 
-#define FIG_MARGIN 6   /* px around the figure */
-#define FIG_GUTTER 4   /* px between tiles */
-#define FIG_TITLE_H 10 /* px title band above each tile (5x7 font + gap) */
-#define FIG_HEAD_H 16  /* px band holding the figure heading */
+#define FIG_MARGIN 10.0 /* around the figure */
+#define FIG_GAP 6.0     /* between tiles */
+#define FIG_TS 9.0      /* tile-title font size */
 
-static const uint8_t BLACK[3] = {0, 0, 0};
-static const uint8_t WHITE[3] = {255, 255, 255};
+static const double RING[3] = {0.0, 0.0, 0.0};
+static const double SPINE[3] = {0.3, 0.3, 0.3};
 
 void gridfig_opts_default(gridfig_opts *o) {
     o->cmap = IMAGE_CMAP_JET;
@@ -24,37 +24,22 @@ void gridfig_opts_default(gridfig_opts *o) {
     o->sac = 1;
 }
 
-/* Draws a circle of radius rad px about (cx, cy) as a 96-segment polygon. */
-static void draw_circle(image *im, double cx, double cy, double rad) {
-    const int seg = 96;
-    for (int k = 0; k < seg; k++) {
-        double a0 = 2 * M_PI * k / seg, a1 = 2 * M_PI * (k + 1) / seg;
-        image_draw_line(im, lround(cx + rad * cos(a0)), lround(cy + rad * sin(a0)),
-                        lround(cx + rad * cos(a1)), lround(cy + rad * sin(a1)), BLACK);
+/* Draws the SAC (side, side) in the px x px box at (x0, y0), masked to the disc of
+ * radius (side-1)/2 + 1 bins about the centre (white outside; DeepMind's circle_mask),
+ * and, if inner/outer > 0, those ring radii (in bins) as black circles. */
+static void draw_sac(figure *f, double x0, double y0, double px, const double *sac,
+                     size_t side, image_cmap cmap, double inner, double outer) {
+    double lo, hi;
+    if (figure_range(sac, side * side, &lo, &hi) == 0 || !(hi > lo)) {
+        /* An empty or constant SAC (e.g. of an all-NaN rate map) carries no pattern. */
+        static const double none = NAN;
+        figure_map(f, x0, y0, px, px, &none, 1, 1, cmap, lo, hi, 0);
+        return;
     }
-}
-
-/* Draws the SAC (side, side) at (x0, y0), bins as s x s blocks, masked to the disc of
- * radius (side-1)/2 about the centre (white outside); if inner/outer > 0, draws those
- * ring radii (in bins) as black circles. masked: scratch of side*side doubles. */
-static void draw_sac(image *im, long x0, long y0, const double *sac, size_t side, size_t s,
-                     image_cmap cmap, double inner, double outer, double *masked) {
-    const long c = (long)(side - 1) / 2;
-    const double rad = (double)c + 1.0; /* DeepMind: circle_mask radius nbins */
-    for (long i = 0; i < (long)side; i++)
-        for (long j = 0; j < (long)side; j++) {
-            double d = sqrt((double)((i - c) * (i - c) + (j - c) * (j - c)));
-            masked[i * (long)side + j] = d <= rad ? sac[i * (long)side + j] : NAN;
-        }
-    image_draw_map(im, (size_t)x0, (size_t)y0, masked, side, side, cmap, s);
-    for (long i = 0; i < (long)side; i++)
-        for (long j = 0; j < (long)side; j++)
-            if (isnan(masked[i * (long)side + j]))
-                image_fill_rect(im, x0 + j * (long)s, y0 + i * (long)s, (long)s, (long)s, WHITE);
-    double cx = (double)x0 + ((double)c + 0.5) * (double)s;
-    double cy = (double)y0 + ((double)c + 0.5) * (double)s;
-    if (inner > 0) draw_circle(im, cx, cy, inner * (double)s);
-    if (outer > 0) draw_circle(im, cx, cy, outer * (double)s);
+    figure_map(f, x0, y0, px, px, sac, side, side, cmap, lo, hi, 1);
+    double bin = px / (double)side, c = px / 2;
+    if (inner > 0) figure_circle(f, x0 + c, y0 + c, inner * bin, 1.2, RING);
+    if (outer > 0) figure_circle(f, x0 + c, y0 + c, outer * bin, 1.2, RING);
 }
 
 /* Formats a tile title "unit (score)" or "unit". */
@@ -62,6 +47,13 @@ static void tile_title(char *buf, size_t len, size_t unit, const gridscore_resul
     if (!r) snprintf(buf, len, "%zu", unit);
     else if (isnan(r->score60)) snprintf(buf, len, "%zu (nan)", unit);
     else snprintf(buf, len, "%zu (%.2f)", unit, r->score60);
+}
+
+/* One fitted tile title centred above the tile at (x, y) of width w. */
+static void draw_tile_title(figure *f, double x, double y, double w, const char *t) {
+    char fit[64];
+    double z = figure_fit_text(t, FIG_TS, 6.0, w, fit, sizeof fit);
+    figure_text(f, x + w / 2, y, fit, z, 0, 0.5, 0.0, FIGURE_BLACK);
 }
 
 int gridfig_write(const char *png_path, const char *csv_path, const double *maps, size_t units,
@@ -76,11 +68,10 @@ int gridfig_write(const char *png_path, const char *csv_path, const double *maps
     int st = ENGRAM_OK;
     gridscore_result *own = NULL;
     double *sacs = malloc(units * SS * sizeof *sacs);
-    double *masked = malloc(SS * sizeof *masked);
     size_t *order = malloc(units * sizeof *order);
     gridscore_result *sorted = malloc(units * sizeof *sorted);
-    image *im = NULL;
-    if (!sacs || !masked || !order || !sorted) {
+    figure *im = NULL;
+    if (!sacs || !order || !sorted) {
         st = engram_fail(ENGRAM_ENOMEM, "figure: out of memory");
         goto done;
     }
@@ -99,50 +90,61 @@ int gridfig_write(const char *png_path, const char *csv_path, const double *maps
     size_t K = o.max_units && o.max_units < units ? o.max_units : units;
     for (size_t k = 0; k < K; k++) sorted[k] = res[order[k]];
 
-    /* Geometry. */
-    const size_t ms = o.scale, ss = o.scale / 2 ? o.scale / 2 : 1;
-    const size_t map_px = n * ms, sac_px = side * ss;
-    const size_t tile = map_px > sac_px ? map_px : sac_px;
+    /* Geometry: square tiles of at least 48 px, a fitted title band above each. */
+    double tile = (double)(n * o.scale);
+    if (tile < 48) tile = 48;
     const size_t cols = K < o.per_row ? K : o.per_row;
     const size_t rows = (K + o.per_row - 1) / o.per_row;
-    const size_t cell_w = tile + FIG_GUTTER, cell_h = FIG_TITLE_H + tile + FIG_GUTTER;
+    const double band = 1.3 * FIG_TS + 2, cell_w = tile + FIG_GAP, cell_h = band + tile + FIG_GAP;
     const size_t blocks = o.sac ? 2 : 1;
-    size_t W = 2 * FIG_MARGIN + cols * cell_w;
-    const size_t H = 2 * FIG_MARGIN + blocks * (FIG_HEAD_H + rows * cell_h);
-    const char *head1 = "rate maps, sorted by 60-degree grid score: unit (score60)";
-    const char *head2 = "spatial autocorrelograms, best ring in black";
-    size_t tw = image_text_width(head1, 1) + 2 * FIG_MARGIN;
-    if (W < tw) W = tw;
-    im = image_alloc(W, H);
-    if (!im) { st = engram_fail(ENGRAM_ENOMEM, "figure: %zu x %zu px is too large", W, H); goto done; }
+    const char *head1 = "Rate maps sorted by 60-degree grid score: unit (score60)";
+    const char *head2 = "Spatial autocorrelograms, best ring in black";
+    double GW = (double)cols * cell_w - FIG_GAP, GH = (double)rows * cell_h;
+    double cbw = figure_colorbar_width(0, 1, "tile min (0) to max (1)", 1.0);
+    double W = 2 * FIG_MARGIN + GW + 12 + cbw;
+    if (W < 480) W = 480;
+    figure_title t1, t2;
+    double h1 = figure_title_layout(head1, NULL, W - 2 * FIG_MARGIN, 0.9, &t1);
+    double h2 = o.sac ? figure_title_layout(head2, NULL, W - 2 * FIG_MARGIN, 0.9, &t2) : 0;
+    double H = 2 * FIG_MARGIN + h1 + h2 + (double)blocks * GH;
+    if (H < 2 * FIG_MARGIN + h1 + 130) H = 2 * FIG_MARGIN + h1 + 130;
+    im = figure_open(png_path, W, H);
+    if (!im) { st = ENGRAM_EIO; goto done; }
     char title[64];
-    long y = FIG_MARGIN;
-    image_draw_text(im, FIG_MARGIN, y + 2, head1, BLACK, 1);
-    y += FIG_HEAD_H;
+    double y = FIG_MARGIN;
+    figure_title_draw(im, &t1, FIG_MARGIN + GW / 2 > W / 2 ? W / 2 : W / 2, y - 6);
+    y += h1;
+    figure_colorbar(im, FIG_MARGIN + GW + 12, y + band, GH - band - FIG_GAP < 110 ? 110 : GH - band - FIG_GAP,
+                    o.cmap, 0, 1, "tile min (0) to max (1)", 1.0);
     for (size_t k = 0; k < K; k++) {
-        long x0 = FIG_MARGIN + (long)((k % o.per_row) * cell_w);
-        long y0 = y + (long)((k / o.per_row) * cell_h);
+        double x0 = FIG_MARGIN + (double)(k % o.per_row) * cell_w;
+        double y0 = y + (double)(k / o.per_row) * cell_h;
         tile_title(title, sizeof title, order[k], &sorted[k]);
-        image_draw_text(im, x0, y0, title, BLACK, 1);
+        draw_tile_title(im, x0, y0, tile, title);
         /* map (x vertical, as imshow draws the [x][y] array) */
-        image_draw_map(im, (size_t)x0, (size_t)(y0 + FIG_TITLE_H), maps + order[k] * nn, n, n,
-                       o.cmap, ms);
+        const double *mk = maps + order[k] * nn;
+        double lo, hi;
+        figure_range(mk, nn, &lo, &hi);
+        figure_map(im, x0, y0 + band, tile, tile, mk, n, n, o.cmap, lo, hi, 0);
+        figure_rect(im, x0, y0 + band, tile, tile, NULL, SPINE, 0.6);
     }
     if (o.sac) {
-        y += (long)(rows * cell_h);
-        image_draw_text(im, FIG_MARGIN, y + 2, head2, BLACK, 1);
-        y += FIG_HEAD_H;
+        y += GH;
+        figure_title_draw(im, &t2, W / 2, y - 6);
+        y += h2;
         for (size_t k = 0; k < K; k++) {
-            long x0 = FIG_MARGIN + (long)((k % o.per_row) * cell_w);
-            long y0 = y + (long)((k / o.per_row) * cell_h);
+            double x0 = FIG_MARGIN + (double)(k % o.per_row) * cell_w;
+            double y0 = y + (double)(k / o.per_row) * cell_h;
             tile_title(title, sizeof title, order[k], &sorted[k]);
-            image_draw_text(im, x0, y0, title, BLACK, 1);
+            draw_tile_title(im, x0, y0, tile, title);
             int has = !isnan(sorted[k].score60);
-            draw_sac(im, x0, y0 + FIG_TITLE_H, sacs + order[k] * SS, side, ss, o.cmap,
-                     has ? sorted[k].ring_inner : 0, has ? sorted[k].ring_outer : 0, masked);
+            draw_sac(im, x0, y0 + band, tile, sacs + order[k] * SS, side, o.cmap,
+                     has ? sorted[k].ring_inner : 0, has ? sorted[k].ring_outer : 0);
         }
     }
-    if ((st = image_write_png(im, png_path)) != ENGRAM_OK) goto done;
+    st = figure_close(im);
+    im = NULL;
+    if (st != ENGRAM_OK) goto done;
     if (csv_path) {
         /* Sidecar in figure order: unit column holds the original unit index. */
         size_t len = strlen(csv_path) + 8;
@@ -167,10 +169,9 @@ int gridfig_write(const char *png_path, const char *csv_path, const double *maps
         free(tmp);
     }
 done:
-    image_free(im);
+    if (im) figure_close(im);
     free(own);
     free(sacs);
-    free(masked);
     free(order);
     free(sorted);
     return st;
@@ -186,30 +187,35 @@ int gridfig_write_sacs(const char *png_path, const double *sacs, size_t units, s
     if (units == 0 || side == 0) return engram_fail(ENGRAM_EINVAL, "figure: no maps to draw");
     const size_t SS = side * side;
     size_t K = o.max_units && o.max_units < units ? o.max_units : units;
-    const size_t tile = side * o.scale;
+    double tile = (double)(side * o.scale);
+    if (tile < 48) tile = 48;
     const size_t cols = K < o.per_row ? K : o.per_row, rows = (K + o.per_row - 1) / o.per_row;
-    const size_t cell_w = tile + FIG_GUTTER, cell_h = FIG_TITLE_H + tile + FIG_GUTTER;
-    double *masked = malloc(SS * sizeof *masked);
-    image *im = image_alloc(2 * FIG_MARGIN + cols * cell_w, 2 * FIG_MARGIN + rows * cell_h);
-    int st = ENGRAM_OK;
-    if (!masked || !im) {
-        st = engram_fail(ENGRAM_ENOMEM, "figure: out of memory");
-        goto done;
-    }
+    const double band = 1.3 * FIG_TS + 2, cell_w = tile + FIG_GAP, cell_h = band + tile + FIG_GAP;
+    const char *head = res ? "Spatial autocorrelograms sorted by grid score: unit (score60), best ring in black"
+                           : "Spatial autocorrelograms";
+    double GW = (double)cols * cell_w - FIG_GAP, GH = (double)rows * cell_h;
+    const char *cbl = "tile min (0) to max (1)";
+    double W = 2 * FIG_MARGIN + GW + 12 + figure_colorbar_width(0, 1, cbl, 1.0);
+    if (W < 480) W = 480;
+    figure_title tl;
+    double h1 = figure_title_layout(head, NULL, W - 2 * FIG_MARGIN, 0.9, &tl);
+    double H = 2 * FIG_MARGIN + h1 + (GH < 130 ? 130 : GH);
+    figure *im = figure_open(png_path, W, H);
+    if (!im) return ENGRAM_EIO;
+    figure_title_draw(im, &tl, W / 2, FIG_MARGIN - 6);
+    double y = FIG_MARGIN + h1;
+    figure_colorbar(im, FIG_MARGIN + GW + 12, y + band, GH - band - FIG_GAP < 110 ? 110 : GH - band - FIG_GAP,
+                    o.cmap, 0, 1, cbl, 1.0);
     char title[64];
     for (size_t k = 0; k < K; k++) {
         size_t u = order ? order[k] : k;
-        long x0 = FIG_MARGIN + (long)((k % o.per_row) * cell_w);
-        long y0 = FIG_MARGIN + (long)((k / o.per_row) * cell_h);
+        double x0 = FIG_MARGIN + (double)(k % o.per_row) * cell_w;
+        double y0 = y + (double)(k / o.per_row) * cell_h;
         tile_title(title, sizeof title, u, res ? &res[u] : NULL);
-        image_draw_text(im, x0, y0, title, BLACK, 1);
+        draw_tile_title(im, x0, y0, tile, title);
         int ring = res && !isnan(res[u].score60);
-        draw_sac(im, x0, y0 + FIG_TITLE_H, sacs + u * SS, side, o.scale, o.cmap,
-                 ring ? res[u].ring_inner : 0, ring ? res[u].ring_outer : 0, masked);
+        draw_sac(im, x0, y0 + band, tile, sacs + u * SS, side, o.cmap,
+                 ring ? res[u].ring_inner : 0, ring ? res[u].ring_outer : 0);
     }
-    st = image_write_png(im, png_path);
-done:
-    image_free(im);
-    free(masked);
-    return st;
+    return figure_close(im);
 }

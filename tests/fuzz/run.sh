@@ -5,11 +5,14 @@
 #
 # Environment:
 #   FUZZ_SECONDS  seconds per harness (default 60); 0 only replays the committed corpus
+#   FUZZ_RUNS     if set, run this many executions per harness instead of FUZZ_SECONDS
+#                 (e.g. FUZZ_RUNS=1000000)
 #   FUZZ_TARGETS  harnesses to run (default "npy config ckpt png")
 #   FUZZ_BUILD    build directory (default build-fuzz)
 #   CLANG         compiler with libFuzzer (default clang)
 #
-# Each harness tests/fuzz/fuzz_T.c is linked against every src/engine/*.c compiled with
+# Each harness tests/fuzz/fuzz_T.c is linked against every src/engine/*.c and
+# src/figures/*.c compiled with
 # the same flags (-fsanitize=fuzzer,address,undefined, UB fatal), then run for
 # FUZZ_SECONDS on a copy of tests/fuzz/corpus/T in /tmp (the committed corpus is never
 # modified). Any crash, leak, hang (-timeout=10 s per input), out-of-memory (-rss_limit_mb)
@@ -19,15 +22,16 @@
 set -u
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_RUNS=${FUZZ_RUNS:-}
 FUZZ_TARGETS=${FUZZ_TARGETS:-"npy config ckpt png"}
 FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
 CLANG=${CLANG:-clang}
 
 CFLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g -fno-omit-frame-pointer \
  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Isrc \
- $(pkg-config --cflags gsl libpng inih)"
+ $(pkg-config --cflags gsl libpng inih cairo)"
 WARN="-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wundef"
-LIBS="$(pkg-config --libs gsl libpng inih) -lm"
+LIBS="$(pkg-config --libs gsl libpng inih cairo) -lm"
 
 command -v "$CLANG" >/dev/null 2>&1 || { echo "fuzz: $CLANG not found"; exit 1; }
 mkdir -p "$FUZZ_BUILD/obj" "$FUZZ_BUILD/artifacts" || exit 1
@@ -35,7 +39,8 @@ mkdir -p "$FUZZ_BUILD/obj" "$FUZZ_BUILD/artifacts" || exit 1
 # Engine sources, compiled without OpenMP (the parsers are serial) into an archive, so
 # each harness pulls in only the objects it needs.
 echo "fuzz: building engine sources with $CLANG -fsanitize=fuzzer,address,undefined"
-for src in src/engine/*.c; do
+for src in src/engine/*.c src/figures/*.c; do
+    [ -f "$src" ] || continue
     obj="$FUZZ_BUILD/obj/$(basename "$src" .c).o"
     # shellcheck disable=SC2086
     $CLANG $CFLAGS -Wno-unknown-pragmas -c "$src" -o "$obj" || { echo "fuzz: cannot compile $src"; exit 1; }
@@ -141,8 +146,14 @@ for t in $FUZZ_TARGETS; do
         echo "fuzz: $t: replaying $(ls "$work" | wc -l) corpus inputs"
         "$bin" -runs=0 -timeout=10 -rss_limit_mb=2048 "$work" >"$log" 2>&1
     else
-        echo "fuzz: $t: ${FUZZ_SECONDS}s on a copy of tests/fuzz/corpus/$t in $work"
-        "$bin" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
+        if [ -n "$FUZZ_RUNS" ]; then
+            limit="-runs=$FUZZ_RUNS"
+            echo "fuzz: $t: $FUZZ_RUNS executions on a copy of tests/fuzz/corpus/$t in $work"
+        else
+            limit="-max_total_time=$FUZZ_SECONDS"
+            echo "fuzz: $t: ${FUZZ_SECONDS}s on a copy of tests/fuzz/corpus/$t in $work"
+        fi
+        "$bin" "$limit" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
             -dict="$FUZZ_BUILD/$t.dict" -artifact_prefix="$FUZZ_BUILD/artifacts/$t-" \
             -print_final_stats=1 "$work" >"$log" 2>&1
     fi
