@@ -60,8 +60,8 @@
  * states (kern_csr_mm), each state's bits those of esn_step().
  *
  * Memory: esn_bytes() is what a reservoir holds: 16 bytes per non-zero of W (value and
- * column), 8 (N + 1) of row pointers, 8 N (I + 2 + O + 1) for W_in, b, W_fb and the state
- * and work vectors; N = 50,000 with 10 non-zeros per row is 13.2 MB. Building with the
+ * column), 8 (N + 1) of row pointers, 8 N (I + O + 3) for W_in, b, W_fb and the state
+ * and work vectors; N = 50,000 with 10 non-zeros per row and I = 1 is 10.0 MB. Building with the
  * dense radius solver needs 16 N^2 bytes more while it runs (the matrix and its
  * Hessenberg copy), 32 MB at N = 1000, 512 MB at N = 4000.
  *
