@@ -40,7 +40,7 @@ endif
 
 CFLAGS  += $(CSTD) $(OPT) $(WARN) $(OMP) -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP \
            -DENGRAM_DATADIR='"$(PREFIX)/share/engram"'
-LDLIBS  += $(PKG_LIBS) $(OMP) -lm
+LDLIBS  += $(PKG_LIBS) -larpack $(OMP) -lm
 
 LIB_SRC  = $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -50,7 +50,7 @@ BENCH_SRC = $(wildcard bench/bench_*.c)
 BENCHES  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 # Tests that finish in seconds; `make asan` runs these under the sanitizers.
-FAST_TESTS ?= test_engine test_image test_esn test_rnn test_r2n2 test_gridcells test_lstm test_analysis
+FAST_TESTS ?= test_engine test_image test_kernels test_esn test_rnn test_r2n2 test_gridcells test_lstm test_analysis
 
 .PHONY: all test asan bench figures demo install uninstall clean tests-build shared test-slurm
 

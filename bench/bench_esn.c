@@ -13,6 +13,12 @@
  * average (/proc/loadavg) is printed before and after, since the machine is shared, and
  * so are the CPU seconds of each phase (process CPU time, summed over threads), which on
  * a loaded machine track the unloaded single-thread time better than the wall clock.
+ * The radius solver is the default (`auto`: ARPACK above N = 500, with its second-start
+ * check). Then: the state update's GFLOP/s (2 flops per non-zero of W), B = 8 series
+ * stepped together (SpMM) against 8 single steps on the same reservoir, and the build
+ * of a sparse N = 10,000 reservoir (ARPACK radius, 10 non-zeros per row; --no-big skips
+ * it). ReservoirPy 0.4.2 is not run: it needs numpy >= 1.25 (Generator.spawn) and
+ * scipy >= 1.12 (sparse.random_array, sparray), newer than Debian 12's 1.24 and 1.10.
  */
 #include <math.h>
 #include <stdio.h>
@@ -25,6 +31,7 @@
 #endif
 #include "engram/engram.h"
 #include "engram/esn.h"
+#include "engram/kernels.h"
 #include "engram/npy.h"
 #include "engram/readout.h"
 #include "engram/series.h"
@@ -60,10 +67,11 @@ static double cpu_time(void) {
 
 int main(int argc, char **argv) {
     size_t N = 1000, washout = 100, train = 7900, test = 2000;
-    int want_ref = 1, want_gsl = 1, repeat = 1;
+    int want_ref = 1, want_gsl = 1, want_big = 1, repeat = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--no-ref") == 0) want_ref = 0;
         else if (strcmp(argv[i], "--no-gsl") == 0) want_gsl = 0;
+        else if (strcmp(argv[i], "--no-big") == 0) want_big = 0;
         else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) repeat = atoi(argv[++i]);
         else N = (size_t)atol(argv[i]);
     }
@@ -158,11 +166,65 @@ int main(int argc, char **argv) {
     const double *tgt = s + washout + train + 1;
     for (size_t i = 0; i < test; i++) mse += (pred[i] - tgt[i]) * (pred[i] - tgt[i]);
     double nrmse = sqrt(mse / (double)test) / std_pop(tgt, test);
-    printf("engram: build %.3f s (exact spectral radius), fit %.3f s, run %.3f s, fit+run %.3f s,"
+    printf("engram: build %.3f s (%s spectral radius), fit %.3f s, run %.3f s, fit+run %.3f s,"
            " test NRMSE %.6g\n",
-           t_build, t_fit, t_run, t_fitrun, nrmse);
+           t_build, esn_radius_method_name(e->radius_used), t_fit, t_run, t_fitrun, nrmse);
     printf("engram CPU seconds (all threads): build %.3f, fit %.3f, run %.3f, fit+run %.3f\n",
            c_build, c_fit, c_run, c_fit + c_run);
+    printf("engram radius: %s, residual %.3g; reservoir %zu bytes; state update %.2f GFLOP/s"
+           " (CSR, 2 flops per non-zero)\n",
+           esn_radius_method_name(e->radius_used), e->radius_residual, esn_bytes(e),
+           2.0 * (double)e->nnz * (double)(washout + train) / t_states / 1e9);
+    {
+        /* B series through one reservoir: esn_step_batch (SpMM) against B single steps */
+        enum { B = 8 };
+        size_t steps = 2000;
+        double *xb = calloc(N * B, sizeof(double)), *pb = malloc(N * B * sizeof(double)), ub[B];
+        if (!xb || !pb) return 1;
+        double t_single = 1e300, t_batch = 1e300;
+        for (int rep = 0; rep < repeat; rep++) {
+            double t0 = engram_wall_time();
+            for (size_t t = 0; t < steps; t++)
+                for (int b = 0; b < B; b++) esn_step(e, &s[t + (size_t)b], NULL);
+            t_single = min_d(t_single, engram_wall_time() - t0);
+            t0 = engram_wall_time();
+            for (size_t t = 0; t < steps; t++) {
+                for (int b = 0; b < B; b++) ub[b] = s[t + (size_t)b];
+                esn_step_batch(e, B, xb, ub, pb);
+            }
+            t_batch = min_d(t_batch, engram_wall_time() - t0);
+        }
+        double fl = 2.0 * (double)e->nnz * (double)steps * B;
+        printf("batch of %d series, %zu steps: SpMM %.3f s (%.2f GFLOP/s) vs %d single steps %.3f s"
+               " (%.2f GFLOP/s): ratio %.2f\n",
+               B, steps, t_batch, fl / t_batch / 1e9, B, t_single, fl / t_single / 1e9,
+               t_single / t_batch);
+        free(xb);
+        free(pb);
+    }
+    if (want_big) {
+        esn_params pb = p;
+        pb.n_res = 10000;
+        double c0 = cpu_time(), t0 = engram_wall_time();
+        esn *eb = esn_alloc(&pb, 1);
+        double tb = engram_wall_time() - t0, cb = cpu_time() - c0;
+        pb.arpack.check = 0;
+        c0 = cpu_time();
+        t0 = engram_wall_time();
+        esn *eb1 = esn_alloc(&pb, 1);
+        double tb1 = engram_wall_time() - t0, cb1 = cpu_time() - c0;
+        if (!eb || !eb1) {
+            fprintf(stderr, "bench_esn: %s\n", engram_error());
+            return 1;
+        }
+        printf("sparse N = 10000 build (ARPACK, nev %zu, ncv %zu): %.3f s wall, %.3f s CPU with the"
+               " second-start check; %.3f s wall, %.3f s CPU with one run; radius %.15g (residual"
+               " %.2g), %zu bytes\n",
+               pb.arpack.nev, pb.arpack.ncv, tb, cb, tb1, cb1, eb->radius_raw, eb->radius_residual,
+               esn_bytes(eb));
+        esn_free(eb);
+        esn_free(eb1);
+    }
     printf("engram fit breakdown: states %.3f s, readout accumulation (copy + X^T X + X^T y) %.3f s,"
            " finish (last block + Cholesky + solve) %.3f s\n",
            t_states, t_acc, t_solve);
@@ -181,7 +243,7 @@ int main(int argc, char **argv) {
             c_gsl = min_d(c_gsl, cpu_time() - c0);
         }
         esn_spectral_radius(w, N, &rho_fast);
-        printf("build reference: GSL gsl_eigen_nonsymm radius %.3f s, CPU %.3f s (%.2fx engram's"
+        printf("build reference (dense): GSL gsl_eigen_nonsymm radius %.3f s, CPU %.3f s (%.2fx engram's"
                " build wall, %.2fx CPU); radius of the rescaled W: engram %.15g, GSL %.15g\n",
                t_gsl, c_gsl, t_gsl / t_build, c_gsl / c_build, rho_fast, rho_gsl);
     }

@@ -448,6 +448,212 @@ static void test_radius_vs_gsl(void) {
     printf("# worst |fast - GSL| over the reservoir matrices: %.3g\n", worst);
 }
 
+static void set_threads(int n);
+
+/* CSR copy of a dense (n, n) matrix, every entry stored (a "dense-ish" sparse matrix). */
+static void dense_to_csr(const double *a, size_t n, size_t *rp, size_t *col, double *val) {
+    for (size_t i = 0; i < n; i++) {
+        rp[i] = i * n;
+        for (size_t j = 0; j < n; j++) {
+            col[i * n + j] = j;
+            val[i * n + j] = a[i * n + j];
+        }
+    }
+    rp[n] = n * n;
+}
+
+static void test_radius_arpack(void) {
+    /* ARPACK's radius against the dense exact solver (the oracle) on the reservoirs it is
+     * meant for and on matrices whose leading eigenvalue is known to be real or complex */
+    struct { size_t n, k; esn_topology top; uint64_t seed; const char *what; } cases[] = {
+        {60, 4, ESN_W_SPARSE, 21, "sparse"},      {200, 10, ESN_W_SPARSE, 22, "sparse"},
+        {600, 10, ESN_W_SPARSE, 23, "sparse"},    {1000, 10, ESN_W_SPARSE, 24, "sparse"},
+        {400, 100, ESN_W_SPARSE, 25, "dense-ish (25 % filled)"},
+        {1000, 3, ESN_W_SPARSE, 26, "very sparse"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        esn_params p = esn_params_default();
+        p.n_res = cases[c].n;
+        p.nnz_per_row = cases[c].k;
+        p.topology = cases[c].top;
+        p.spectral_radius = 1.385;
+        p.radius_method = ESN_RADIUS_DENSE;
+        esn *ed = esn_alloc(&p, cases[c].seed);
+        p.radius_method = ESN_RADIUS_ARPACK;
+        esn *ea = esn_alloc(&p, cases[c].seed);
+        if (!ed || !ea) {
+            CHECK(0, "%s N=%zu: build failed: %s", cases[c].what, cases[c].n, engram_error());
+            esn_free(ed);
+            esn_free(ea);
+            continue;
+        }
+        double rel = fabs(ea->radius_raw - ed->radius_raw) / ed->radius_raw;
+        CHECK(ea->radius_used == ESN_RADIUS_ARPACK && rel <= 1e-9 && ea->radius_residual <= 1e-8,
+              "%s N=%zu nnz/row=%zu: ARPACK radius %.15g vs dense %.15g (rel %.2g <= 1e-9; residual %.2g)",
+              cases[c].what, cases[c].n, cases[c].k, ea->radius_raw, ed->radius_raw, rel,
+              ea->radius_residual);
+        esn_free(ed);
+        esn_free(ea);
+    }
+    /* leading eigenvalue real: a non-negative sparse matrix (Perron-Frobenius); its W is
+     * the |.| of a reservoir's */
+    {
+        esn_params p = esn_params_default();
+        p.n_res = 500;
+        p.spectral_radius = 0.0;
+        p.radius_method = ESN_RADIUS_DENSE;
+        esn *e = esn_alloc(&p, 31);
+        for (size_t k = 0; k < e->nnz; k++) e->w_val[k] = fabs(e->w_val[k]) + 0.1;
+        double *w = malloc(500 * 500 * sizeof(double)), rd = -1, ra = -2, res = -1;
+        esn_w_dense(e, w);
+        esn_spectral_radius(w, 500, &rd);
+        esn_arpack_opts o = esn_arpack_opts_default();
+        int st = esn_spectral_radius_arpack(500, e->row_ptr, e->w_col, e->w_val, 31, &o, &ra, &res);
+        CHECK(st == ENGRAM_OK && fabs(ra - rd) <= 1e-9 * rd,
+              "real dominant eigenvalue (non-negative W, N=500): ARPACK %.15g vs dense %.15g (residual %.2g)",
+              ra, rd, res);
+        free(w);
+        esn_free(e);
+    }
+    /* leading eigenvalue complex: S B S^-1 with a known dominant pair, stored as CSR */
+    struct { size_t n, np; double mods[3], angles[3]; } known[] = {
+        {40, 3, {1.7, 1.6999, 0.9}, {1.3, 0.2, 2.2}},
+        {301, 3, {3.1, 2.2, 1.5}, {2.0, 0.4, 1.0}},
+    };
+    for (size_t c = 0; c < sizeof known / sizeof known[0]; c++) {
+        size_t n = known[c].n;
+        double *a = malloc(n * n * sizeof(double)), *val = malloc(n * n * sizeof(double));
+        size_t *rp = malloc((n + 1) * sizeof(size_t)), *col = malloc(n * n * sizeof(size_t));
+        double rho = similar_to_known(a, n, known[c].mods, known[c].angles, known[c].np, 77 + c);
+        dense_to_csr(a, n, rp, col, val);
+        double rd = -1, ra = -2, res = -1;
+        esn_spectral_radius(a, n, &rd);
+        esn_arpack_opts o = esn_arpack_opts_default();
+        int st = esn_spectral_radius_arpack(n, rp, col, val, 5, &o, &ra, &res);
+        CHECK(st == ENGRAM_OK && fabs(ra - rd) <= 1e-9 * rd && fabs(ra - rho) <= 1e-9 * rho,
+              "complex dominant pair |l| = %.5g (N=%zu, dense CSR): ARPACK %.15g, dense %.15g (residual %.2g)",
+              rho, n, ra, rd, res);
+        free(a);
+        free(val);
+        free(rp);
+        free(col);
+    }
+    /* reproducible: the same seed gives the same bits, with 1 and 2 threads */
+    {
+        esn_params p = esn_params_default();
+        p.n_res = 700;
+        p.radius_method = ESN_RADIUS_ARPACK;
+        set_threads(1);
+        esn *e1 = esn_alloc(&p, 41);
+        set_threads(2);
+        esn *e2 = esn_alloc(&p, 41);
+        CHECK(e1 && e2 && memcmp(&e1->radius_raw, &e2->radius_raw, sizeof(double)) == 0 &&
+                  memcmp(e1->w_val, e2->w_val, e1->nnz * sizeof(double)) == 0,
+              "ARPACK radius and rescaled W: same bits for the same seed (1 and 2 threads): %.17g",
+              e1 ? e1->radius_raw : NAN);
+        esn_free(e1);
+        esn_free(e2);
+    }
+    /* failures are errors, never a silent radius; auto falls back to the dense solver */
+    {
+        esn_params p = esn_params_default();
+        p.n_res = 300;
+        p.radius_method = ESN_RADIUS_ARPACK;
+        p.arpack.max_iter = 1;
+        esn *e = esn_alloc(&p, 42);
+        CHECK(e == NULL && strstr(engram_error(), "did not converge") &&
+                  strstr(engram_error(), "radius_method = dense"),
+              "ARPACK without convergence is an error: %s", engram_error());
+        esn_free(e);
+        p.radius_method = ESN_RADIUS_AUTO;
+        p.radius_dense_max = 100;
+        e = esn_alloc(&p, 42);
+        p.radius_method = ESN_RADIUS_DENSE;
+        esn *ed = esn_alloc(&p, 42);
+        CHECK(e && ed && e->radius_fell_back && e->radius_used == ESN_RADIUS_DENSE &&
+                  e->radius_raw == ed->radius_raw,
+              "auto: ARPACK failing at N = 300 falls back to the dense solver (flagged, same radius)");
+        esn_free(e);
+        esn_free(ed);
+        p.radius_method = ESN_RADIUS_ARPACK;
+        p.arpack = esn_arpack_opts_default();
+        p.arpack.max_residual = 1e-300;
+        e = esn_alloc(&p, 42);
+        CHECK(e == NULL && strstr(engram_error(), "residual"),
+              "an eigenpair residual above the bound is an error: %s", engram_error());
+        p.arpack = esn_arpack_opts_default();
+        p.n_res = 3;
+        p.nnz_per_row = 2;
+        e = esn_alloc(&p, 42);
+        CHECK(e == NULL && strstr(engram_error(), "N >= 4") == NULL && strstr(engram_error(), "4 <= N"),
+              "ARPACK on N = 3 refused: %s", engram_error());
+        p.n_res = 300;
+        p.radius_method = (esn_radius_method)7;
+        CHECK(esn_alloc(&p, 42) == NULL, "unknown radius method refused: %s", engram_error());
+        esn_radius_method m;
+        CHECK(esn_radius_method_parse("arpack", &m) == ENGRAM_OK && m == ESN_RADIUS_ARPACK &&
+                  esn_radius_method_parse("lanczos", &m) == ENGRAM_EINVAL,
+              "radius method names parse (auto|dense|arpack)");
+    }
+    /* auto picks dense up to radius_dense_max and ARPACK above */
+    {
+        esn_params p = esn_params_default();
+        p.n_res = 500;
+        esn *a = esn_alloc(&p, 43);
+        p.n_res = 501;
+        esn *b = esn_alloc(&p, 43);
+        CHECK(a && b && a->radius_used == ESN_RADIUS_DENSE && b->radius_used == ESN_RADIUS_ARPACK &&
+                  isnan(a->radius_residual) && b->radius_residual <= 1e-8,
+              "auto: dense at N = 500, ARPACK at N = 501 (residual %.2g)", b ? b->radius_residual : NAN);
+        esn_free(a);
+        esn_free(b);
+    }
+}
+
+static void test_step_batch(void) {
+    /* B series stepped together equal each series stepped alone, bit for bit */
+    esn_params p = esn_params_default();
+    p.n_in = 2;
+    p.n_res = 77;
+    p.nnz_per_row = 6;
+    p.leak = 0.61;
+    p.bias_scaling = 0.3;
+    esn *e = esn_alloc(&p, 9);
+    enum { B = 5, T = 13 };
+    double *xb = calloc(77 * B, sizeof(double)), *pre = malloc(77 * B * sizeof(double));
+    double *want = malloc(77 * B * sizeof(double)), u[B * 2];
+    gsl_rng *r = rng_stream_alloc(3, "test.batch", 0);
+    double us[T][B * 2];
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < B * 2; j++) us[t][j] = 2.385 * gsl_rng_uniform(r) - 1.1;
+    for (int t = 0; t < T; t++) {
+        memcpy(u, us[t], sizeof u);
+        esn_step_batch(e, B, xb, u, pre);
+    }
+    for (int b = 0; b < B; b++) {
+        esn_reset(e);
+        for (int t = 0; t < T; t++) esn_step(e, &us[t][2 * b], NULL);
+        for (int i = 0; i < 77; i++) want[i * B + b] = esn_state(e)[i];
+    }
+    CHECK(memcmp(xb, want, 77 * B * sizeof(double)) == 0,
+          "esn_step_batch over %d series equals %d separate esn_step runs bit for bit (%d steps)", B, B, T);
+    esn_params pf = p;
+    pf.n_fb = 1;
+    esn *ef = esn_alloc(&pf, 9);
+    CHECK(ef && esn_step_batch(ef, B, xb, u, pre) == ENGRAM_EINVAL,
+          "a batch step with output feedback is refused: %s", engram_error());
+    size_t want_bytes = sizeof(esn) + (77 * 6 + 77 * 2 + 77) * sizeof(double) +
+                        78 * sizeof(size_t) + 77 * 6 * sizeof(size_t) + 2 * 77 * sizeof(double);
+    CHECK(esn_bytes(e) == want_bytes, "esn_bytes %zu = struct + values + W_in + b + indices + state/work (%zu)",
+          esn_bytes(e), want_bytes);
+    gsl_rng_free(r);
+    esn_free(e);
+    esn_free(ef);
+    free(xb);
+    free(pre);
+    free(want);
+}
+
 static void test_cholesky(void) {
     /* blocked Cholesky (block 96, Gram-kernel trailing update) against GSL's, across block
      * boundaries; and against the definition L L^T = A */
@@ -532,55 +738,6 @@ static void test_gram(void) {
         free(work);
     }
     gsl_rng_free(r);
-}
-
-static void test_tanh(void) {
-    /* the reservoir's vectorised tanh against long-double tanhl (ulp error), glibc's tanh
-     * on special values, and independence of the array split (lanes vs tail) */
-    size_t n = 200003;
-    double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double));
-    gsl_rng *r = rng_stream_alloc(8, "test.tanh", 0);
-    for (size_t i = 0; i < n; i++) {
-        double u = gsl_rng_uniform(r);
-        switch (i % 4) {
-        case 0: x[i] = (2.0 * u - 1.0) * 25.0; break;
-        case 1: x[i] = (2.0 * u - 1.0) * 1.5; break;
-        case 2: x[i] = (gsl_rng_uniform(r) < 0.5 ? -1.0 : 1.0) * pow(10.0, -300.0 * u); break;
-        default: x[i] = (2.0 * u - 1.0) * 0.6; break;
-        }
-    }
-    esn_tanh(x, y, n);
-    double worst = 0.0, worst_libm = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        long double ref = tanhl((long double)x[i]);
-        double rd = (double)ref, ulp = nextafter(fabs(rd), INFINITY) - fabs(rd);
-        double e = (double)(fabsl((long double)y[i] - ref)) / ulp;
-        double el = (double)(fabsl((long double)tanh(x[i]) - ref)) / ulp;
-        if (!(e <= worst)) worst = e;
-        if (el > worst_libm) worst_libm = el;
-    }
-    CHECK(worst <= 3.0, "esn_tanh max error %.3f ulp <= 3 over %zu points in [-25, 25] (glibc tanh: %.3f ulp)",
-          worst, n, worst_libm);
-    double sp[] = {0.0, -0.0, INFINITY, -INFINITY, 22.0, 21.999, 1e-310, -2.385e-20, 700.0, -1e308};
-    double out[10];
-    esn_tanh(sp, out, 10);
-    int same = 1;
-    for (int i = 0; i < 10; i++)
-        if (out[i] != tanh(sp[i]) || signbit(out[i]) != signbit(tanh(sp[i]))) same = 0;
-    CHECK(same, "esn_tanh equals tanh on +-0, +-inf, 22, 21.999, subnormal, tiny, 700, -1e308 (signs too)");
-    double nan_in = NAN, nan_out = 0.0;
-    esn_tanh(&nan_in, &nan_out, 1);
-    CHECK(isnan(nan_out), "esn_tanh propagates NaN (divergence stays detectable)");
-    int split = 1;
-    for (size_t i = 0; i < 1001; i++) {
-        double c;
-        esn_tanh(&x[i], &c, 1);
-        if (c != y[i]) split = 0;
-    }
-    CHECK(split, "esn_tanh gives the same bits one value at a time as in blocks of 4");
-    gsl_rng_free(r);
-    free(x);
-    free(y);
 }
 
 static void test_esn_step(void) {
@@ -872,9 +1029,10 @@ static const test_case tests[] = {
     {"lms_diverges", test_lms_diverges},
     {"spectral_radius", test_spectral_radius},
     {"radius_vs_gsl", test_radius_vs_gsl},
+    {"radius_arpack", test_radius_arpack},
+    {"step_batch", test_step_batch},
     {"cholesky", test_cholesky},
     {"gram", test_gram},
-    {"tanh", test_tanh},
     {"esn_step", test_esn_step},
     {"mackey_glass", test_mackey_glass},
     {"narma", test_narma},

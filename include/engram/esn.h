@@ -9,25 +9,44 @@
  *     x(t) = (1 - a) x(t-1) + a f( W_in u(t) + W x(t-1) + W_fb y(t-1) + b )
  *
  * with leak rate a in (0, 1], f = tanh or the identity (a linear reservoir). tanh is
- * evaluated four lanes at a time by esn_tanh() (max error 2.5 ulp, glibc's tanh 2.1 ulp;
- * 2x faster states than calling libm per unit).
+ * evaluated four lanes at a time by kern_tanh() (kernels.h; max error 2.5 ulp, glibc's
+ * tanh 2.1 ulp) and W x by the CSR kernel kern_csr_mv(), which runs eight rows side by
+ * side and gives the bits of the plain row loop.
  * - W (N, N) is either sparse with exactly `nnz_per_row` non-zeros per row at distinct,
- *   uniformly chosen columns, values N(0, 1), stored in CSR form, or orthogonal (Q of the
- *   QR decomposition of a Gaussian matrix, signs fixed so that Q is Haar distributed).
- *   Either is rescaled so its spectral radius max |lambda_i(W)| equals `spectral_radius`.
- *   The radius is computed exactly: all N eigenvalues of the dense W, by a row-major
- *   Householder reduction to Hessenberg form (Golub & Van Loan, Matrix Computations,
- *   Alg. 7.4.2) followed by the Francis double-shift QR iteration for eigenvalues only,
- *   with the deflation test and exceptional shifts of LAPACK's dlahqr
- *   (esn_spectral_radius(); O(N^3), serial, 1.3-1.5 s of CPU at N = 1000 (about 0.5 s
- *   Hessenberg, 0.9 s QR), versus 2.8-3.1 s for GSL's gsl_eigen_nonsymm, which is kept
- *   as esn_spectral_radius_gsl() and agrees to 1e-14 in the tests; LAPACK's dgeev with
- *   aggressive early deflation, as NumPy calls it, takes 0.43 s). Never by power
- *   iteration or Arnoldi: for a non-normal W no
- *   cheap residual test bounds the error of the dominant Ritz value (Bauer-Fike needs the
- *   eigenvector condition number), complex dominant pairs make power iteration
- *   oscillate, and Gaussian sparse W have many eigenvalues close to the spectral circle
- *   (circular law), so Krylov methods converge slowly exactly where accuracy matters.
+ *   uniformly chosen columns, values N(0, 1), generated directly in CSR form (no dense
+ *   N x N matrix is ever formed for a sparse W unless the dense radius solver is chosen),
+ *   or orthogonal (Q of the QR decomposition of a Gaussian matrix, signs fixed so that Q
+ *   is Haar distributed; dense by nature). Either is rescaled so its spectral radius
+ *   max |lambda_i(W)| equals `spectral_radius`. Two solvers compute the radius
+ *   (radius_method; `auto` takes dense for N <= radius_dense_max, default 500, ARPACK above):
+ *   * dense, exact: all N eigenvalues of the dense W, by a row-major Householder
+ *     reduction to Hessenberg form (Golub & Van Loan, Matrix Computations, Alg. 7.4.2)
+ *     followed by the Francis double-shift QR iteration for eigenvalues only, with the
+ *     deflation test and exceptional shifts of LAPACK's dlahqr (esn_spectral_radius();
+ *     O(N^3) time, 8 N^2 bytes: 1.3-1.5 s of CPU at N = 1000, 25 s at 2000, versus
+ *     2.8-3.1 s for GSL's gsl_eigen_nonsymm, kept as esn_spectral_radius_gsl() and
+ *     agreeing to 1e-14 in the tests). It is the oracle of the ARPACK path.
+ *   * ARPACK (esn_spectral_radius_arpack()): the implicitly restarted Arnoldi method of
+ *     dnaupd/dneupd (the library scipy.sparse.linalg.eigs calls) for the few eigenvalues
+ *     of largest modulus, W touched only through the CSR product, O(N ncv) memory. Its
+ *     starting vector comes from the stream "esn.arpack" of the seed, so the same seed
+ *     gives the same radius bits. The eigenpair (lambda, v) it returns is checked here:
+ *     the residual |W v - lambda v| / (|lambda| |v|) must be <= arpack.max_residual
+ *     (1e-8), so lambda is an exact eigenvalue of a W + E with |E| <= that fraction of
+ *     |lambda|. That bounds the error of lambda only through the eigenvector condition
+ *     (Bauer-Fike), and Gaussian W have many eigenvalues near the spectral circle
+ *     (circular law), where Krylov methods converge slowly; so the tests compare ARPACK
+ *     with the dense oracle (1e-9 relative, N up to 1000, sparse and dense-ish, real and
+ *     complex leading eigenvalues). Small residuals alone do not prove the pair is the
+ *     dominant one: at N = 10,000 (10 non-zeros per row) ARPACK with nev 4, ncv 40 returned
+ *     the second or third largest modulus for 2 of 6 seeds, each with a residual near
+ *     1e-14. Hence nev 8 by default (no miss in 16 seeds at N = 10,000 against nev 24,
+ *     ncv 120, none in 10 at N = 600 against the dense solver) and, with arpack.check
+ *     (default on), a second run from an independent starting vector (stream
+ *     "esn.arpack", index 1) that must agree to arpack.agree (1e-9 relative); it doubles
+ *     the cost. Non-convergence, a residual above the bound or a disagreement is an
+ *     error naming the keys to change, never a silently wrong radius: `auto` then falls
+ *     back to the dense solver when N <= 4000 and fails above.
  * - W_in (N, I): uniform in [-input_scaling, input_scaling].
  * - b (N,): uniform in [-bias_scaling, bias_scaling].
  * - W_fb (N, O): uniform in [-feedback_scaling, feedback_scaling]; absent when n_fb = 0.
@@ -36,7 +55,15 @@
  *
  * The update of one reservoir is deliberately serial: for N <= 2000 an OpenMP-parallel
  * sparse mat-vec is much slower than a serial one (rclib's measurement). Parallelism is
- * coarse and lives in the ridge readout (readout.h).
+ * coarse and lives in the ridge readout (readout.h). Several series through the same
+ * reservoir step together with esn_step_batch(): one pass over W per step for all B
+ * states (kern_csr_mm), each state's bits those of esn_step().
+ *
+ * Memory: esn_bytes() is what a reservoir holds: 16 bytes per non-zero of W (value and
+ * column), 8 (N + 1) of row pointers, 8 N (I + O + 3) for W_in, b, W_fb and the state
+ * and work vectors; N = 50,000 with 10 non-zeros per row and I = 1 is 10.0 MB. Building with the
+ * dense radius solver needs 16 N^2 bytes more while it runs (the matrix and its
+ * Hessenberg copy), 32 MB at N = 1000, 512 MB at N = 4000.
  *
  * Example (one-step prediction, see readout.h for the readout):
  *     esn_params p = esn_params_default();
@@ -72,6 +99,18 @@
 
 typedef enum { ESN_ACT_TANH = 0, ESN_ACT_IDENTITY = 1 } esn_activation;
 typedef enum { ESN_W_SPARSE = 0, ESN_W_ORTHOGONAL = 1 } esn_topology;
+typedef enum { ESN_RADIUS_AUTO = 0, ESN_RADIUS_DENSE = 1, ESN_RADIUS_ARPACK = 2 } esn_radius_method;
+
+/* Options of the ARPACK radius (esn_spectral_radius_arpack()). */
+typedef struct esn_arpack_opts {
+    size_t nev;          /* eigenvalues of largest modulus computed (clipped to N - 3) */
+    size_t ncv;          /* Arnoldi basis size (raised to 2 nev + 1, clipped to N) */
+    size_t max_iter;     /* implicit restarts allowed */
+    double tol;          /* ARPACK's relative Ritz tolerance (0 = machine precision) */
+    double max_residual; /* bound on |W v - lambda v| / (|lambda| |v|) */
+    int check;           /* 1: a second run from another starting vector must agree */
+    double agree;        /* relative agreement the check demands */
+} esn_arpack_opts;
 
 typedef struct esn_params {
     size_t n_in;             /* I: input dimension (may be 0) */
@@ -85,6 +124,9 @@ typedef struct esn_params {
     double feedback_scaling; /* W_fb ~ U[-s, s] */
     double leak;             /* a in (0, 1] */
     esn_activation activation;
+    esn_radius_method radius_method; /* auto, dense or arpack */
+    size_t radius_dense_max; /* auto: dense solver for N <= this, ARPACK above */
+    esn_arpack_opts arpack;
 } esn_params;
 
 typedef struct esn {
@@ -103,12 +145,24 @@ typedef struct esn {
     size_t nnz;
     size_t n_block;
     double radius_raw; /* spectral radius of W before rescaling */
+    esn_radius_method radius_used; /* the solver that gave radius_raw (dense or arpack) */
+    double radius_residual; /* ARPACK's checked residual (NAN for the dense solver) */
+    int radius_fell_back;   /* 1: auto chose ARPACK, which failed, and the dense solver ran */
 } esn;
 
 /* Returns the default parameters: I = 1, N = 100, no feedback, sparse W with 10
  * non-zeros per row, radius 0.9, input scaling 1, bias scaling 0, feedback scaling 0,
- * leak 1, tanh. */
+ * leak 1, tanh, radius_method auto with radius_dense_max 500, esn_arpack_opts_default(). */
 esn_params esn_params_default(void);
+
+/* Returns nev 8, ncv 40, max_iter 3000, tol 0, max_residual 1e-8, check on, agree 1e-9. */
+esn_arpack_opts esn_arpack_opts_default(void);
+
+/* Parses "auto", "dense", "arpack" into *m; returns ENGRAM_OK or ENGRAM_EINVAL. */
+int esn_radius_method_parse(const char *name, esn_radius_method *m);
+
+/* Returns "auto", "dense" or "arpack". */
+const char *esn_radius_method_name(esn_radius_method m);
 
 /* Builds a reservoir from p with weights drawn from the named streams of `seed`.
  * Returns NULL with engram_error() set on bad parameters (ENGRAM_EINVAL), allocation
@@ -124,6 +178,15 @@ void esn_reset(esn *e);
 /* Advances the state by one step with input u (I,) (may be NULL when I = 0) and fed-back
  * output y_fb (O,) (ignored and may be NULL when O = 0). Allocates nothing. */
 void esn_step(esn *e, const double *u, const double *y_fb);
+
+/* Advances B independent states x (N, B) (row-major: unit i of series b at x[i * B + b])
+ * by one step, with inputs u (B, I) (may be NULL when I = 0) and no feedback; pre (N, B)
+ * is caller-owned work. Column b ends with the bits esn_step() would give that state.
+ * Returns ENGRAM_EINVAL (and changes nothing) when the reservoir has feedback (O > 0). */
+int esn_step_batch(const esn *e, size_t b, double *x, const double *u, double *pre);
+
+/* Bytes held by the reservoir (struct, parameters, indices, state and work). */
+size_t esn_bytes(const esn *e);
 
 /* Returns the current state (N,), owned by e. */
 const double *esn_state(const esn *e);
@@ -144,11 +207,18 @@ int esn_spectral_radius(const double *a, size_t n, double *radius);
  * Same arguments and return codes (no ENGRAM_EINVAL check). */
 int esn_spectral_radius_gsl(const double *a, size_t n, double *radius);
 
-/* y[i] = tanh(x[i]) for i < n with the reservoir's vectorised tanh (esn.c: expm1 by
- * argument reduction and a degree-14 Taylor polynomial; max error 2.5 ulp against tanhl
- * in the tests, glibc's tanh 2.1 ulp; NaN propagates; the same bits for any n and alignment). x and y may be the
- * same array. */
-void esn_tanh(const double *x, double *y, size_t n);
+/* Computes the spectral radius of the sparse (n, n) matrix in CSR form (row_ptr (n + 1,),
+ * col and val (row_ptr[n],)) with ARPACK (see the overview) into *radius, and the
+ * residual of its eigenpair into *residual (may be NULL; set whenever ARPACK returned a
+ * pair; the larger of the two with opts->check). The starting vectors come from the
+ * stream "esn.arpack" of seed (index 0, and index 1 for the check run). Serialised by
+ * an OpenMP critical section (ARPACK keeps global state). Allocates its workspace.
+ * Returns ENGRAM_OK, ENGRAM_EINVAL (n < 4, bad options, non-finite entries),
+ * ENGRAM_ENOMEM, or ENGRAM_ERANGE (no convergence, the residual above
+ * opts->max_residual, or the two runs disagreeing; *radius is then left unchanged). */
+int esn_spectral_radius_arpack(size_t n, const size_t *row_ptr, const size_t *col,
+                               const double *val, uint64_t seed, const esn_arpack_opts *opts,
+                               double *radius, double *residual);
 
 /* The reservoir experiments (src/experiments/reservoir_tasks.c), registered in
  * src/cli/registry.c. */

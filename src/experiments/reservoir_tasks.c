@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "engram/engram.h"
 #include "engram/esn.h"
 #include "engram/experiment.h"
@@ -26,11 +27,24 @@
 
 static const cfg_key reservoir_keys[] = {
     {"train.rule", CFG_ENUM, "esn", 0, 0, "esn", "learning rule (a reservoir with a trained readout)"},
-    {"reservoir.n", CFG_INT, "100", 1, 4000, NULL,
-     "number of reservoir units N (the exact spectral radius costs O(N^3): ~1.4 s at N = 1000)"},
+    {"reservoir.n", CFG_INT, "100", 1, 2000000, NULL,
+     "number of reservoir units N (dense radius O(N^3), ~1.4 s at N = 1000; ARPACK above"
+     " reservoir.radius_dense_max)"},
+    {"reservoir.radius_method", CFG_ENUM, "auto", 0, 0, "auto|dense|arpack",
+     "spectral radius solver: dense exact (all eigenvalues), ARPACK (sparse, residual"
+     " checked), auto = dense up to reservoir.radius_dense_max units"},
+    {"reservoir.radius_dense_max", CFG_INT, "500", 0, 100000, NULL,
+     "auto: largest N for the dense radius solver"},
+    {"reservoir.arpack_nev", CFG_INT, "8", 1, 1000, NULL,
+     "ARPACK: eigenvalues of largest modulus computed (more: safer, slower)"},
+    {"reservoir.arpack_ncv", CFG_INT, "40", 3, 10000, NULL, "ARPACK: Arnoldi basis size"},
+    {"reservoir.arpack_max_iter", CFG_INT, "3000", 1, 10000000, NULL,
+     "ARPACK: implicit restarts before giving up"},
+    {"reservoir.arpack_check", CFG_BOOL, "true", 0, 0, NULL,
+     "ARPACK: a second run from another starting vector must agree to 1e-9"},
     {"reservoir.topology", CFG_ENUM, "sparse", 0, 0, "sparse|orthogonal",
      "W: sparse (nnz_per_row non-zeros per row) or orthogonal (QR of a Gaussian matrix)"},
-    {"reservoir.nnz_per_row", CFG_INT, "10", 1, 4000, NULL, "non-zeros per row of a sparse W"},
+    {"reservoir.nnz_per_row", CFG_INT, "10", 1, 2000000, NULL, "non-zeros per row of a sparse W"},
     {"reservoir.spectral_radius", CFG_REAL, "0.9", 0, 10, NULL,
      "spectral radius W is rescaled to (computed exactly)"},
     {"reservoir.input_scaling", CFG_REAL, "1", 0, 1000, NULL, "W_in ~ U[-s, s]"},
@@ -47,6 +61,9 @@ static const cfg_key reservoir_keys[] = {
     {"data.test", CFG_INT, "1000", 2, 100000000, NULL, "test steps"},
     {"readout.ridge", CFG_REAL, "1e-8", 0, 1e6, NULL, "ridge lambda (bias regularised too)"},
     {"readout.block", CFG_INT, "256", 1, 65536, NULL, "states per Z^T Z accumulation block"},
+    {"readout.units", CFG_INT, "0", 0, 2000000, NULL,
+     "reservoir units the readout sees, evenly spaced (0 = all; a ridge readout over D"
+     " features holds 16 D^2 bytes)"},
     {NULL, CFG_INT, NULL, 0, 0, NULL, NULL},
 };
 
@@ -117,6 +134,44 @@ static int params_from_config(const config *c, esn_params *p) {
     p->leak = config_real(c, "reservoir.leak");
     p->activation = strcmp(config_str(c, "reservoir.activation"), "identity") == 0 ? ESN_ACT_IDENTITY
                                                                                   : ESN_ACT_TANH;
+    int st = esn_radius_method_parse(config_str(c, "reservoir.radius_method"), &p->radius_method);
+    if (st != ENGRAM_OK) return st;
+    p->radius_dense_max = (size_t)config_int(c, "reservoir.radius_dense_max");
+    p->arpack.nev = (size_t)config_int(c, "reservoir.arpack_nev");
+    p->arpack.ncv = (size_t)config_int(c, "reservoir.arpack_ncv");
+    p->arpack.max_iter = (size_t)config_int(c, "reservoir.arpack_max_iter");
+    p->arpack.check = config_bool(c, "reservoir.arpack_check");
+    return ENGRAM_OK;
+}
+
+/* Units the readout sees: all N (units = 0 or >= N) or `units` evenly spaced ones. */
+static size_t readout_units(const config *c, size_t n) {
+    size_t m = (size_t)config_int(c, "readout.units");
+    return m == 0 || m > n ? n : m;
+}
+
+/* feat[0..m-1] = x at units i * n / m (all of x when m = n). */
+static void gather_units(double *feat, const double *x, size_t n, size_t m) {
+    if (m == n) {
+        memcpy(feat, x, n * sizeof(double));
+        return;
+    }
+    for (size_t i = 0; i < m; i++) feat[i] = x[i * n / m];
+}
+
+/* Refuses a ridge readout whose two (D, D) matrices exceed half the machine's memory
+ * (calloc would succeed lazily and the run be killed while accumulating). */
+static int check_ridge_memory(const readout_params *rp) {
+    double d = (double)(rp->n_feat + 1), need = 2.0 * d * d * sizeof(double);
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    double have = pages > 0 && psz > 0 ? (double)pages * (double)psz : 0.0;
+    if (have > 0.0 && need > 0.5 * have)
+        return engram_fail(ENGRAM_ENOMEM,
+                           "a ridge readout over %zu features needs %.1f GB (two %zu x %zu matrices),"
+                           " more than half of this machine's %.1f GB: set readout.units (e.g. %zu)"
+                           " or readout.kind = nlms",
+                           rp->n_feat, need / 1e9, rp->n_feat + 1, rp->n_feat + 1, have / 1e9,
+                           (size_t)(sqrt(0.125 * have / sizeof(double))));
     return ENGRAM_OK;
 }
 
@@ -191,7 +246,8 @@ static int run_prediction(run_ctx *ctx, const pred_task *task) {
     }
     readout_params rp = readout_params_default();
     if ((st = readout_kind_parse(config_str(c, "readout.kind"), &rp.kind)) != ENGRAM_OK) return st;
-    rp.n_feat = ep.n_res + (with_input ? 1 : 0);
+    size_t n_units = readout_units(c, ep.n_res);
+    rp.n_feat = n_units + (with_input ? 1 : 0);
     rp.n_out = 1;
     rp.ridge = config_real(c, "readout.ridge");
     rp.block = (size_t)config_int(c, "readout.block");
@@ -201,6 +257,7 @@ static int run_prediction(run_ctx *ctx, const pred_task *task) {
     rp.rls_forget = config_real(c, "readout.rls_forget");
     size_t curve_every = (size_t)config_int(c, "readout.curve_every");
     int online = rp.kind != READOUT_RIDGE;
+    if (!online && (st = check_ridge_memory(&rp)) != ENGRAM_OK) return st;
 
     esn *e = esn_alloc(&ep, ctx->seed);
     if (!e) return ENGRAM_EINVAL; /* message set by esn_alloc */
@@ -227,8 +284,8 @@ static int run_prediction(run_ctx *ctx, const pred_task *task) {
         else
             esn_step(e, &s, NULL);
         if (t < washout) continue;
-        memcpy(feat, esn_state(e), ep.n_res * sizeof(double));
-        if (with_input) feat[ep.n_res] = s;
+        gather_units(feat, esn_state(e), ep.n_res, n_units);
+        if (with_input) feat[n_units] = s;
         double yp;
         st = readout_train_step(r, feat, &task->target[t], &yp);
         if (st != ENGRAM_OK) goto done;
@@ -269,8 +326,8 @@ static int run_prediction(run_ctx *ctx, const pred_task *task) {
             esn_step(e, NULL, &s);
         else
             esn_step(e, &s, NULL);
-        memcpy(feat, esn_state(e), ep.n_res * sizeof(double));
-        if (with_input) feat[ep.n_res] = s;
+        gather_units(feat, esn_state(e), ep.n_res, n_units);
+        if (with_input) feat[n_units] = s;
         readout_predict(r, feat, &pred[i]);
         y_prev = pred[i];
     }
@@ -350,6 +407,11 @@ static int run_prediction(run_ctx *ctx, const pred_task *task) {
     run_summary_int(ctx, "train_steps", (long)n_train);
     run_summary_int(ctx, "test_steps", (long)n_test);
     run_summary_real(ctx, "radius_raw", e->radius_raw);
+    run_summary_str(ctx, "radius_method", esn_radius_method_name(e->radius_used));
+    if (e->radius_used == ESN_RADIUS_ARPACK) run_summary_real(ctx, "radius_residual", e->radius_residual);
+    if (e->radius_fell_back) run_summary_str(ctx, "radius_note", "ARPACK failed; dense solver used");
+    run_summary_int(ctx, "reservoir_bytes", (long)esn_bytes(e));
+    run_summary_int(ctx, "readout_units", (long)n_units);
 done:
     free(feat);
     free(pred);

@@ -9,79 +9,8 @@
 #include <gsl/gsl_randist.h>
 #include "engram/engram.h"
 #include "engram/esn.h"
+#include "engram/kernels.h"
 #include "engram/rng.h"
-
-/* ---- Vectorised tanh. tanh|x| = -t / (t + 2) with t = expm1(-2|x|) in (-1, 0] (the
- * formula of glibc and fdlibm for |x| < 1), the sign copied from x; |x| > 22 gives 1
- * (tanh 22 = 1 - 1.6e-19). expm1(y), y <= 0: y = k ln2 + r with |r| <= ln2/2 (ln2 split
- * in two, fdlibm's constants, so k ln2_hi is exact), expm1(r) by its Taylor series to
- * r^14 (truncation < 5e-18 relative), then expm1(y) = 2^k expm1(r) + (2^k - 1). Four
- * lanes at a time with no data-dependent branch; the lanes use only +, -, *, / in a
- * fixed order (no FMA contraction in ISO C mode), so any split of x gives the same bits.
- * Measured against tanhl on 4e6 points: max error 2.5 ulp (glibc's tanh: 2.1 ulp on the
- * same points); see test_esn. NaN propagates, +-inf gives +-1, +-0 gives +-0. */
-typedef long long esn_i4 __attribute__((vector_size(32)));
-typedef double esn_d4 __attribute__((vector_size(32)));
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define ESN_TANH_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define ESN_TANH_CLONES
-#endif
-
-static inline __attribute__((always_inline)) void tanh4(double *out, const double *in) {
-    esn_d4 x;
-    memcpy(&x, in, sizeof x);
-    const esn_d4 one = {1, 1, 1, 1}, two = {2, 2, 2, 2}, big = {22, 22, 22, 22};
-    const esn_d4 shifter = {0x1.8p52, 0x1.8p52, 0x1.8p52, 0x1.8p52};
-    const esn_d4 inv_ln2 = {1.44269504088896338700e+00, 1.44269504088896338700e+00,
-                            1.44269504088896338700e+00, 1.44269504088896338700e+00};
-    const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
-    const esn_i4 sign = {(long long)0x8000000000000000ULL, (long long)0x8000000000000000ULL,
-                         (long long)0x8000000000000000ULL, (long long)0x8000000000000000ULL};
-    esn_i4 xi = (esn_i4)x;
-    esn_d4 ax = (esn_d4)(xi & ~sign);
-    esn_i4 large = ax > big;                     /* false for NaN */
-    esn_d4 axc = (esn_d4)(((esn_i4)ax & ~large) | ((esn_i4)big & large));
-    esn_d4 y = -two * axc;                       /* in [-44, 0] or NaN */
-    esn_d4 kd = (y * inv_ln2 + shifter) - shifter; /* round to nearest */
-    esn_d4 r = (y - kd * ln2_hi) - kd * ln2_lo;
-    esn_d4 q = r * (1.0 / 87178291200.0) + 1.0 / 6227020800.0;
-    q = q * r + 1.0 / 479001600.0;
-    q = q * r + 1.0 / 39916800.0;
-    q = q * r + 1.0 / 3628800.0;
-    q = q * r + 1.0 / 362880.0;
-    q = q * r + 1.0 / 40320.0;
-    q = q * r + 1.0 / 5040.0;
-    q = q * r + 1.0 / 720.0;
-    q = q * r + 1.0 / 120.0;
-    q = q * r + 1.0 / 24.0;
-    q = q * r + 1.0 / 6.0;
-    q = q * r + 0.5;
-    esn_d4 p = r + (r * r) * q;                  /* expm1(r) */
-    esn_i4 finite = kd == kd;                   /* NaN lanes: k = 0 (p is NaN anyway) */
-    esn_i4 ki = __builtin_convertvector((esn_d4)((esn_i4)kd & finite), esn_i4);
-    esn_d4 scale = (esn_d4)((ki + 1023) << 52); /* 2^k, k in [-64, 0] */
-    esn_d4 t = scale * p + (scale - one);        /* expm1(y) */
-    esn_d4 th = -t / (t + two);
-    th = (esn_d4)(((esn_i4)th & ~large) | ((esn_i4)one & large));
-    esn_d4 res = (esn_d4)(((esn_i4)th & ~sign) | (xi & sign)); /* th >= 0 up to the sign of 0 */
-    memcpy(out, &res, sizeof res);
-}
-
-/* y[i] = tanh(x[i]) for n values (x and y may alias exactly). */
-ESN_TANH_CLONES
-static void tanh_array(double *y, const double *x, size_t n) {
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) tanh4(y + i, x + i);
-    if (i < n) {
-        double v[4] = {0, 0, 0, 0};
-        memcpy(v, x + i, (n - i) * sizeof(double));
-        tanh4(v, v);
-        memcpy(y + i, v, (n - i) * sizeof(double));
-    }
-}
-
-void esn_tanh(const double *x, double *y, size_t n) { tanh_array(y, x, n); }
 
 esn_params esn_params_default(void) {
     esn_params p;
@@ -97,7 +26,26 @@ esn_params esn_params_default(void) {
     p.feedback_scaling = 0.0;
     p.leak = 1.0;
     p.activation = ESN_ACT_TANH;
+    p.radius_method = ESN_RADIUS_AUTO;
+    p.radius_dense_max = 500;
+    p.arpack = esn_arpack_opts_default();
     return p;
+}
+
+static const char *const radius_names[] = {"auto", "dense", "arpack"};
+
+int esn_radius_method_parse(const char *name, esn_radius_method *m) {
+    for (int k = 0; k < 3; k++)
+        if (strcmp(name, radius_names[k]) == 0) {
+            *m = (esn_radius_method)k;
+            return ENGRAM_OK;
+        }
+    return engram_fail(ENGRAM_EINVAL, "unknown radius method '%s' (choose auto, dense or arpack)",
+                       name);
+}
+
+const char *esn_radius_method_name(esn_radius_method m) {
+    return (unsigned)m < 3 ? radius_names[m] : "?";
 }
 
 /* Reference: all eigenvalues of the dense matrix with GSL (unblocked Hessenberg
@@ -548,8 +496,51 @@ done:
     return status;
 }
 
+/* The largest N at which `auto` falls back to the dense solver when ARPACK fails
+ * (16 N^2 bytes and about 200 s at N = 4000). */
+#define ESN_DENSE_FALLBACK_MAX 4000
+
+/* radius_raw by the dense exact solver on a dense copy of W. */
+static int radius_dense(const esn *e, double *rho) {
+    size_t n = e->p.n_res;
+    double *dense = malloc(n * n * sizeof(double));
+    if (!dense)
+        return engram_fail(ENGRAM_ENOMEM, "esn: cannot allocate the dense %zu x %zu W for the"
+                           " exact radius; use reservoir.radius_method = arpack", n, n);
+    esn_w_dense(e, dense);
+    int st = esn_spectral_radius(dense, n, rho);
+    free(dense);
+    return st;
+}
+
+/* Sets e->radius_raw by the configured solver (see esn.h for `auto`). */
+static int compute_radius(esn *e, uint64_t seed) {
+    const esn_params *p = &e->p;
+    size_t n = p->n_res;
+    int dense = p->radius_method == ESN_RADIUS_DENSE ||
+                (p->radius_method == ESN_RADIUS_AUTO && n <= p->radius_dense_max);
+    e->radius_residual = NAN;
+    if (!dense) {
+        double rho = 0.0, res = NAN;
+        int st = esn_spectral_radius_arpack(n, e->row_ptr, e->w_col, e->w_val, seed, &p->arpack,
+                                            &rho, &res);
+        e->radius_residual = res;
+        if (st == ENGRAM_OK) {
+            e->radius_raw = rho;
+            e->radius_used = ESN_RADIUS_ARPACK;
+            return ENGRAM_OK;
+        }
+        if (p->radius_method != ESN_RADIUS_AUTO || n > ESN_DENSE_FALLBACK_MAX) return st;
+        e->radius_fell_back = 1;
+    }
+    e->radius_used = ESN_RADIUS_DENSE;
+    return radius_dense(e, &e->radius_raw);
+}
+
 static int check_params(const esn_params *p) {
     if (p->n_res < 1) return engram_fail(ENGRAM_EINVAL, "esn: reservoir size must be >= 1");
+    if ((unsigned)p->radius_method > ESN_RADIUS_ARPACK)
+        return engram_fail(ENGRAM_EINVAL, "esn: unknown radius method %d", (int)p->radius_method);
     if (p->topology == ESN_W_SPARSE && (p->nnz_per_row < 1 || p->nnz_per_row > p->n_res))
         return engram_fail(ENGRAM_EINVAL, "esn: nnz_per_row = %zu must be in [1, N = %zu]",
                            p->nnz_per_row, p->n_res);
@@ -581,14 +572,13 @@ esn *esn_alloc(const esn_params *p, uint64_t seed) {
     e->w_col = malloc(nnz * sizeof(size_t));
     e->x = calloc(n, sizeof(double));
     e->pre = calloc(n, sizeof(double));
-    size_t *idx = malloc(n * sizeof(size_t));
-    double *dense = malloc(n * n * sizeof(double));
+    size_t *idx = p->topology == ESN_W_SPARSE ? malloc(n * sizeof(size_t)) : NULL;
     gsl_rng *rw = rng_stream_alloc(seed, "esn.w", 0);
     gsl_rng *ri = rng_stream_alloc(seed, "esn.w_in", 0);
     gsl_rng *rb = rng_stream_alloc(seed, "esn.bias", 0);
     gsl_rng *rf = rng_stream_alloc(seed, "esn.w_fb", 0);
-    int ok = e->block && e->row_ptr && e->w_col && e->x && e->pre && idx && dense && rw &&
-             ri && rb && rf;
+    int ok = e->block && e->row_ptr && e->w_col && e->x && e->pre &&
+             (idx || p->topology != ESN_W_SPARSE) && rw && ri && rb && rf;
     if (!ok) {
         engram_fail(ENGRAM_ENOMEM, "esn: out of memory (N = %zu)", n);
         goto fail;
@@ -603,10 +593,8 @@ esn *esn_alloc(const esn_params *p, uint64_t seed) {
     } else {
         draw_sparse(e, rw, idx);
     }
-    esn_w_dense(e, dense);
-    double rho;
-    if (esn_spectral_radius(dense, n, &rho) != ENGRAM_OK) goto fail;
-    e->radius_raw = rho;
+    if (compute_radius(e, seed) != ENGRAM_OK) goto fail;
+    double rho = e->radius_raw;
     if (rho > 0.0) {
         double s = p->spectral_radius / rho;
         for (size_t k = 0; k < nnz; k++) e->w_val[k] *= s;
@@ -623,7 +611,6 @@ esn *esn_alloc(const esn_params *p, uint64_t seed) {
         e->w_fb[i] = p->feedback_scaling * (2.0 * gsl_rng_uniform(rf) - 1.0);
 
     free(idx);
-    free(dense);
     gsl_rng_free(rw);
     gsl_rng_free(ri);
     gsl_rng_free(rb);
@@ -631,7 +618,6 @@ esn *esn_alloc(const esn_params *p, uint64_t seed) {
     return e;
 fail:
     free(idx);
-    free(dense);
     gsl_rng_free(rw);
     gsl_rng_free(ri);
     gsl_rng_free(rb);
@@ -654,37 +640,59 @@ void esn_reset(esn *e) { memset(e->x, 0, e->p.n_res * sizeof(double)); }
 
 const double *esn_state(const esn *e) { return e->x; }
 
+/* pre (N,) = b + W_in u + W x + W_fb y: per unit, the bias, then the input terms, the
+ * recurrent terms in CSR order and the feedback terms, one addition at a time. */
 void esn_step(esn *e, const double *u, const double *y_fb) {
     const size_t n = e->p.n_res, ni = e->p.n_in, nf = e->p.n_fb;
     const double a = e->p.leak;
-    const double *restrict x = e->x;
     double *restrict pre = e->pre;
-    const size_t *restrict rp = e->row_ptr;
-    const size_t *restrict col = e->w_col;
-    const double *restrict val = e->w_val;
-    /* pre = b + W_in u + W x + W_fb y: all from the previous state */
     for (size_t i = 0; i < n; i++) {
         double s = e->bias[i];
         const double *wi = e->w_in + i * ni;
         for (size_t j = 0; j < ni; j++) s += wi[j] * u[j];
-        for (size_t k = rp[i]; k < rp[i + 1]; k++) s += val[k] * x[col[k]];
-        if (nf) {
-            const double *wf = e->w_fb + i * nf;
-            for (size_t j = 0; j < nf; j++) s += wf[j] * y_fb[j];
-        }
         pre[i] = s;
     }
+    kern_csr_mv(n, e->row_ptr, e->w_col, e->w_val, e->x, pre);
+    if (nf)
+        for (size_t i = 0; i < n; i++) {
+            double s = pre[i];
+            const double *wf = e->w_fb + i * nf;
+            for (size_t j = 0; j < nf; j++) s += wf[j] * y_fb[j];
+            pre[i] = s;
+        }
     double *restrict xs = e->x;
-    if (e->p.activation == ESN_ACT_TANH) {
-        tanh_array(pre, pre, n);
-        if (a == 1.0)
-            memcpy(xs, pre, n * sizeof(double));
-        else
-            for (size_t i = 0; i < n; i++) xs[i] = (1.0 - a) * xs[i] + a * pre[i];
-    } else {
-        if (a == 1.0)
-            for (size_t i = 0; i < n; i++) xs[i] = pre[i];
-        else
-            for (size_t i = 0; i < n; i++) xs[i] = (1.0 - a) * xs[i] + a * pre[i];
+    if (e->p.activation == ESN_ACT_TANH) kern_tanh(pre, pre, n);
+    if (a == 1.0)
+        memcpy(xs, pre, n * sizeof(double));
+    else
+        for (size_t i = 0; i < n; i++) xs[i] = (1.0 - a) * xs[i] + a * pre[i];
+}
+
+int esn_step_batch(const esn *e, size_t b, double *x, const double *u, double *pre) {
+    const size_t n = e->p.n_res, ni = e->p.n_in;
+    const double a = e->p.leak;
+    if (e->p.n_fb)
+        return engram_fail(ENGRAM_EINVAL, "esn: a batch step has no output feedback (O = %zu)",
+                           e->p.n_fb);
+    for (size_t i = 0; i < n; i++) {
+        const double *wi = e->w_in + i * ni;
+        for (size_t c = 0; c < b; c++) {
+            double s = e->bias[i];
+            for (size_t j = 0; j < ni; j++) s += wi[j] * u[c * ni + j];
+            pre[i * b + c] = s;
+        }
     }
+    kern_csr_mm(n, e->row_ptr, e->w_col, e->w_val, x, pre, b);
+    if (e->p.activation == ESN_ACT_TANH) kern_tanh(pre, pre, n * b);
+    if (a == 1.0)
+        memcpy(x, pre, n * b * sizeof(double));
+    else
+        for (size_t i = 0; i < n * b; i++) x[i] = (1.0 - a) * x[i] + a * pre[i];
+    return ENGRAM_OK;
+}
+
+size_t esn_bytes(const esn *e) {
+    size_t n = e->p.n_res;
+    return sizeof *e + e->n_block * sizeof(double) + (n + 1) * sizeof(size_t) +
+           e->nnz * sizeof(size_t) + 2 * n * sizeof(double);
 }

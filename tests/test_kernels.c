@@ -1,0 +1,214 @@
+/* test_kernels.c: vectorised exp, tanh and sigmoid, and the CSR products (kernels.h).
+ *
+ * Oracles: long-double libm (expl, tanhl) for the ulp errors; libm on special values;
+ * bitwise equality of every fast kernel with its naive reference and with itself under
+ * a different split of the array.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_rng.h>
+#include "engram/kernels.h"
+#include "engram/rng.h"
+#include "testhelp.h"
+
+/* error of y against ref in units of the last place of ref (in double) */
+static double ulp_err(double y, long double ref) {
+    double rd = (double)ref;
+    if (rd == 0.0) return y == 0.0 ? 0.0 : INFINITY;
+    double ulp = nextafter(fabs(rd), INFINITY) - fabs(rd);
+    return (double)(fabsl((long double)y - ref)) / ulp;
+}
+
+static double *mixed_inputs(size_t n, double wide, uint64_t seed) {
+    double *x = malloc(n * sizeof(double));
+    gsl_rng *r = rng_stream_alloc(seed, "test.vmath", 0);
+    for (size_t i = 0; i < n; i++) {
+        double u = gsl_rng_uniform(r);
+        switch (i % 4) {
+        case 0: x[i] = (2.0 * u - 1.0) * wide; break;
+        case 1: x[i] = (2.0 * u - 1.0) * 1.5; break;
+        case 2: x[i] = (gsl_rng_uniform(r) < 0.5 ? -1.0 : 1.0) * pow(10.0, -300.0 * u); break;
+        default: x[i] = (2.0 * u - 1.0) * 0.6; break;
+        }
+    }
+    gsl_rng_free(r);
+    return x;
+}
+
+static int same_bits(const double *a, const double *b, size_t n) {
+    return memcmp(a, b, n * sizeof(double)) == 0;
+}
+
+/* y computed one value at a time equals y computed over the whole array */
+static int split_invariant(void (*f)(const double *, double *, size_t), const double *x,
+                           const double *y, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        double c;
+        f(&x[i], &c, 1);
+        if (memcmp(&c, &y[i], sizeof c) != 0) return 0;
+    }
+    return 1;
+}
+
+static void test_tanh(void) {
+    size_t n = 200003;
+    double *x = mixed_inputs(n, 25.0, 8), *y = malloc(n * sizeof(double));
+    kern_tanh(x, y, n);
+    double worst = 0.0, worst_libm = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        long double ref = tanhl((long double)x[i]);
+        double e = ulp_err(y[i], ref), el = ulp_err(tanh(x[i]), ref);
+        if (!(e <= worst)) worst = e;
+        if (el > worst_libm) worst_libm = el;
+    }
+    CHECK(worst <= 3.0, "kern_tanh max error %.3f ulp <= 3 over %zu points in [-25, 25] (glibc tanh: %.3f ulp)",
+          worst, n, worst_libm);
+    double sp[] = {0.0, -0.0, INFINITY, -INFINITY, 22.0, 21.999, 1e-310, -2.385e-20, 700.0, -1e308};
+    double out[10];
+    kern_tanh(sp, out, 10);
+    int same = 1;
+    for (int i = 0; i < 10; i++)
+        if (out[i] != tanh(sp[i]) || signbit(out[i]) != signbit(tanh(sp[i]))) same = 0;
+    CHECK(same, "kern_tanh equals tanh on +-0, +-inf, 22, 21.999, subnormal, tiny, 700, -1e308 (signs too)");
+    double nan_in = NAN, nan_out = 0.0;
+    kern_tanh(&nan_in, &nan_out, 1);
+    CHECK(isnan(nan_out), "kern_tanh propagates NaN (divergence stays detectable)");
+    CHECK(split_invariant(kern_tanh, x, y, 1001), "kern_tanh gives the same bits one value at a time as in blocks of 4");
+    free(x);
+    free(y);
+}
+
+static void test_exp(void) {
+    size_t n = 200003;
+    double *x = mixed_inputs(n, 700.0, 9), *y = malloc(n * sizeof(double));
+    kern_exp(x, y, n);
+    double worst = 0.0, worst_libm = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        long double ref = expl((long double)x[i]);
+        double e = ulp_err(y[i], ref), el = ulp_err(exp(x[i]), ref);
+        if (!(e <= worst)) worst = e;
+        if (el > worst_libm) worst_libm = el;
+    }
+    CHECK(worst <= 1.0, "kern_exp max error %.3f ulp <= 1 over %zu points in [-700, 700] (glibc exp: %.3f ulp)",
+          worst, n, worst_libm);
+    /* the subnormal range (results rounded twice) and the limits */
+    double sp[] = {0.0, -0.0, INFINITY, -INFINITY, 709.78, 709.79, 710.0, -708.0, -745.0, -746.0, 1e-310};
+    double out[11], ref[11];
+    kern_exp(sp, out, 11);
+    kern_exp_ref(sp, ref, 11);
+    int ok = 1;
+    for (int i = 0; i < 11; i++) {
+        double tolu = fabs(ref[i]) < 2.3e-308 ? 1.0 : 0.5; /* subnormal: 1 unit of 2^-1074 */
+        double d = isinf(ref[i]) ? (out[i] == ref[i] ? 0.0 : INFINITY)
+                                 : fabs(out[i] - ref[i]) / (nextafter(fabs(ref[i]), INFINITY) - fabs(ref[i]));
+        if (!(d <= tolu + 0.5)) {
+            ok = 0;
+            printf("# exp(%.17g) = %.17g, libm %.17g\n", sp[i], out[i], ref[i]);
+        }
+    }
+    CHECK(ok, "kern_exp on 0, +-inf, overflow edge 709.78 / 709.79 / 710, -708, subnormal -745, underflow -746");
+    double nan_in = NAN, nan_out = 0.0;
+    kern_exp(&nan_in, &nan_out, 1);
+    CHECK(isnan(nan_out), "kern_exp propagates NaN");
+    CHECK(split_invariant(kern_exp, x, y, 1001), "kern_exp gives the same bits one value at a time as in blocks of 4");
+    free(x);
+    free(y);
+}
+
+static void test_sigmoid(void) {
+    size_t n = 200003;
+    double *x = mixed_inputs(n, 40.0, 10), *y = malloc(n * sizeof(double)),
+           *yr = malloc(n * sizeof(double));
+    kern_sigmoid(x, y, n);
+    kern_sigmoid_ref(x, yr, n);
+    double worst = 0.0, worst_libm = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        long double ref = 1.0L / (1.0L + expl(-(long double)x[i]));
+        double e = ulp_err(y[i], ref), el = ulp_err(yr[i], ref);
+        if (!(e <= worst)) worst = e;
+        if (el > worst_libm) worst_libm = el;
+    }
+    CHECK(worst <= 3.0, "kern_sigmoid max error %.3f ulp <= 3 over %zu points in [-40, 40] (libm formula: %.3f ulp)",
+          worst, n, worst_libm);
+    double sp[] = {0.0, INFINITY, -INFINITY, 800.0, -800.0, -2.385};
+    double out[6], ref[6];
+    kern_sigmoid(sp, out, 6);
+    kern_sigmoid_ref(sp, ref, 6);
+    int ok = 1;
+    for (int i = 0; i < 5; i++) ok &= out[i] == ref[i];
+    ok &= fabs(out[5] - ref[5]) <= 4e-16;
+    CHECK(ok, "kern_sigmoid: 0.5 at 0, 1 at +inf and 800, 0 at -inf and -800, sigmoid(-2.385) = %.17g", out[5]);
+    CHECK(split_invariant(kern_sigmoid, x, y, 1001), "kern_sigmoid gives the same bits one value at a time as in blocks of 4");
+    free(x);
+    free(y);
+    free(yr);
+}
+
+static void test_csr(void) {
+    /* a 203 x 157 CSR matrix with row lengths 0..23 (empty rows, long rows, rows
+     * shorter than their 8-row group), values and inputs of high entropy */
+    size_t R = 203, C = 157, B = 5;
+    size_t *rp = malloc((R + 1) * sizeof(size_t));
+    gsl_rng *r = rng_stream_alloc(11, "test.csr", 0);
+    rp[0] = 0;
+    for (size_t i = 0; i < R; i++) rp[i + 1] = rp[i] + (i % 17 == 0 ? 0 : gsl_rng_uniform_int(r, 24));
+    size_t nnz = rp[R];
+    size_t *col = malloc(nnz * sizeof(size_t));
+    double *val = malloc(nnz * sizeof(double)), *x = malloc(C * B * sizeof(double));
+    for (size_t k = 0; k < nnz; k++) {
+        col[k] = gsl_rng_uniform_int(r, C);
+        val[k] = 2.385 * (gsl_rng_uniform(r) - 0.5);
+    }
+    for (size_t j = 0; j < C * B; j++) x[j] = gsl_rng_uniform(r) * 3.1 - 1.7;
+    double *y = malloc(R * sizeof(double)), *yr = malloc(R * sizeof(double));
+    for (size_t i = 0; i < R; i++) y[i] = yr[i] = 0.25 * (double)i - 7.0; /* a start value */
+    kern_csr_mv(R, rp, col, val, x, y);
+    kern_csr_mv_ref(R, rp, col, val, x, yr);
+    CHECK(same_bits(y, yr, R), "kern_csr_mv equals the row-by-row reference bit for bit (%zu rows, %zu non-zeros)",
+          R, nnz);
+    /* against a dense product in long double */
+    double worst = 0.0;
+    for (size_t i = 0; i < R; i++) {
+        long double s = 0.25L * (long double)i - 7.0L;
+        for (size_t k = rp[i]; k < rp[i + 1]; k++) s += (long double)val[k] * x[col[k]];
+        worst = fmax(worst, (double)fabsl((long double)y[i] - s));
+    }
+    CHECK(worst <= 1e-13, "kern_csr_mv against a long-double sum: max |diff| %.3g <= 1e-13", worst);
+    double *yb = malloc(R * B * sizeof(double)), *ybr = malloc(R * B * sizeof(double));
+    for (size_t j = 0; j < R * B; j++) yb[j] = ybr[j] = 0.5 - 0.01 * (double)j;
+    kern_csr_mm(R, rp, col, val, x, yb, B);
+    kern_csr_mm_ref(R, rp, col, val, x, ybr, B);
+    CHECK(same_bits(yb, ybr, R * B), "kern_csr_mm equals its reference bit for bit (B = %zu)", B);
+    int cols_ok = 1;
+    double *xc = malloc(C * sizeof(double));
+    for (size_t b = 0; b < B; b++) {
+        for (size_t j = 0; j < C; j++) xc[j] = x[j * B + b];
+        for (size_t i = 0; i < R; i++) y[i] = 0.5 - 0.01 * (double)(i * B + b);
+        kern_csr_mv(R, rp, col, val, xc, y);
+        for (size_t i = 0; i < R; i++)
+            if (memcmp(&y[i], &yb[i * B + b], sizeof(double)) != 0) cols_ok = 0;
+    }
+    CHECK(cols_ok, "every column of kern_csr_mm equals kern_csr_mv on that column");
+    gsl_rng_free(r);
+    free(rp);
+    free(col);
+    free(val);
+    free(x);
+    free(xc);
+    free(y);
+    free(yr);
+    free(yb);
+    free(ybr);
+}
+
+static const test_case tests[] = {
+    {"tanh", test_tanh},
+    {"exp", test_exp},
+    {"sigmoid", test_sigmoid},
+    {"csr", test_csr},
+    {NULL, NULL},
+};
+
+int main(int argc, char **argv) { return test_main(argc, argv, tests); }
