@@ -314,7 +314,7 @@ static double pi_loss(pi_case *c, int drop) {
 }
 
 static void test_pathint_fd(void) {
-    pathint_dims d = {3, 6, 7, 5, 4};
+    pathint_dims d = {3, 6, 7, 5, 4, PATHINT_LSTM};
     pi_case c;
     pi_case_alloc(&c, &d, 2, 5, 31);
     pathint *m = c.m;
