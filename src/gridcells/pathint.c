@@ -196,7 +196,7 @@ void pathint_dropout_mask(pathint *m, size_t B, uint64_t seed, uint64_t step) {
     }
 }
 
-/* Adds bias (N,) to each of the R rows of a (R, N), takes the softmax of each row in
+/* Adds bias (N,; NULL: none) to each of the R rows of a (R, N), takes the softmax of each row in
  * place (log-sum-exp shifted) and, when y (rows ordered (B, T), row r = t * B + b maps to
  * y row b * T + t) is given, adds each row's cross-entropy -sum y log softmax to loss[r].
  * Rows are split statically across threads. */
@@ -210,7 +210,7 @@ static void softmax_rows(double *a, size_t T, size_t B, size_t N, const double *
         double *row = a + r * N;
         double mx = -INFINITY;
         for (size_t i = 0; i < N; i++) {
-            row[i] += bias[i];
+            if (bias) row[i] += bias[i];
             if (row[i] > mx) mx = row[i];
         }
         double s = 0;
@@ -336,8 +336,9 @@ int pathint_forward(pathint *m, size_t B, const double *vel, const double *pc0,
     lstm_gemm(0, 0, TB, D, Ng, 1.0, m->gd, Ng, m->w.w_hd, D, 0.0, m->p_hd, D);
     memset(m->row_loss, 0, TB * sizeof *m->row_loss);
     int with_loss = pc && hd;
-    softmax_rows(m->p_pc, T, B, P, m->w.b_pc, with_loss ? pc : NULL, m->row_loss);
-    softmax_rows(m->p_hd, T, B, D, m->w.b_hd, with_loss ? hd : NULL, m->row_loss);
+    const int hb = m->bias || d->kind != PATHINT_RNN; /* the LSTM's heads always have biases */
+    softmax_rows(m->p_pc, T, B, P, hb ? m->w.b_pc : NULL, with_loss ? pc : NULL, m->row_loss);
+    softmax_rows(m->p_hd, T, B, D, hb ? m->w.b_hd : NULL, with_loss ? hd : NULL, m->row_loss);
     if (!with_loss) {
         m->ce = NAN;
         if (loss) *loss = NAN;
