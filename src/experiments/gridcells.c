@@ -169,6 +169,7 @@ typedef struct gc_run {
     double *null_sc, *qwork;          /* (n_null,), (max(n_null, Ng),) */
     double min_stab;                  /* eval.min_stability */
     double untr99;                    /* 99th percentile of the untrained net's score60 */
+    double *untr_sc;                  /* (Ng,) the untrained net's score60 (NaN on resume) */
     gridscorer *gs;
     gridscore_result *res;
     double *maps, *sacs;
@@ -185,7 +186,7 @@ static void gc_free(gc_run *g) {
     free(g->e_hd0); free(g->pos_tm); free(g->dec_tm); free(g->decoded);
     free(g->inp); free(g->e_inp);
     ratemap_free(g->acc); ratemap_free(g->acc_a); ratemap_free(g->acc_b);
-    free(g->maps_a); free(g->maps_b); free(g->stab); free(g->null_sc); free(g->qwork);
+    free(g->maps_a); free(g->maps_b); free(g->untr_sc); free(g->stab); free(g->null_sc); free(g->qwork);
     gridscorer_free(g->gs); free(g->res); free(g->maps); free(g->sacs);
     free(g->hist);
 }
@@ -262,7 +263,10 @@ static int gc_grid_stats(run_ctx *ctx, gc_run *g, double *row) {
         g->stab[u] = gridscore_map_corr(g->maps_a + u * nn, g->maps_b + u * nn, nb);
         sc[u] = g->res[u].score60;
     }
-    if (isnan(g->untr99)) g->untr99 = gridscore_quantile(sc, Ng, 0.99, g->qwork);
+    if (isnan(g->untr99)) {
+        g->untr99 = gridscore_quantile(sc, Ng, 0.99, g->qwork);
+        memcpy(g->untr_sc, sc, Ng * sizeof *sc);
+    }
     size_t a08 = 0, a10 = 0, grid = 0, g08 = 0, guntr = 0, auntr = 0, ns = 0;
     double box_bin = g->tp.box / (double)nb;
     for (size_t u = 0; u < Ng; u++) {
@@ -323,8 +327,14 @@ static int gc_evaluate(run_ctx *ctx, gc_run *g, int eval_dropout, size_t decode_
             }
         const double *act = eval_dropout ? g->m->gd : g->m->g;
         ratemap_add(g->acc, act, g->pos_tm, T * Bn);
-        /* split halves at batch granularity: batches starting in the first half of the set */
-        ratemap_add(2 * e0 < g->E ? g->acc_a : g->acc_b, act, g->pos_tm, T * Bn);
+        /* split halves: trajectories 0..E/2-1 and the rest (rows t * Bn + b of each step) */
+        size_t half = g->E / 2, nb_a = half > e0 ? (half - e0 < Bn ? half - e0 : Bn) : 0;
+        for (size_t t = 0; t < T; t++) {
+            const size_t r0 = t * Bn;
+            if (nb_a) ratemap_add(g->acc_a, act + r0 * Ng, g->pos_tm + r0 * 2, nb_a);
+            if (nb_a < Bn)
+                ratemap_add(g->acc_b, act + (r0 + nb_a) * Ng, g->pos_tm + (r0 + nb_a) * 2, Bn - nb_a);
+        }
         st = pc_decode(g->pc, g->m->p_pc, T * Bn, decode_k, g->dec_tm);
         if (st != ENGRAM_OK) break;
         for (size_t t = 0; t < T; t++)
@@ -493,6 +503,80 @@ static int gc_write_gridstats(const char *path, const gc_run *g) {
     return ENGRAM_OK;
 }
 
+static int gc_cmp_desc(const void *pa, const void *pb) {
+    double a = *(const double *)pa, b = *(const double *)pb;
+    if (isnan(a)) return isnan(b) ? 0 : 1;
+    if (isnan(b)) return -1;
+    return (a < b) - (a > b);
+}
+
+/* The grid-statistics figures of the latest evaluation: gridscores.png, score60 of
+ * every unit by rank (trained and untrained) against the null's and the untrained
+ * net's 99th percentiles and 0.8; gridunits.png, the maps and SACs of the grid units
+ * only, sorted by score; gridspacing.png and gridorientation.png, histograms of the
+ * grid units' lattice spacing and orientation. */
+static int gc_fig_gridstats(run_ctx *ctx, const gc_run *g) {
+    const size_t Ng = g->Ng, nn = g->bins * g->bins;
+    const double *row = g->hist + (g->n_hist - 1) * H_N;
+    const double p99 = row[H_NULL99], bin = g->tp.box / (double)g->bins;
+    double *x = malloc(Ng * sizeof *x), *y = malloc(5 * Ng * sizeof *y);
+    double *sel = malloc(Ng * nn * sizeof *sel);
+    gridscore_result *rs = malloc(Ng * sizeof *rs);
+    if (!x || !y || !sel || !rs) { free(x); free(y); free(sel); free(rs); return engram_fail(ENGRAM_ENOMEM, "out of memory"); }
+    size_t ng = 0;
+    for (size_t u = 0; u < Ng; u++) {
+        x[u] = (double)(u + 1);
+        y[u] = g->res[u].score60;
+        y[Ng + u] = g->untr_sc[u];
+        y[2 * Ng + u] = p99;
+        y[3 * Ng + u] = g->untr99;
+        y[4 * Ng + u] = 0.8;
+        const gridscore_result *r = g->res + u;
+        if (r->score60 > p99 && g->stab[u] >= g->min_stab && r->plane_r2 < g->max_plane_r2) {
+            memcpy(sel + ng * nn, g->maps + u * nn, nn * sizeof *sel);
+            rs[ng++] = *r;
+        }
+    }
+    qsort(y, Ng, sizeof *y, gc_cmp_desc);
+    qsort(y + Ng, Ng, sizeof *y, gc_cmp_desc);
+    char title[200], a[1200], b[1200];
+    snprintf(title, sizeof title, "score60 by rank, step %.0f: %zu grid units (> null p99 %.2f, stable, not planar)",
+             row[H_STEP], ng, p99);
+    const char *names[5] = {"trained", "untrained (step 0)", "null 99th percentile", "untrained 99th percentile", "0.8"};
+    image_plot pl = {title, "unit rank", "score60", x, y, NULL, NULL, 5, Ng, names, 0, 0, 0};
+    int st = image_write_plot(gc_path(ctx, "gridscores.png", a, sizeof a), &pl);
+    if (st == ENGRAM_OK && ng > 0) {
+        gridfig_opts o;
+        gridfig_opts_default(&o);
+        o.max_units = 64;
+        st = gridfig_write(gc_path(ctx, "gridunits.png", a, sizeof a),
+                           gc_path(ctx, "gridunits_order.csv", b, sizeof b), sel, ng, g->gs, rs, &o);
+    }
+    /* histograms: spacing in 5 cm bins over 0..1.5 m, orientation in 5-degree bins */
+    enum { NS = 30, NO = 12 };
+    double hx[NS], hs[NS], ox[NO], ho[NO];
+    for (int k = 0; k < NS; k++) { hx[k] = 0.05 * k + 0.025; hs[k] = 0; }
+    for (int k = 0; k < NO; k++) { ox[k] = 5.0 * k + 2.5; ho[k] = 0; }
+    for (size_t k = 0; k < ng; k++) {
+        if (isfinite(rs[k].spacing)) {
+            long i = (long)(rs[k].spacing * bin / 0.05);
+            if (i >= 0 && i < NS) hs[i] += 1;
+        }
+        if (isfinite(rs[k].orientation)) {
+            long i = (long)(rs[k].orientation / 5.0);
+            if (i >= 0 && i < NO) ho[i] += 1;
+        }
+    }
+    snprintf(title, sizeof title, "lattice spacing of the %zu grid units (median %.2f m)", ng, row[H_SPACING]);
+    image_plot ps = {title, "spacing (m), six inner SAC peaks", "units", hx, hs, NULL, NULL, 1, NS, NULL, 0, 0, 0};
+    if (st == ENGRAM_OK) st = image_write_plot(gc_path(ctx, "gridspacing.png", a, sizeof a), &ps);
+    snprintf(title, sizeof title, "lattice orientation of the %zu grid units", ng);
+    image_plot po = {title, "orientation (degrees, mod 60)", "units", ox, ho, NULL, NULL, 1, NO, NULL, 0, 0, 0};
+    if (st == ENGRAM_OK) st = image_write_plot(gc_path(ctx, "gridorientation.png", a, sizeof a), &po);
+    free(x); free(y); free(sel); free(rs);
+    return st;
+}
+
 /* Writes each named weight matrix of the model as its own .npy (rows = inputs). */
 static int gc_write_weights(run_ctx *ctx, const gc_run *g) {
     const pathint *m = g->m;
@@ -528,6 +612,7 @@ static int gc_write_outputs(run_ctx *ctx, gc_run *g) {
     if (st == ENGRAM_OK) st = gridscore_write_csv_path(gc_path(ctx, "gridscores.csv", a, sizeof a), g->res, g->Ng);
     if (st == ENGRAM_OK) st = gc_write_gridstats(gc_path(ctx, "gridstats.csv", a, sizeof a), g);
     if (st == ENGRAM_OK) st = gc_write_weights(ctx, g);
+    if (st == ENGRAM_OK) st = gc_fig_gridstats(ctx, g);
     if (st == ENGRAM_OK)
         st = gridfig_write(gc_path(ctx, "ratemaps.png", a, sizeof a),
                            gc_path(ctx, "ratemaps_order.csv", b, sizeof b), g->maps, g->Ng, g->gs,
@@ -617,6 +702,8 @@ static int gc_setup(run_ctx *ctx, gc_run *g) {
     g->maps_a = malloc(nmap * sizeof(double));
     g->maps_b = malloc(nmap * sizeof(double));
     g->stab = malloc(g->Ng * sizeof(double));
+    g->untr_sc = malloc(g->Ng * sizeof(double));
+    for (size_t u = 0; g->untr_sc && u < g->Ng; u++) g->untr_sc[u] = NAN;
     g->null_sc = malloc((g->n_null + 1) * sizeof(double));
     g->qwork = malloc((g->n_null + g->Ng + 1) * sizeof(double));
     g->gs = gridscorer_alloc(g->bins, strcmp(config_str(c, "eval.interp"), "bilinear") == 0
@@ -630,7 +717,7 @@ static int gc_setup(run_ctx *ctx, gc_run *g) {
     if (!g->opt || !g->r_data || !g->vel || !g->pos || !g->hd || !g->pc0 || !g->hd0 || !g->pct ||
         !g->hdt || !g->e_vel || !g->e_pos || !g->e_hd || !g->e_pc0 || !g->e_hd0 || !g->pos_tm ||
         !g->dec_tm || !g->decoded || !g->inp || !g->e_inp || !g->acc || !g->acc_a || !g->acc_b ||
-        !g->maps_a || !g->maps_b || !g->stab || !g->null_sc || !g->qwork || !g->gs || !g->res || !g->maps || !g->sacs || !g->hist)
+        !g->maps_a || !g->maps_b || !g->stab || !g->untr_sc || !g->null_sc || !g->qwork || !g->gs || !g->res || !g->maps || !g->sacs || !g->hist)
         return engram_fail(ENGRAM_ENOMEM, "gridcells: out of memory");
     g->gs->min_max = config_bool(c, "eval.min_max");
     /* the fixed evaluation set */
