@@ -1,4 +1,20 @@
-/* gridcells.c: the `gridcells` experiment, Banino et al. 2018 (Nature 557:429).
+/* gridcells.c: the `gridcells` experiment, Banino et al. 2018 (Nature 557:429), and the
+ * rate-RNN path integrator of Sorscher et al. 2023 (Neuron 111:121) as its second core.
+ *
+ * model.kind = lstm (default) trains the Banino network and scores its layer g;
+ * model.kind = rnn trains a rate RNN (pathint.h) and scores its units. Both share the
+ * trajectories, targets (Gaussian softmax, or difference of softmaxes with
+ * cells.pc_surround > 1), the input scaling (input.velocity egocentric [speed, sin, cos]
+ * or allocentric (dx, dy); input.velocity_units step or mps; input.zscore_init), the
+ * optimisers, the evaluation and the figures. Presets: gridcells (Banino), gridcells-rnn,
+ * gridcells-lstm.
+ *
+ * Grid statistics of every evaluation (gc_grid_stats): a bin-shuffle null of score60
+ * (eval.null_maps maps, stream ("null", 0)), the untrained network's 99th percentile
+ * (step 0), split-half stability (first / second half of the evaluation trajectories),
+ * and the lattice of the six inner SAC peaks. grid_units counts units above the null's
+ * 99th percentile, stable (eval.min_stability) and not planar; see the README for why
+ * these counts must be read against the untrained network's.
  *
  * A path-integrating LSTM (pathint.h) is trained on simulated rodent trajectories
  * (trajectory.h) to predict place-cell and head-direction-cell softmax targets
@@ -30,7 +46,14 @@
  *                    decoded positions of steps 1..T
  *   ratemaps.png (+ ratemaps_order.csv), placecells.png, hdcells.png, trajectory.png,
  *   loss.png, decode_error.png
- * Summary: decode_error_cm, centre_error_cm, max_score60, grid_units, steps, loss.
+ *   gridstats.csv    unit, score60, stability, plane_r2, spacing_m, orientation_deg,
+ *                    ellipticity, grid_unit; gridscores.png, gridunits.png (+ _order.csv),
+ *                    gridspacing.png, gridorientation.png; w_enc.npy, w_in.npy, w_rec.npy,
+ *                    w_out.npy (+ w_enc_c.npy, w_g.npy for the LSTM), one per weight matrix
+ * Summary: decode_error_cm, centre_error_cm, max_score60, grid_units, steps, loss, and
+ * grid_units_nonplanar (fixed eval.grid_threshold), null_p95, null_p99, untrained_p99,
+ * units_above_0_8, units_above_1_0, grid_units_0_8, grid_units_untrained,
+ * units_above_untrained_p99, median_stability, median_spacing_m (all as metrics.csv).
  * Caveats when reading grid_units: (1) an untrained network already has units with
  * score60 > 0.3 (smooth or noisy maps), so compare with the step-0 row of metrics.csv;
  * (2) early in training most g units are linear ramps of position, whose SAC is nearly
