@@ -563,8 +563,7 @@ static int gc_fig_gridstats(run_ctx *ctx, const gc_run *g) {
     qsort(y, Ng, sizeof *y, gc_cmp_desc);
     qsort(y + Ng, Ng, sizeof *y, gc_cmp_desc);
     char title[200], a[1200], b[1200];
-    snprintf(title, sizeof title, "score60 by rank, step %.0f: %zu grid units (> null p99 %.2f, stable, not planar)",
-             row[H_STEP], ng, p99);
+    snprintf(title, sizeof title, "score60 by rank, step %.0f: %zu grid units", row[H_STEP], ng);
     const char *names[5] = {"trained", "untrained (step 0)", "null 99th percentile", "untrained 99th percentile", "0.8"};
     image_plot pl = {title, "unit rank", "score60", x, y, NULL, NULL, 5, Ng, names, 0, 0, 0};
     int st = image_write_plot(gc_path(ctx, "gridscores.png", a, sizeof a), &pl);
