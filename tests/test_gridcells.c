@@ -18,6 +18,9 @@
 #include "engram/placecells.h"
 #include "engram/gridscore.h"
 #include "engram/image.h"
+#include "engram/optim.h"
+#include "engram/pathint.h"
+#include <gsl/gsl_fft_complex.h>
 #include "engram/npy.h"
 #include "cli/cli.h"
 #include <gsl/gsl_multifit.h>
@@ -905,7 +908,7 @@ static void test_cli(void) {
         if (!fgets(line, sizeof line, f)) line[0] = 0;
         size_t u;
         double s60, s90, ri, ro, pr;
-        while (fscanf(f, "%zu,%lf,%lf,%lf,%lf,%lf", &u, &s60, &s90, &ri, &ro, &pr) == 6) {
+        while (fscanf(f, "%zu,%lf,%lf,%lf,%lf,%lf%*[^\n]", &u, &s60, &s90, &ri, &ro, &pr) == 6) {
             ok &= u == (size_t)rows && fabs(s60 - res[u].score60) < 1e-9 &&
                   fabs(s90 - res[u].score90) < 1e-9 && fabs(ro - res[u].ring_outer) < 1e-8 &&
                   fabs(pr - res[u].plane_r2) < 1e-9;
@@ -913,7 +916,8 @@ static void test_cli(void) {
         }
         fclose(f);
     }
-    CHECK(strcmp(line, "unit,score60,score90,ring_inner,ring_outer,plane_r2\n") == 0 && rows == 4 && ok,
+    CHECK(strcmp(line, "unit,score60,score90,ring_inner,ring_outer,plane_r2,spacing_bins,"
+                 "orientation_deg,ellipticity\n") == 0 && rows == 4 && ok,
           "gridscores CSV: header and 4 rows equal to gridscore_maps");
     char *a2[] = {"gridscore", bad, NULL};
     CHECK(cmd_gridscore(2, a2) == 2, "wrong shape (2, 3, 4): exit 2");
@@ -1004,7 +1008,214 @@ static void test_plane_r2(void) {
     gridscorer_free(gs);
 }
 
+/* ------------------------------------------------------------ lattice statistics */
+
+/* Synthetic lattices of known spacing and orientation: hex_map's waves of wavelength
+ * lam at angles theta + 0, 60, 120 degrees make a lattice of spacing 2 lam / sqrt(3)
+ * whose nearest peaks lie at theta + 30 (mod 60) degrees. */
+static void test_lattice_geometry(void) {
+    const size_t n = 20, S = 2 * n - 1;
+    double m[400], sac[39 * 39];
+    const double lams[3] = {4.3, 5.2, 6.1}, thetas[3] = {7.0, 21.0, 44.0};
+    for (int k = 0; k < 3; k++) {
+        hex_map(m, n, lams[k], thetas[k] * M_PI / 180.0, 0.37 * k + 0.2);
+        gridscore_sac(m, n, 2, sac);
+        double sp, orient, ell;
+        int np = gridscore_sac_peaks(sac, S, &sp, &orient, &ell);
+        double want_sp = 2.0 * lams[k] / sqrt(3.0), want_or = fmod(thetas[k] + 30.0, 60.0);
+        double dor = fabs(orient - want_or);
+        if (dor > 30) dor = 60 - dor;
+        CHECK(np >= 6 && fabs(sp - want_sp) < 1.0 && dor < 3.0 && ell < 0.15,
+              "lattice %.2f bins at %.0f deg: measured spacing %.2f (within a bin), orientation "
+              "%.1f (want %.1f, within 3 deg), ellipticity %.3f", want_sp, want_or, sp, orient,
+              want_or, ell);
+    }
+    /* A stretched lattice (y scaled by 1.4) is measured as elliptic. */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double v = 0, k0 = 2 * M_PI / 5.0;
+            for (int w = 0; w < 3; w++) {
+                double a = 0.2 + w * M_PI / 3;
+                v += cos(k0 * (cos(a) * (double)i + sin(a) * (double)j / 1.4));
+            }
+            m[i * n + j] = v;
+        }
+    gridscore_sac(m, n, 2, sac);
+    double sp, orient, ell;
+    gridscore_sac_peaks(sac, S, &sp, &orient, &ell);
+    CHECK(ell > 0.2, "lattice stretched 1.4x along y: ellipticity %.3f > 0.2", ell);
+}
+
+/* Quantiles (numpy.percentile, linear), map correlation, and the shuffle null of a
+ * hexagonal map: its permuted bins score far below the map itself. */
+static void test_null_and_stability(void) {
+    double v[6] = {3, 1, NAN, 5, 2, 4}, w[6];
+    CHECK(fabs(gridscore_quantile(v, 6, 0.25, w) - 2.0) < 1e-15 &&
+          fabs(gridscore_quantile(v, 6, 0.9, w) - 4.6) < 1e-12 &&
+          fabs(gridscore_quantile(v, 6, 0.5, w) - 3.0) < 1e-15,
+          "quantiles of {1..5} (NaN ignored): 25%% = 2, 50%% = 3, 90%% = 4.6 as numpy.percentile");
+    const size_t n = 20, nn = n * n;
+    double *maps = malloc(2 * nn * sizeof *maps), neg[400];
+    hex_map(maps, n, 5.3, 0.3, 0.5);
+    hex_map(maps + nn, n, 4.1, 0.9, 1.1);
+    for (size_t q = 0; q < nn; q++) neg[q] = -2.0 * maps[q] + 1.0;
+    CHECK(fabs(gridscore_map_corr(maps, maps, n) - 1.0) < 1e-12 &&
+          fabs(gridscore_map_corr(maps, neg, n) + 1.0) < 1e-12,
+          "split-half correlation: identical maps 1, negated maps -1");
+    gridscorer *gs = gridscorer_alloc(n, GRIDSCORE_SPLINE3);
+    gridscore_result res[2];
+    gridscore_maps(gs, maps, 2, res, NULL);
+    gsl_rng *r = rng_stream_alloc(5, "null", 0);
+    double null[200], wq[200];
+    gridscore_shuffle_null(gs, maps, 2, 200, r, null);
+    double p99 = gridscore_quantile(null, 200, 0.99, wq), p95 = gridscore_quantile(null, 200, 0.95, wq);
+    CHECK(p99 < 0.7 && p95 <= p99 && res[0].score60 > p99 + 0.5 && res[1].score60 > p99 + 0.5,
+          "shuffle null of two hexagonal maps: 95th %.3f, 99th %.3f, far below their scores %.3f, %.3f",
+          p95, p99, res[0].score60, res[1].score60);
+    gsl_rng_free(r);
+    gridscorer_free(gs);
+    free(maps);
+}
+
+/* In-place 2-D FFT of an (N, N) complex array (interleaved re, im), N a power of 2. */
+static void fft2(double *a, size_t N, int inverse, double *col) {
+    for (size_t i = 0; i < N; i++) {
+        if (inverse) gsl_fft_complex_radix2_inverse(a + 2 * i * N, 1, N);
+        else gsl_fft_complex_radix2_forward(a + 2 * i * N, 1, N);
+    }
+    for (size_t j = 0; j < N; j++) {
+        for (size_t i = 0; i < N; i++) { col[2 * i] = a[2 * (i * N + j)]; col[2 * i + 1] = a[2 * (i * N + j) + 1]; }
+        if (inverse) gsl_fft_complex_radix2_inverse(col, 1, N);
+        else gsl_fft_complex_radix2_forward(col, 1, N);
+        for (size_t i = 0; i < N; i++) { a[2 * (i * N + j)] = col[2 * i]; a[2 * (i * N + j) + 1] = col[2 * i + 1]; }
+    }
+}
+
+/* The mechanism oracle of Sorscher et al. 2023 (pattern_formation.ipynb): non-negative
+ * pattern formation g <- relu(g + lr (C * g - g)), renormalised, where C is the
+ * spatial covariance of difference-of-softmax place cells (sigma 0.12 m, surround
+ * variance ratio 2). For dense centres C's Fourier transform is |DoS~(k)|^2 with
+ * DoS~(k) = exp(-k^2 s^2 / 2) - exp(-k^2 2 s^2 / 2), a ring at k = sqrt(2 ln 2)/sigma
+ * (spacing 4 pi / (sqrt 3 k) = 0.74 m); ReLU dynamics select hexagons on that ring.
+ * On a 32 x 32 periodic sheet of 2.2 m, some of 8 random starts must score > 1. */
+static void test_pattern_formation(void) {
+    const size_t N = 32;
+    const double L = 2.2, sig = 0.12;
+    double *F = malloc(N * N * sizeof *F), *a = malloc(2 * N * N * sizeof *a);
+    double *g = malloc(N * N * sizeof *g), col[64], fmax_ = 0;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < N; j++) {
+            double ki = 2 * M_PI / L * (double)(i <= N / 2 ? (long)i : (long)i - (long)N);
+            double kj = 2 * M_PI / L * (double)(j <= N / 2 ? (long)j : (long)j - (long)N);
+            double k2 = ki * ki + kj * kj;
+            double d = exp(-k2 * sig * sig / 2) - exp(-k2 * 2 * sig * sig / 2);
+            F[i * N + j] = d * d;
+            if (F[i * N + j] > fmax_) fmax_ = F[i * N + j];
+        }
+    for (size_t q = 0; q < N * N; q++) F[q] /= fmax_; /* top of the ring = 1 */
+    gridscorer *gs = gridscorer_alloc(N, GRIDSCORE_SPLINE3);
+    gsl_rng *r = rng_stream_alloc(11, "pattern", 0);
+    double best = -INFINITY, best_sp = NAN;
+    size_t above1 = 0;
+    const int starts = 8;
+    for (int s = 0; s < starts; s++) {
+        for (size_t q = 0; q < N * N; q++) g[q] = gsl_rng_uniform(r);
+        for (int it = 0; it < 400; it++) {
+            for (size_t q = 0; q < N * N; q++) { a[2 * q] = g[q]; a[2 * q + 1] = 0; }
+            fft2(a, N, 0, col);
+            for (size_t q = 0; q < N * N; q++) { a[2 * q] *= F[q]; a[2 * q + 1] *= F[q]; }
+            fft2(a, N, 1, col);
+            double nrm = 0;
+            for (size_t q = 0; q < N * N; q++) {
+                double v = g[q] + 0.5 * (a[2 * q] - g[q]);
+                g[q] = v > 0 ? v : 0;
+                nrm += g[q] * g[q];
+            }
+            nrm = sqrt(nrm / (double)(N * N));
+            for (size_t q = 0; q < N * N && nrm > 0; q++) g[q] /= nrm;
+        }
+        gridscore_result res;
+        double *w = malloc(gridscore_work_size(gs) * sizeof *w);
+        gridscore_map(gs, g, &res, NULL, w);
+        free(w);
+        above1 += res.score60 > 1.0;
+        if (res.score60 > best) { best = res.score60; best_sp = res.spacing * L / (double)N; }
+    }
+    CHECK(best > 1.0, "pattern formation on the DoS covariance: best of %d starts scores %.3f > 1 "
+          "(%zu above 1), spacing %.2f m (theory 0.74 m)", starts, best, above1, best_sp);
+    gsl_rng_free(r);
+    gridscorer_free(gs);
+    free(F); free(a); free(g);
+}
+
+/* A fixed-seed short training of a small rate-RNN path integrator on the gridcells-rnn
+ * recipe (DoS targets, z-scored start code, velocity in m/s; Adam at 1e-2 for
+ * the small net): the cross-entropy must fall below that of the best constant guess
+ * (the mean target of the batch), which a network that ignores its inputs cannot beat. */
+static void test_rnn_training(void) {
+    const size_t B = 50, T = 10, P = 64, H = 64;
+    traj_params tp;
+    traj_params_default(&tp);
+    tp.dt = 0.02; tp.substeps = 1; tp.speed_scale = 0.8168; tp.rot_std = 11.52;
+    gsl_rng *rc = rng_stream_alloc(8341, "cells", 0), *rd = rng_stream_alloc(3, "data", 0);
+    pc_ensemble *pc = pc_alloc(P, 0.2, 2.0, tp.box, rc);
+    pathint_dims d = {2, H, H, P, 0, PATHINT_RNN};
+    pathint *m = pathint_alloc(&d, B, T);
+    pathint_init_weights(m, 3);
+    m->dropout = 0;
+    m->weight_decay = 2e-4;
+    optim_params op = optim_defaults(OPTIM_ADAM);
+    op.lr = 1e-2;
+    optim *o = optim_alloc(&op, m->n_params);
+    double *vel = malloc(B * T * 3 * sizeof *vel), *pos = malloc(B * (T + 1) * 2 * sizeof *pos);
+    double *hd = malloc(B * (T + 1) * sizeof *hd), *inp = malloc(B * T * 2 * sizeof *inp);
+    double *pc0 = malloc(B * P * sizeof *pc0), *pct = malloc(B * T * P * sizeof *pct);
+    double *ybar = malloc(P * sizeof *ybar), dummy = 0;
+    double first = NAN, last_ce = 0, chance = 0;
+    const int steps = 100;
+    for (int s = 0; s < steps; s++) {
+        traj_generate_batch(&tp, B, T, rd, vel, pos, hd);
+        pc_encode_steps(pc, pos, B, T, pc0, pct);
+        for (size_t b = 0; b < B; b++) {
+            double *r = pc0 + b * P, mu = 0, var = 0;
+            for (size_t i = 0; i < P; i++) mu += r[i] / (double)P;
+            for (size_t i = 0; i < P; i++) var += (r[i] - mu) * (r[i] - mu) / (double)P;
+            for (size_t i = 0; i < P; i++) r[i] = (r[i] - mu) / sqrt(var);
+            for (size_t t = 0; t < T; t++) {
+                const double *p = pos + (b * (T + 1) + t) * 2;
+                inp[(b * T + t) * 2] = (p[2] - p[0]) / tp.dt;
+                inp[(b * T + t) * 2 + 1] = (p[3] - p[1]) / tp.dt;
+            }
+        }
+        double loss;
+        pathint_forward(m, B, inp, pc0, &dummy, pct, &dummy, 0, &loss);
+        if (s == 0) first = m->ce;
+        if (s >= steps - 20) {
+            last_ce += m->ce / 20.0;
+            /* chance: cross-entropy of the targets against their batch mean */
+            for (size_t i = 0; i < P; i++) ybar[i] = 0;
+            for (size_t q = 0; q < B * T; q++)
+                for (size_t i = 0; i < P; i++) ybar[i] += pct[q * P + i] / (double)(B * T);
+            double ce = 0;
+            for (size_t q = 0; q < B * T; q++)
+                for (size_t i = 0; i < P; i++) ce -= pct[q * P + i] * log(ybar[i]);
+            chance += ce / (double)(B * T) / 20.0;
+        }
+        pathint_backward(m, pct, &dummy);
+        optim_step(o, m->params, m->grads);
+    }
+    CHECK(last_ce < chance - 0.01, "RNN path integrator, %d updates (seed 3): cross-entropy %.4f "
+          "(start %.4f) below the best constant guess %.4f (ln P = %.4f)", steps, last_ce, first,
+          chance, log((double)P));
+    free(vel); free(pos); free(hd); free(inp); free(pc0); free(pct); free(ybar);
+    optim_free(o); pathint_free(m); pc_free(pc); gsl_rng_free(rc); gsl_rng_free(rd);
+}
+
 static const test_case tests[] = {
+    {"lattice_geometry", test_lattice_geometry},
+    {"null_and_stability", test_null_and_stability},
+    {"pattern_formation", test_pattern_formation},
+    {"rnn_training", test_rnn_training},
     {"ring_counts", test_ring_counts},
     {"plane_r2", test_plane_r2},
     {"hex_and_square_scores", test_hex_and_square_scores},

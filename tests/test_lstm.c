@@ -288,9 +288,9 @@ static void pi_case_alloc(pi_case *c, const pathint_dims *d, size_t B, size_t T,
     pathint_init_weights(c->m, seed);
     c->vel = malloc(B * T * d->n_in * sizeof(double));
     c->pc0 = malloc(B * d->n_pc * sizeof(double));
-    c->hd0 = malloc(B * d->n_hd * sizeof(double));
+    c->hd0 = malloc((B * d->n_hd + 1) * sizeof(double));
     c->pc = malloc(B * T * d->n_pc * sizeof(double));
-    c->hd = malloc(B * T * d->n_hd * sizeof(double));
+    c->hd = malloc((B * T * d->n_hd + 1) * sizeof(double));
     gsl_rng *r = rng_stream_alloc(seed, "test", 1);
     fill_uniform(r, c->vel, B * T * d->n_in, -0.9, 1.1);
     fill_dist(r, c->pc0, B, d->n_pc);
@@ -314,7 +314,7 @@ static double pi_loss(pi_case *c, int drop) {
 }
 
 static void test_pathint_fd(void) {
-    pathint_dims d = {3, 6, 7, 5, 4};
+    pathint_dims d = {3, 6, 7, 5, 4, PATHINT_LSTM};
     pi_case c;
     pi_case_alloc(&c, &d, 2, 5, 31);
     pathint *m = c.m;
@@ -607,7 +607,140 @@ static void test_rmsprop_tf(void) {
     optim_free(o);
 }
 
+/* Naive loss of the RNN core, item by item (no BLAS): h_0 = init W_h0 (+ b), h_t =
+ * f(h_{t-1} W_rec + x_t W_in), softmax heads, CE + (wd/2) |W_rec|^2. */
+static double naive_rnn_loss(pi_case *c) {
+    pathint *m = c->m;
+    const pathint_dims *d = &m->d;
+    size_t T = c->T, B = c->B, I = d->n_in, H = d->n_hidden, P = d->n_pc, D = d->n_hd, PD = P + D;
+    double *h = malloc(H * sizeof *h), *hn = malloc(H * sizeof *hn);
+    double *lg = malloc((P + D + 1) * sizeof *lg), total = 0;
+    for (size_t b = 0; b < B; b++) {
+        for (size_t u = 0; u < H; u++) {
+            double s = m->bias ? m->w.b_h0[u] : 0;
+            for (size_t k = 0; k < PD; k++)
+                s += (k < P ? c->pc0[b * P + k] : c->hd0[b * D + k - P]) * m->w.w_h0[k * H + u];
+            h[u] = s;
+        }
+        for (size_t t = 0; t < T; t++) {
+            for (size_t u = 0; u < H; u++) {
+                double s = 0;
+                for (size_t k = 0; k < H; k++) s += h[k] * m->w.w_rec[k * H + u];
+                for (size_t k = 0; k < I; k++) s += c->vel[(b * T + t) * I + k] * m->w.w_in[k * H + u];
+                hn[u] = m->rnn_act == PATHINT_TANH ? tanh(s) : (s > 0 ? s : 0);
+            }
+            memcpy(h, hn, H * sizeof *h);
+            for (int head = 0; head < 2; head++) {
+                size_t N = head ? D : P;
+                const double *W = head ? m->w.w_hd : m->w.w_pc, *bb = head ? m->w.b_hd : m->w.b_pc;
+                const double *y = head ? c->hd + (b * T + t) * D : c->pc + (b * T + t) * P;
+                if (N == 0) continue;
+                double mx = -INFINITY, z = 0;
+                for (size_t i = 0; i < N; i++) {
+                    double s = m->bias ? bb[i] : 0;
+                    for (size_t k = 0; k < H; k++) s += h[k] * W[k * N + i];
+                    lg[i] = s;
+                    if (s > mx) mx = s;
+                }
+                for (size_t i = 0; i < N; i++) z += exp(lg[i] - mx);
+                for (size_t i = 0; i < N; i++) total -= y[i] * (lg[i] - mx - log(z));
+            }
+        }
+    }
+    double l2 = 0;
+    for (size_t i = 0; i < H * H; i++) l2 += m->w.w_rec[i] * m->w.w_rec[i];
+    free(h); free(hn); free(lg);
+    return total / (double)(T * B) + 0.5 * m->weight_decay * l2;
+}
+
+/* The rate-RNN core: backward vs central finite differences (ReLU without biases and
+ * without a head-direction head, as the gridcells-rnn preset; tanh with biases and an
+ * HD head), and the forward loss vs the naive item-by-item loop. */
+static void test_rnn_core_fd(void) {
+    for (int v = 0; v < 2; v++) {
+        pathint_dims d = {2, 7, 7, 5, v ? 3 : 0, PATHINT_RNN};
+        pi_case c;
+        pi_case_alloc(&c, &d, 3, 6, 61 + v);
+        pathint *m = c.m;
+        m->rnn_act = v ? PATHINT_TANH : PATHINT_RELU;
+        m->bias = v;
+        m->weight_decay = 2.9e-3;
+        m->dropout = 0;
+        /* larger weights so the ReLU units switch on and off along the sequence */
+        for (size_t i = 0; i < m->n_params; i++) m->params[i] *= 2.3;
+        double L = pi_loss(&c, 0), N = naive_rnn_loss(&c);
+        CHECK(fabs(L - N) <= 1e-12 * fabs(N), "RNN core (%s) loss %.12f vs naive loop %.12f",
+              v ? "tanh, biases, HD head" : "relu", L, N);
+        size_t on = 0;
+        for (size_t i = 0; i < c.T * c.B * d.n_hidden; i++) on += m->g[i] > 0;
+        pathint_backward(m, c.pc, c.hd);
+        size_t n = m->n_params;
+        double *an = malloc(n * sizeof *an), *fd = malloc(n * sizeof *fd);
+        memcpy(an, m->grads, n * sizeof *an);
+        const double eps = 1e-6;
+        for (size_t i = 0; i < n; i++) {
+            double w0 = m->params[i];
+            m->params[i] = w0 + eps; double lp = pi_loss(&c, 0);
+            m->params[i] = w0 - eps; double lm = pi_loss(&c, 0);
+            m->params[i] = w0;
+            fd[i] = (lp - lm) / (2 * eps);
+        }
+        pathint_layers w;
+        pathint_layers_map(&w, m->params, &d);
+        struct { const char *name; double *p; size_t n; } parts[] = {
+            {"W_h0", w.w_h0, (d.n_pc + d.n_hd) * d.n_hidden}, {"W_in", w.w_in, d.n_in * d.n_hidden},
+            {"W_rec", w.w_rec, d.n_hidden * d.n_hidden}, {"W_pc", w.w_pc, d.n_hidden * d.n_pc},
+            {"b_pc", w.b_pc, d.n_pc}};
+        double a = mean_asym(an, fd, n);
+        CHECK(a < 1e-6, "RNN core (%s, %zu of %zu states active) gradients vs finite differences: "
+              "mean asymmetry %.3g over %zu params", v ? "tanh" : "relu", on,
+              c.T * c.B * d.n_hidden, a, n);
+        for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
+            size_t off = (size_t)(parts[k].p - m->params);
+            double ak = mean_asym(an + off, fd + off, parts[k].n);
+            CHECK(ak < 1e-6, "  %s: mean asymmetry %.3g", parts[k].name, ak);
+        }
+        if (!v) {
+            double mx = 0;
+            for (size_t i = 0; i < d.n_pc; i++) mx = fmax(mx, fabs(an[(size_t)(w.b_pc - m->params) + i]));
+            CHECK(mx == 0, "no biases: b_pc gradient stays 0 (max %.3g)", mx);
+        }
+        free(an); free(fd);
+        pi_case_free(&c);
+    }
+}
+
+/* The RNN core gives the same bytes with 1, 2 and 3 threads at a size where the
+ * products are cut in chunks (B 40, H 64). */
+static void test_rnn_core_threads(void) {
+#ifdef _OPENMP
+    pathint_dims d = {2, 64, 64, 30, 0, PATHINT_RNN};
+    pi_case c;
+    pi_case_alloc(&c, &d, 40, 8, 71);
+    size_t n = c.m->n_params;
+    double L[3], *g[3];
+    for (int k = 0; k < 3; k++) {
+        omp_set_num_threads(k + 1);
+        L[k] = pi_loss(&c, 0);
+        pathint_backward(c.m, c.pc, c.hd);
+        g[k] = malloc(n * sizeof(double));
+        memcpy(g[k], c.m->grads, n * sizeof(double));
+    }
+    omp_set_num_threads(2);
+    for (int k = 1; k < 3; k++) {
+        CHECK(memcmp(&L[0], &L[k], sizeof(double)) == 0, "RNN core: loss byte-identical for 1 and %d threads", k + 1);
+        CHECK(memcmp(g[0], g[k], n * sizeof(double)) == 0, "RNN core: gradients byte-identical for 1 and %d threads", k + 1);
+    }
+    for (int k = 0; k < 3; k++) free(g[k]);
+    pi_case_free(&c);
+#else
+    CHECK(1, "built without OpenMP: thread test skipped");
+#endif
+}
+
 static const test_case tests[] = {
+    {"rnn_core_fd", test_rnn_core_fd},
+    {"rnn_core_threads", test_rnn_core_threads},
     {"gemm_edges", test_gemm_edges},
     {"lstm_forget_bias", test_lstm_forget_bias},
     {"lstm_fast_vs_naive", test_lstm_fast_vs_naive},

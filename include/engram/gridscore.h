@@ -85,6 +85,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <gsl/gsl_rng.h>
 #include "engram/image.h"
 
 /* ---------------------------------------------------------------- rate maps */
@@ -175,6 +176,8 @@ typedef struct gridscore_result {
     double ring_inner90, ring_outer90; /* radii (bins) of ring90 */
     double corr[GRIDSCORE_N_ANGLES];   /* corr(angle) in ring60, angles as above */
     double plane_r2; /* R^2 of the best plane a + b x + c y fitted to the map (NaN if empty) */
+    double spacing, orientation, ellipticity; /* of the six inner SAC peaks
+                                                 (gridscore_sac_peaks); NaN if fewer */
 } gridscore_result;
 
 /* The 7 rotation angles in degrees, in the order of gridscore_result.corr. */
@@ -201,7 +204,36 @@ int gridscore_map(const gridscorer *gs, const double *map, gridscore_result *res
 int gridscore_maps(const gridscorer *gs, const double *maps, size_t units,
                    gridscore_result *res, double *sacs);
 
-/* Writes the CSV header "unit,score60,score90,ring_inner,ring_outer" and one row per
+/* Lattice geometry from the six peaks of a SAC (side, side) nearest its centre: the
+ * local maxima with a positive value other than the centre (3 x 3 neighbourhood, each
+ * position refined by a parabola through its neighbours along each axis). spacing is
+ * the median distance of the six from the centre, in bins (one SAC lag = one rate-map
+ * bin); orientation the lattice angle in [0, 60) degrees, the circular mean of 6 x the
+ * peaks' angles atan2(dy, dx) divided by 6 (0: a peak on the +x axis); ellipticity
+ * 1 - shortest / longest of the six distances (0 for a perfect hexagon). With fewer
+ * than six peaks all three are NaN. Returns the number of peaks found. */
+int gridscore_sac_peaks(const double *sac, size_t side, double *spacing, double *orientation,
+                        double *ellipticity);
+
+/* Shuffle null of the 60-degree score: map k (k = 0..n_maps-1) is unit k % U's map
+ * (maps (U, n, n)) with its finite bins randomly permuted (empty bins stay empty),
+ * draws from r in k order; writes the n_maps scores into scores. Returns ENGRAM_OK or
+ * ENGRAM_ENOMEM. */
+int gridscore_shuffle_null(const gridscorer *gs, const double *maps, size_t units,
+                           size_t n_maps, gsl_rng *r, double *scores);
+
+/* Returns the q-quantile (0 <= q <= 1) of the finite values of v (n,), with linear
+ * interpolation between order statistics as numpy.percentile; NaN if none is finite.
+ * work holds n doubles. */
+double gridscore_quantile(const double *v, size_t n, double q, double *work);
+
+/* Returns the Pearson correlation of two n x n maps over the bins finite in both (NaN
+ * if fewer than 2, or a constant map): split-half stability when a and b are the maps
+ * of two halves of the data. */
+double gridscore_map_corr(const double *a, const double *b, size_t n);
+
+/* Writes the CSV header "unit,score60,score90,ring_inner,ring_outer,plane_r2,
+ * spacing_bins,orientation_deg,ellipticity" and one row per
  * unit (%.17g; NaN written as "nan") to f. Returns ENGRAM_OK or ENGRAM_EIO. */
 int gridscore_write_csv(FILE *f, const gridscore_result *res, size_t units);
 

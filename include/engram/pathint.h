@@ -1,4 +1,5 @@
-/* pathint.h: the path-integrating LSTM of Banino et al. 2018 (Nature 557:429).
+/* pathint.h: the path-integrating network of Banino et al. 2018 (Nature 557:429), with
+ * two cores: the paper's LSTM and the rate RNN of Sorscher et al. 2019/2023.
  *
  * The supervised network of the paper's Fig. 1 (official code deepmind/grid-cells,
  * model.py): from egocentric velocity inputs it predicts place-cell and head-direction
@@ -13,6 +14,20 @@
  *     L    = 1/(B T) sum_{b,t} [ -sum_i pc_t,i log y_t,i - sum_j hd_t,j log q_t,j ]
  *            + (weight_decay / 2) (|W_g|^2 + |W_pc|^2 + |W_hd|^2)
  *
+ * With g_act = PATHINT_G_RELU the layer is g_t = relu(h_t W_g) * m_t (non-negative g;
+ * Sorscher et al. 2023 argue the sign constraint is what selects hexagons).
+ *
+ * Rate-RNN core (kind = PATHINT_RNN; Sorscher, Mel, Ocko, Giocomo & Ganguli 2023, Neuron
+ * 111:121, code ganguli-lab/grid-pattern-formation model.py): H recurrent units, no
+ * biases by default, and the recurrent state itself is the layer g (Ng = H):
+ *     h_0 = init W_h0 (+ b_h0)                    (H,) linear encoder of the start code
+ *     h_t = f(h_{t-1} W_rec + x_t W_in)           f = relu (default) or tanh
+ *     g_t = h_t * m_t,  y_t, q_t as above (head biases only when m->bias)
+ *     L   = CE + (weight_decay / 2) |W_rec|^2     (Sorscher's 1e-4 sum W^2 is 2e-4 here)
+ * Its initialisation follows torch: every weight uniform in +-1/sqrt(fan_in), where the
+ * fan-in of W_in and W_rec is H (torch.nn.RNN) and that of W_h0 is P + D. With n_hd = 0
+ * (either core) there is no head-direction head.
+ *
  * Defaults (paper Table 1 / code flags): I = 3, H = 128, Ng = 256 (512 in the paper),
  * P = 256, D = 12, dropout 0.5, weight decay 0 (the official code declares 1e-5 but never
  * adds it to the loss). Softmaxes subtract the log-sum-exp, so very negative logits are
@@ -25,7 +40,8 @@
  * (B, D). The model's own activations are time-major (T, B, .): row r = t * B + b of g,
  * p_pc, p_hd (see the struct). All parameters live in one block `params` (n_params
  * doubles) in the order W_h0, b_h0, W_c0, b_c0, LSTM (W_x, W_h, b), W_g, W_pc, b_pc,
- * W_hd, b_hd; `grads` mirrors it. Workspaces are sized at alloc for up to max_batch
+ * W_hd, b_hd (RNN core: W_h0, b_h0, W_in, W_rec, W_pc, b_pc, W_hd, b_hd); `grads`
+ * mirrors it. Workspaces are sized at alloc for up to max_batch
  * items of n_steps steps; nothing is allocated afterwards.
  *
  * Threads: products are cut into fixed row chunks and the recurrence into fixed groups of
@@ -52,12 +68,17 @@
 #include <gsl/gsl_rng.h>
 #include "engram/lstm.h"
 
+typedef enum { PATHINT_LSTM = 0, PATHINT_RNN = 1 } pathint_kind;
+typedef enum { PATHINT_G_LINEAR = 0, PATHINT_G_RELU = 1 } pathint_g_act;
+typedef enum { PATHINT_RELU = 0, PATHINT_TANH = 1 } pathint_rnn_act;
+
 typedef struct pathint_dims {
-    size_t n_in;     /* I: velocity channels (3) */
-    size_t n_hidden; /* H: LSTM units (128) */
-    size_t n_g;      /* Ng: linear layer g (256) */
+    size_t n_in;     /* I: velocity channels (3; 2 for allocentric velocity) */
+    size_t n_hidden; /* H: LSTM or RNN units (128) */
+    size_t n_g;      /* Ng: layer g (256); must equal H for the RNN core */
     size_t n_pc;     /* P: place cells (256) */
-    size_t n_hd;     /* D: head-direction cells (12) */
+    size_t n_hd;     /* D: head-direction cells (12; 0: no head-direction head) */
+    pathint_kind kind; /* core (PATHINT_LSTM when zero-initialised) */
 } pathint_dims;
 
 /* Views of one parameter (or gradient) block. */
@@ -72,6 +93,8 @@ typedef struct pathint_layers {
     double *b_pc; /* (P,) */
     double *w_hd; /* (Ng, D) */
     double *b_hd; /* (D,) */
+    double *w_in;  /* RNN core: (I, H) input weights (NULL for the LSTM) */
+    double *w_rec; /* RNN core: (H, H) recurrent weights, h_t = f(h_{t-1} W_rec + ...) */
 } pathint_layers;
 
 typedef struct pathint {
@@ -79,7 +102,10 @@ typedef struct pathint {
     size_t max_batch, n_steps; /* workspace sizes: B <= max_batch, T = n_steps */
     double dropout;            /* drop probability p of g in training, in [0, 1) */
     double forget_bias;        /* constant added to the forget gate (1) */
-    double weight_decay;       /* L2 coefficient on W_g, W_pc, W_hd (0) */
+    double weight_decay;       /* L2 coefficient on W_g, W_pc, W_hd (0); RNN: on W_rec */
+    pathint_g_act g_act;       /* LSTM core: linear (default) or relu g */
+    pathint_rnn_act rnn_act;   /* RNN core: relu (default) or tanh */
+    int bias;                  /* RNN core: learn b_h0, b_pc, b_hd (0: they stay 0) */
     size_t n_params;
     double *params;            /* (n_params,) */
     double *grads;             /* (n_params,) */
@@ -90,7 +116,7 @@ typedef struct pathint {
     double ce;                 /* mean cross-entropy of the last forward (no L2 term) */
     double *x;                 /* (T, B, I) */
     double *init;              /* (B, P + D) */
-    double *z;                 /* (T, B, 4H) gate activations */
+    double *z;                 /* (T, B, 4H) gate activations (RNN: (T, B, H) pre-activations) */
     double *hs, *cs;           /* (T + 1, B, H), block 0 = h_0 / c_0 */
     double *g;                 /* (T, B, Ng) linear layer before dropout */
     double *mask;              /* (T, B, Ng) dropout multipliers */
@@ -102,13 +128,13 @@ typedef struct pathint {
     double *d_pc, *d_hd;       /* (T, B, P), (T, B, D) */
     double *d_g;               /* (T, B, Ng) */
     double *dh;                /* (T, B, H) */
-    double *dz;                /* (T, B, 4H) */
+    double *dz;                /* (T, B, 4H) (RNN: (T, B, H) dL/d pre-activation) */
     double *dh0, *dc0;         /* (B, H) */
     double *wt;                /* transposed weights, max(Ng (P + D), H Ng, 4H H) */
     gsl_rng **drop_rng;        /* (max_batch,) dropout streams, re-seeded per update */
 } pathint;
 
-/* Returns the paper's sizes: I 3, H 128, Ng 256, P 256, D 12. */
+/* Returns the paper's sizes: I 3, H 128, Ng 256, P 256, D 12, LSTM core. */
 pathint_dims pathint_dims_default(void);
 
 /* Returns the number of parameters of a model of dims d. */
@@ -125,8 +151,9 @@ void pathint_free(pathint *m);
 /* Points the fields of v into block (n_params doubles) in parameter order. */
 void pathint_layers_map(pathint_layers *v, double *block, const pathint_dims *d);
 
-/* Draws the initial parameters from stream (seed, "weights", 0): truncated normal
- * weights with std 1/sqrt(fan_in), zero biases. Returns ENGRAM_OK or ENGRAM_ENOMEM. */
+/* Draws the initial parameters from stream (seed, "weights", 0): LSTM core, truncated
+ * normal weights with std 1/sqrt(fan_in); RNN core, uniform in +-1/sqrt(fan_in) (see
+ * the overview); zero biases. Returns ENGRAM_OK or ENGRAM_ENOMEM. */
 int pathint_init_weights(pathint *m, uint64_t seed);
 
 /* Fills the dropout mask of B items for training update `step`: item b draws T * Ng

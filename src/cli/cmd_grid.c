@@ -2,7 +2,7 @@
  * and grid scores from saved arrays, e.g. a run's ratemaps.npy or recorded rate maps.
  *
  *   engram gridscore FILE.npy [--out FILE.csv] [--interp cubic|bilinear]
- *                    [--min-overlap N] [--min-max]
+ *                    [--min-overlap N] [--min-max] [--null N [--seed S]]
  *   (every render writes PNG, SVG or PDF by the extension of --out)
  *   engram render ratemaps FILE.npy --out FILE.png [--cmap jet|viridis|grey] [--scale N]
  *                    [--max-units N] [--csv FILE.csv | --no-csv]
@@ -26,6 +26,7 @@
 #include "engram/gridscore.h"
 #include "engram/image.h"
 #include "engram/npy.h"
+#include "engram/rng.h"
 #include "engram/run.h"
 
 /* Prints "engram CMD: message" on stderr and returns code. */
@@ -85,15 +86,45 @@ static int parse_size(const char *s, size_t lo, size_t hi, size_t *out) {
     return 0;
 }
 
+/* Scores n_null bin-shuffled maps and prints the null's percentiles and the counts of
+ * units above them (and above 0.8 and 1.0) on stderr. */
+static int gridscore_null_report(const gridscorer *gs, const double *maps, size_t units,
+                                 const gridscore_result *res, size_t n_null, size_t seed) {
+    double *null = malloc(n_null * sizeof *null);
+    double *w = malloc((n_null > units ? n_null : units) * sizeof *w);
+    gsl_rng *r = rng_stream_alloc((uint64_t)seed, "null", 0);
+    int st = null && w && r ? gridscore_shuffle_null(gs, maps, units, n_null, r, null)
+                            : engram_fail(ENGRAM_ENOMEM, "out of memory");
+    if (st == ENGRAM_OK) {
+        double p95 = gridscore_quantile(null, n_null, 0.95, w);
+        double p99 = gridscore_quantile(null, n_null, 0.99, w);
+        size_t a99 = gridscore_count_above(res, units, p99), a95 = gridscore_count_above(res, units, p95);
+        fprintf(stderr, "null of %zu bin-shuffled maps (seed %zu): 95th percentile %.4f, 99th %.4f; "
+                "units above the 95th: %zu, above the 99th: %zu, above 0.8: %zu, above 1.0: %zu of %zu\n",
+                n_null, seed, p95, p99, a95, a99, gridscore_count_above(res, units, 0.8),
+                gridscore_count_above(res, units, 1.0), units);
+    }
+    free(null); free(w);
+    if (r) gsl_rng_free(r);
+    return st;
+}
+
 int cmd_gridscore(int argc, char **argv) {
     const char *cmd = "gridscore";
     const char *in = NULL, *out = NULL;
     gridscore_interp interp = GRIDSCORE_SPLINE3;
     size_t min_overlap = 2;
     int min_max = 0;
+    size_t n_null = 0, seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--out")) {
+        if (!strcmp(a, "--null")) {
+            if (++i >= argc || parse_size(argv[i], 1, 10000000, &n_null))
+                return fail(2, cmd, "--null needs a positive number of shuffled maps");
+        } else if (!strcmp(a, "--seed")) {
+            if (++i >= argc || parse_size(argv[i], 0, (size_t)4294967295u, &seed))
+                return fail(2, cmd, "--seed needs a non-negative integer");
+        } else if (!strcmp(a, "--out")) {
             if (++i >= argc) return fail(2, cmd, "--out needs FILE.csv");
             out = argv[i];
         } else if (!strcmp(a, "--interp")) {
@@ -108,9 +139,13 @@ int cmd_gridscore(int argc, char **argv) {
             min_max = 1;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             printf("usage: engram gridscore FILE.npy [--out FILE.csv] [--interp cubic|bilinear]\n"
-                   "                        [--min-overlap N] [--min-max]\n"
+                   "                        [--min-overlap N] [--min-max] [--null N [--seed S]]\n"
                    "Grid scores (DeepMind method) of rate maps (units, bins, bins), NaN = empty\n"
-                   "bin. Writes CSV unit,score60,score90,ring_inner,ring_outer to stdout or --out.\n");
+                   "bin. Writes CSV unit,score60,score90,ring_inner,ring_outer,plane_r2,\n"
+                   "spacing_bins,orientation_deg,ellipticity (lattice of the six inner SAC peaks)\n"
+                   "to stdout or --out. --min-max: min/max form of score60 (Hardcastle et al.\n"
+                   "2017). --null N: also score N bin-shuffled maps (units in turn, rng seed S)\n"
+                   "and print their 95th/99th percentiles and the units above them on stderr.\n");
             return 0;
         } else if (a[0] == '-' && a[1]) {
             return fail(2, cmd, "unknown option '%s' (see engram gridscore --help)", a);
@@ -139,6 +174,7 @@ int cmd_gridscore(int argc, char **argv) {
         if (out) st = gridscore_write_csv_path(out, res, units);
         else st = gridscore_write_csv(stdout, res, units);
     }
+    if (st == ENGRAM_OK && n_null) st = gridscore_null_report(gs, data, units, res, n_null, seed);
     free(data); free(res); gridscorer_free(gs);
     if (st != ENGRAM_OK) return fail(engram_exit_code(st), cmd, "%s", engram_error());
     return 0;

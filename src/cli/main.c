@@ -312,6 +312,29 @@ static void rules_text(const experiment *e, char *buf, size_t n) {
         snprintf(buf + strlen(buf), n - strlen(buf), "%s%s", i ? ", " : "", e->rules[i]);
 }
 
+/* A --quick entry "KEY=VALUE ? SECTION.KEY=VALUE" applies only when the text key KEY
+ * (an enum or string) holds VALUE in the configuration read so far, so one experiment
+ * can shrink each of its presets differently; a plain entry always applies. */
+static int quick_applies(const config *c, const char *entry) {
+    const char *q = strstr(entry, " ? ");
+    if (!q) return 1;
+    const char *eq = memchr(entry, '=', (size_t)(q - entry));
+    char key[128];
+    if (!eq || (size_t)(eq - entry) >= sizeof key) return 0;
+    memcpy(key, entry, (size_t)(eq - entry));
+    key[eq - entry] = '\0';
+    if (!config_has(c, key)) return 0;
+    const char *v = config_str(c, key);
+    size_t n = (size_t)(q - eq - 1);
+    return v && strlen(v) == n && strncmp(v, eq + 1, n) == 0;
+}
+
+/* The assignment part of a --quick entry (after " ? " when conditional). */
+static const char *quick_assignment(const char *entry) {
+    const char *q = strstr(entry, " ? ");
+    return q ? q + 3 : entry;
+}
+
 /* Builds the resolved configuration: defaults < file < --quick < --set < --seed. */
 static int build_config(const experiment *e, const char *file, const options *o, config **out) {
     config *c = experiment_config(e);
@@ -322,7 +345,7 @@ static int build_config(const experiment *e, const char *file, const options *o,
                          config_str(c, "run.experiment"), e->name);
     if (st == ENGRAM_OK && o->quick) {
         for (size_t i = 0; e->quick && e->quick[i] && st == ENGRAM_OK; i++)
-            st = config_set(c, e->quick[i], "--quick");
+            if (quick_applies(c, e->quick[i])) st = config_set(c, quick_assignment(e->quick[i]), "--quick");
         if (st == ENGRAM_OK) st = config_set(c, "run.quick=true", "--quick");
     }
     for (size_t i = 0; i < o->n_sets && st == ENGRAM_OK; i++) {
@@ -826,7 +849,33 @@ static int cmd_list(int argc, char **argv) {
     return fail_usage("list: unknown '%s' (experiments, rules or keys EXPERIMENT)", what);
 }
 
+/* OpenBLAS (dynamic-arch builds) picks its kernels from the CPU model; on virtual CPUs
+ * it may not recognise (reported as a plain "Intel Xeon Processor") it falls back to
+ * its Prescott kernels, 3-5x slower than the AVX2/AVX-512 kernels the CPU supports.
+ * OpenBLAS reads OPENBLAS_CORETYPE only when it loads, so when the user has not set it
+ * and OpenBLAS chose Prescott on a CPU with AVX2, the program restarts itself once with
+ * the Haswell (AVX2) kernels. Not the SkylakeX (AVX-512) ones: older OpenBLAS releases
+ * compute wrong results with those on some processors, which is also why some systems
+ * set OPENBLAS_CORETYPE=Haswell themselves. Results stay identical for any thread count
+ * (the thread count does not change the kernels). */
+extern char *openblas_get_corename(void) __attribute__((weak));
+
+static void blas_pick_kernels(char **argv) {
+    if (getenv("OPENBLAS_CORETYPE") || !openblas_get_corename) return;
+    const char *core = openblas_get_corename();
+    if (!core || strcmp(core, "Prescott") != 0) return;
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    const char *want = __builtin_cpu_supports("avx2") ? "Haswell" : NULL;
+    if (!want || setenv("OPENBLAS_CORETYPE", want, 1) != 0) return;
+    execv("/proc/self/exe", argv); /* returns only on failure: keep running as we are */
+#else
+    (void)argv;
+#endif
+}
+
 int main(int argc, char **argv) {
+    blas_pick_kernels(argv);
     if (argc < 2) {
         fputs(usage_text, stderr);
         return 2;

@@ -1,4 +1,20 @@
-/* gridcells.c: the `gridcells` experiment, Banino et al. 2018 (Nature 557:429).
+/* gridcells.c: the `gridcells` experiment, Banino et al. 2018 (Nature 557:429), and the
+ * rate-RNN path integrator of Sorscher et al. 2023 (Neuron 111:121) as its second core.
+ *
+ * model.kind = lstm (default) trains the Banino network and scores its layer g;
+ * model.kind = rnn trains a rate RNN (pathint.h) and scores its units. Both share the
+ * trajectories, targets (Gaussian softmax, or difference of softmaxes with
+ * cells.pc_surround > 1), the input scaling (input.velocity egocentric [speed, sin, cos]
+ * or allocentric (dx, dy); input.velocity_units step or mps; input.zscore_init), the
+ * optimisers, the evaluation and the figures. Presets: gridcells (Banino), gridcells-rnn,
+ * gridcells-lstm.
+ *
+ * Grid statistics of every evaluation (gc_grid_stats): a bin-shuffle null of score60
+ * (eval.null_maps maps, stream ("null", 0)), the untrained network's 99th percentile
+ * (step 0), split-half stability (first / second half of the evaluation trajectories),
+ * and the lattice of the six inner SAC peaks. grid_units counts units above the null's
+ * 99th percentile, stable (eval.min_stability) and not planar; see the README for why
+ * these counts must be read against the untrained network's.
  *
  * A path-integrating LSTM (pathint.h) is trained on simulated rodent trajectories
  * (trajectory.h) to predict place-cell and head-direction-cell softmax targets
@@ -30,7 +46,14 @@
  *                    decoded positions of steps 1..T
  *   ratemaps.png (+ ratemaps_order.csv), placecells.png, hdcells.png, trajectory.png,
  *   loss.png, decode_error.png
- * Summary: decode_error_cm, centre_error_cm, max_score60, grid_units, steps, loss.
+ *   gridstats.csv    unit, score60, stability, plane_r2, spacing_m, orientation_deg,
+ *                    ellipticity, grid_unit; gridscores.png, gridunits.png (+ _order.csv),
+ *                    gridspacing.png, gridorientation.png; w_enc.npy, w_in.npy, w_rec.npy,
+ *                    w_out.npy (+ w_enc_c.npy, w_g.npy for the LSTM), one per weight matrix
+ * Summary: decode_error_cm, centre_error_cm, max_score60, grid_units, steps, loss, and
+ * grid_units_nonplanar (fixed eval.grid_threshold), null_p95, null_p99, untrained_p99,
+ * units_above_0_8, units_above_1_0, grid_units_0_8, grid_units_untrained,
+ * units_above_untrained_p99, median_stability, median_spacing_m (all as metrics.csv).
  * Caveats when reading grid_units: (1) an untrained network already has units with
  * score60 > 0.3 (smooth or noisy maps), so compare with the step-0 row of metrics.csv;
  * (2) early in training most g units are linear ramps of position, whose SAC is nearly
@@ -59,7 +82,20 @@
 #include "experiments/figure_path.h"
 
 static const cfg_key gc_keys[] = {
-    {"model.n_hidden", CFG_INT, "128", 1, 4096, NULL, "LSTM units"},
+    {"model.kind", CFG_ENUM, "lstm", 0, 0, "lstm|rnn",
+     "core: Banino's LSTM + layer g, or Sorscher's rate RNN whose units are scored"},
+    {"model.n_hidden", CFG_INT, "128", 1, 4096, NULL, "LSTM units, or RNN units (kind rnn)"},
+    {"model.activation", CFG_ENUM, "relu", 0, 0, "relu|tanh", "RNN core nonlinearity"},
+    {"model.bias", CFG_BOOL, "false", 0, 0, NULL,
+     "RNN core: learn biases of the encoder and heads (Sorscher: none)"},
+    {"model.g_activation", CFG_ENUM, "linear", 0, 0, "linear|relu",
+     "LSTM core: g = h W_g (Banino) or relu(h W_g)"},
+    {"input.velocity", CFG_ENUM, "egocentric", 0, 0, "egocentric|allocentric",
+     "[speed, sin, cos of the turn] (Banino) or the displacement (dx, dy) (Sorscher)"},
+    {"input.velocity_units", CFG_ENUM, "step", 0, 0, "step|mps",
+     "speed and displacement in metres per step, or metres per second (divided by traj.dt)"},
+    {"input.zscore_init", CFG_BOOL, "false", 0, 0, NULL,
+     "z-score the initial place-cell code over cells before the encoder"},
     {"model.n_g", CFG_INT, "256", 1, 8192, NULL,
      "units of the linear layer g (official code 256, paper 512)"},
     {"model.dropout", CFG_REAL, "0.5", 0, 0.95, NULL,
@@ -70,7 +106,7 @@ static const cfg_key gc_keys[] = {
      "place-cell standard deviation in metres (Banino: 0.01)"},
     {"cells.pc_surround", CFG_REAL, "0", 0, 100, NULL,
      "0: Gaussian softmax targets; > 1: difference of softmaxes with this variance ratio"},
-    {"cells.n_hd", CFG_INT, "12", 1, 10000, NULL, "head-direction cells"},
+    {"cells.n_hd", CFG_INT, "12", 0, 10000, NULL, "head-direction cells (0: no head-direction head)"},
     {"cells.hd_kappa", CFG_REAL, "20", 0, 1e6, NULL, "von Mises concentration of HD cells"},
     {"cells.seed", CFG_INT, "8341", 0, 4294967295.0, NULL,
      "seed of the cell centres (fixed across runs, as the official code)"},
@@ -86,7 +122,8 @@ static const cfg_key gc_keys[] = {
     {"train.diverge_factor", CFG_REAL, "100", 1, 1e300, NULL,
      "diverged when the training loss exceeds this many times log(n_pc) + log(n_hd), the loss of a uniform guess"},
     {"train.weight_decay", CFG_REAL, "0", 0, 10, NULL,
-     "L2 coefficient on W_g and the output weights (official code: declared 1e-5, never applied)"},
+     "L2 coefficient c, loss + c/2 |W|^2, on W_g and the output weights (LSTM; official code: "
+     "declared 1e-5, never applied) or on W_rec (RNN)"},
     {"eval.every", CFG_INT, "2000", 1, 1e12, NULL, "updates between evaluations"},
     {"eval.trajectories", CFG_INT, "4000", 1, 1e7, NULL, "evaluation trajectories (stream test)"},
     {"eval.batch", CFG_INT, "50", 1, 100000, NULL, "trajectories per evaluation forward pass"},
@@ -94,7 +131,11 @@ static const cfg_key gc_keys[] = {
     {"eval.max_plane_r2", CFG_REAL, "0.9", 0, 1, NULL,
      "grid_units_nonplanar leaves out maps a plane fits with R^2 >= this (linear ramps)"},
     {"eval.grid_threshold", CFG_REAL, "0.3", -2, 2, NULL,
-     "60-degree score above which a unit counts as grid-like"},
+     "fixed 60-degree threshold of grid_units_nonplanar (below the nulls; kept for comparison)"},
+    {"eval.null_maps", CFG_INT, "1000", 0, 1e6, NULL,
+     "bin-shuffled maps (units in turn) of the null distribution of score60 (0: none)"},
+    {"eval.min_stability", CFG_REAL, "0.5", -1, 1, NULL,
+     "split-half map correlation a grid unit needs (halves of the evaluation trajectories)"},
     {"eval.decode_k", CFG_INT, "3", 1, 64, NULL, "place cells averaged to decode a position"},
     {"eval.dropout", CFG_BOOL, "false", 0, 0, NULL,
      "keep dropout on at evaluation, as the released code did (default off)"},
@@ -106,18 +147,36 @@ static const cfg_key gc_keys[] = {
 
 static const cfg_key *const gc_tables[] = {gc_keys, traj_keys, NULL};
 
+/* --quick, one form per preset (entries "KEY=VALUE ? ..." apply when KEY holds VALUE;
+ * later entries win): the Banino preset (velocity per step) becomes a demo of a minute
+ * (short sequences, Adam, broad place cells); the DoS recipe (velocity in m/s,
+ * gridcells-lstm) runs 500 updates; the rate RNN (gridcells-rnn) 256 units for 1000
+ * updates, hexagonal units in about two minutes. */
 static const char *const gc_quick[] = {
-    /* a demo of a minute: short sequences, Adam, broad place cells */
-    "train.steps=150", "train.batch=20", "train.seq_len=20", "train.optimizer=adam",
-    "train.lr=1e-2", "train.clip_value=0", "eval.every=50", "eval.trajectories=100",
-    "cells.pc_sigma=0.2", "run.checkpoint_every=0", NULL,
+    "input.velocity_units=step ? train.steps=150", "input.velocity_units=step ? train.batch=20",
+    "input.velocity_units=step ? train.seq_len=20",
+    "input.velocity_units=step ? train.optimizer=adam", "input.velocity_units=step ? train.lr=1e-2",
+    "input.velocity_units=step ? train.clip_value=0", "input.velocity_units=step ? eval.every=50",
+    "input.velocity_units=step ? eval.trajectories=100",
+    "input.velocity_units=step ? cells.pc_sigma=0.2",
+    "input.velocity_units=mps ? train.steps=500", "input.velocity_units=mps ? eval.every=250",
+    "input.velocity_units=mps ? eval.trajectories=2500",
+    "model.kind=rnn ? model.n_hidden=256", "model.kind=rnn ? train.steps=1000",
+    "run.checkpoint_every=0", NULL,
 };
 
-enum { H_STEP, H_LOSS, H_DEC, H_BASE, H_MAX60, H_GRID, H_GRIDNP, H_N };
+enum {
+    H_STEP, H_LOSS, H_DEC, H_BASE, H_MAX60, H_GRID, H_GRIDNP, H_NULL95, H_NULL99, H_UNTR99,
+    H_A08, H_A10, H_G08, H_GUNTR, H_AUNTR, H_STAB, H_SPACING, H_N
+};
 
 /* Everything a run holds; allocated once. */
 typedef struct gc_run {
     size_t B, T, E, Be, P, D, Ng, bins;
+    size_t I;            /* model input channels: 3 egocentric, 2 allocentric */
+    int allocentric;     /* input.velocity */
+    double vel_scale;    /* 1 or 1 / traj.dt (input.velocity_units = mps) */
+    int zscore_init;     /* input.zscore_init */
     long steps, every;
     double max_plane_r2; /* eval.max_plane_r2 */
     traj_params tp;
@@ -127,10 +186,16 @@ typedef struct gc_run {
     optim *opt;
     gsl_rng *r_data;
     /* training batch */
-    double *vel, *pos, *hd, *pc0, *hd0, *pct, *hdt;
+    double *vel, *pos, *hd, *pc0, *hd0, *pct, *hdt, *inp; /* inp (B, T, I) model input */
     /* evaluation set and buffers */
-    double *e_vel, *e_pos, *e_hd, *e_pc0, *e_hd0, *pos_tm, *dec_tm, *decoded;
-    ratemap_acc *acc;
+    double *e_vel, *e_pos, *e_hd, *e_pc0, *e_hd0, *pos_tm, *dec_tm, *decoded, *e_inp;
+    ratemap_acc *acc, *acc_a, *acc_b; /* all evaluation data, its first and second half */
+    double *maps_a, *maps_b, *stab;   /* half maps (Ng, bins, bins); stability (Ng,) */
+    size_t n_null;                    /* eval.null_maps */
+    double *null_sc, *qwork;          /* (n_null,), (max(n_null, Ng),) */
+    double min_stab;                  /* eval.min_stability */
+    double untr99;                    /* 99th percentile of the untrained net's score60 */
+    double *untr_sc;                  /* (Ng,) the untrained net's score60 (NaN on resume) */
     gridscorer *gs;
     gridscore_result *res;
     double *maps, *sacs;
@@ -145,7 +210,10 @@ static void gc_free(gc_run *g) {
     free(g->vel); free(g->pos); free(g->hd); free(g->pc0); free(g->hd0); free(g->pct);
     free(g->hdt); free(g->e_vel); free(g->e_pos); free(g->e_hd); free(g->e_pc0);
     free(g->e_hd0); free(g->pos_tm); free(g->dec_tm); free(g->decoded);
-    ratemap_free(g->acc); gridscorer_free(g->gs); free(g->res); free(g->maps); free(g->sacs);
+    free(g->inp); free(g->e_inp);
+    ratemap_free(g->acc); ratemap_free(g->acc_a); ratemap_free(g->acc_b);
+    free(g->maps_a); free(g->maps_b); free(g->untr_sc); free(g->stab); free(g->null_sc); free(g->qwork);
+    gridscorer_free(g->gs); free(g->res); free(g->maps); free(g->sacs);
     free(g->hist);
 }
 
@@ -155,12 +223,113 @@ static const char *gc_path(run_ctx *ctx, const char *name, char *buf, size_t n) 
     return buf;
 }
 
+/* Builds the model input inp (B, T, I) from the generator's egocentric velocities vel
+ * (B, T, 3) = [|dpos|, sin dphi, cos dphi] and positions pos (B, T+1, 2): egocentric
+ * [|dpos| s, sin, cos] or allocentric (pos[t+1] - pos[t]) s, where s = g->vel_scale. */
+static void gc_make_input(const gc_run *g, size_t B, const double *vel, const double *pos,
+                          double *inp) {
+    const size_t T = g->T, I = g->I;
+    for (size_t b = 0; b < B; b++)
+        for (size_t t = 0; t < T; t++) {
+            double *o = inp + (b * T + t) * I;
+            if (g->allocentric) {
+                const double *p = pos + (b * (T + 1) + t) * 2;
+                o[0] = (p[2] - p[0]) * g->vel_scale;
+                o[1] = (p[3] - p[1]) * g->vel_scale;
+            } else {
+                const double *v = vel + (b * T + t) * 3;
+                o[0] = v[0] * g->vel_scale;
+                o[1] = v[1];
+                o[2] = v[2];
+            }
+        }
+}
+
+/* Replaces each of the B rows of the initial code pc0 (B, P) by its z-score over the
+ * P cells (population standard deviation; a constant row becomes 0). */
+static void gc_zscore_rows(double *pc0, size_t B, size_t P) {
+    for (size_t b = 0; b < B; b++) {
+        double *r = pc0 + b * P, mu = 0, var = 0;
+        for (size_t i = 0; i < P; i++) mu += r[i];
+        mu /= (double)P;
+        for (size_t i = 0; i < P; i++) var += (r[i] - mu) * (r[i] - mu);
+        double sd = sqrt(var / (double)P);
+        for (size_t i = 0; i < P; i++) r[i] = sd > 0 ? (r[i] - mu) / sd : 0.0;
+    }
+}
+
+/* Encodes the head-direction targets unless the head is off (D = 0). */
+static int gc_encode_hd(const gc_run *g, const double *hd, size_t B, double *hd0, double *hdt) {
+    return g->D ? hdc_encode_steps(g->hdc, hd, B, g->T, hd0, hdt) : ENGRAM_OK;
+}
+
+/* The honest grid statistics of one evaluation (after the maps are scored): the shuffle
+ * null (eval.null_maps bin-permuted maps, stream ("null", 0) restarted at every
+ * evaluation so each one uses the same draws), split-half stability of every unit,
+ * the untrained network's 99th percentile (set at step 0), and the counts of the
+ * history row. A unit is a grid unit when its score60 exceeds the null's 99th
+ * percentile, its split-half stability reaches eval.min_stability and no plane fits
+ * its map (plane_r2 < eval.max_plane_r2). */
+static int gc_grid_stats(run_ctx *ctx, gc_run *g, double *row) {
+    const size_t Ng = g->Ng, nb = g->bins, nn = nb * nb;
+    double p95 = NAN, p99 = NAN;
+    if (g->n_null) {
+        gsl_rng *r = rng_stream_alloc(ctx->seed, "null", 0);
+        if (!r) return engram_fail(ENGRAM_ENOMEM, "out of memory");
+        int st = gridscore_shuffle_null(g->gs, g->maps, Ng, g->n_null, r, g->null_sc);
+        gsl_rng_free(r);
+        if (st != ENGRAM_OK) return st;
+        p95 = gridscore_quantile(g->null_sc, g->n_null, 0.95, g->qwork);
+        p99 = gridscore_quantile(g->null_sc, g->n_null, 0.99, g->qwork);
+    }
+    ratemap_finalise(g->acc_a, g->maps_a);
+    ratemap_finalise(g->acc_b, g->maps_b);
+    double sc[Ng ? Ng : 1];
+    for (size_t u = 0; u < Ng; u++) {
+        g->stab[u] = gridscore_map_corr(g->maps_a + u * nn, g->maps_b + u * nn, nb);
+        sc[u] = g->res[u].score60;
+    }
+    if (isnan(g->untr99)) {
+        g->untr99 = gridscore_quantile(sc, Ng, 0.99, g->qwork);
+        memcpy(g->untr_sc, sc, Ng * sizeof *sc);
+    }
+    size_t a08 = 0, a10 = 0, grid = 0, g08 = 0, guntr = 0, auntr = 0, ns = 0;
+    double box_bin = g->tp.box / (double)nb;
+    for (size_t u = 0; u < Ng; u++) {
+        const gridscore_result *r = g->res + u;
+        int ok = g->stab[u] >= g->min_stab && r->plane_r2 < g->max_plane_r2;
+        a08 += r->score60 > 0.8;
+        a10 += r->score60 > 1.0;
+        auntr += r->score60 > g->untr99;
+        guntr += ok && r->score60 > g->untr99;
+        if (ok && r->score60 > p99) {
+            grid++;
+            g08 += r->score60 > 0.8;
+            if (isfinite(r->spacing)) sc[ns++] = r->spacing * box_bin;
+        }
+    }
+    row[H_NULL95] = p95;
+    row[H_NULL99] = p99;
+    row[H_UNTR99] = g->untr99;
+    row[H_GRID] = (double)grid;
+    row[H_A08] = (double)a08;
+    row[H_A10] = (double)a10;
+    row[H_G08] = (double)g08;
+    row[H_GUNTR] = (double)guntr;
+    row[H_AUNTR] = (double)auntr;
+    row[H_STAB] = gridscore_quantile(g->stab, Ng, 0.5, g->qwork);
+    row[H_SPACING] = ns ? gridscore_quantile(sc, ns, 0.5, g->qwork) : NAN;
+    return ENGRAM_OK;
+}
+
 /* Evaluates the model on the fixed set: rate maps, scores, decoding. Fills the metrics
  * of one history row (except step and loss). */
 static int gc_evaluate(run_ctx *ctx, gc_run *g, int eval_dropout, size_t decode_k,
                        double threshold, double *row) {
     const size_t T = g->T, P = g->P, D = g->D, Ng = g->Ng;
     ratemap_reset(g->acc);
+    ratemap_reset(g->acc_a);
+    ratemap_reset(g->acc_b);
     double err_sum = 0, base_sum = 0;
     size_t n_rows = 0;
     int st = ENGRAM_OK;
@@ -168,10 +337,11 @@ static int gc_evaluate(run_ctx *ctx, gc_run *g, int eval_dropout, size_t decode_
         size_t Bn = g->E - e0 < g->Be ? g->E - e0 : g->Be;
         const double *pos = g->e_pos + e0 * (T + 1) * 2;
         st = pc_encode_steps(g->pc, pos, Bn, T, g->e_pc0, NULL);
-        if (st == ENGRAM_OK) st = hdc_encode_steps(g->hdc, g->e_hd + e0 * (T + 1), Bn, T, g->e_hd0, NULL);
+        if (st == ENGRAM_OK) st = gc_encode_hd(g, g->e_hd + e0 * (T + 1), Bn, g->e_hd0, NULL);
         if (st != ENGRAM_OK) break;
+        if (g->zscore_init) gc_zscore_rows(g->e_pc0, Bn, P);
         if (eval_dropout) pathint_dropout_mask(g->m, Bn, ctx->seed, (1ull << 40) + e0);
-        st = pathint_forward(g->m, Bn, g->e_vel + e0 * T * 3, g->e_pc0, g->e_hd0, NULL, NULL,
+        st = pathint_forward(g->m, Bn, g->e_inp + e0 * T * g->I, g->e_pc0, g->e_hd0, NULL, NULL,
                              eval_dropout, NULL);
         if (st != ENGRAM_OK) break;
         /* true positions of steps 1..T in the model's time-major row order r = t*B + b */
@@ -183,6 +353,14 @@ static int gc_evaluate(run_ctx *ctx, gc_run *g, int eval_dropout, size_t decode_
             }
         const double *act = eval_dropout ? g->m->gd : g->m->g;
         ratemap_add(g->acc, act, g->pos_tm, T * Bn);
+        /* split halves: trajectories 0..E/2-1 and the rest (rows t * Bn + b of each step) */
+        size_t half = g->E / 2, nb_a = half > e0 ? (half - e0 < Bn ? half - e0 : Bn) : 0;
+        for (size_t t = 0; t < T; t++) {
+            const size_t r0 = t * Bn;
+            if (nb_a) ratemap_add(g->acc_a, act + r0 * Ng, g->pos_tm + r0 * 2, nb_a);
+            if (nb_a < Bn)
+                ratemap_add(g->acc_b, act + (r0 + nb_a) * Ng, g->pos_tm + (r0 + nb_a) * 2, Bn - nb_a);
+        }
         st = pc_decode(g->pc, g->m->p_pc, T * Bn, decode_k, g->dec_tm);
         if (st != ENGRAM_OK) break;
         for (size_t t = 0; t < T; t++)
@@ -210,9 +388,8 @@ static int gc_evaluate(run_ctx *ctx, gc_run *g, int eval_dropout, size_t decode_
     row[H_DEC] = 100.0 * err_sum / (double)n_rows;
     row[H_BASE] = 100.0 * base_sum / (double)n_rows;
     row[H_MAX60] = mx;
-    row[H_GRID] = (double)gridscore_count_above(g->res, Ng, threshold);
     row[H_GRIDNP] = (double)gridscore_count_grid(g->res, Ng, threshold, g->max_plane_r2);
-    return ENGRAM_OK;
+    return gc_grid_stats(ctx, g, row);
 }
 
 /* The example trajectory figure: the true path of evaluation trajectory 0 and its
@@ -270,7 +447,7 @@ static int gc_fig_cells(const char *pc_path, const char *hd_path, const gc_run *
                    .cmap = IMAGE_CMAP_JET, .cell = 2};
     int st = image_write_map(pc_path, &m);
     free(z); free(row); free(out);
-    if (st != ENGRAM_OK) return st;
+    if (st != ENGRAM_OK || !g->hdc) return st;
     /* HD tuning: target of each cell against heading, -180..180 degrees */
     const hd_ensemble *h = g->hdc;
     const size_t NP = 361;
@@ -315,6 +492,120 @@ static int gc_fig_curves(run_ctx *ctx, const gc_run *g) {
     return st;
 }
 
+/* Per-unit statistics of the latest evaluation: unit, score60, split-half stability,
+ * plane_r2, lattice spacing (m), orientation (degrees), ellipticity, and whether the
+ * unit counts as a grid unit (see gc_grid_stats). */
+static int gc_write_gridstats(const char *path, const gc_run *g) {
+    FILE *f = fopen(path, "w");
+    if (!f) return engram_fail(ENGRAM_EIO, "cannot write %s", path);
+    const double p99 = g->hist[(g->n_hist ? g->n_hist - 1 : 0) * H_N + H_NULL99];
+    const double bin = g->tp.box / (double)g->bins;
+    fprintf(f, "unit,score60,stability,plane_r2,spacing_m,orientation_deg,ellipticity,grid_unit\n");
+    for (size_t u = 0; u < g->Ng; u++) {
+        const gridscore_result *r = g->res + u;
+        int grid = r->score60 > p99 && g->stab[u] >= g->min_stab && r->plane_r2 < g->max_plane_r2;
+        fprintf(f, "%zu,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d\n", u, r->score60, g->stab[u], r->plane_r2,
+                r->spacing * bin, r->orientation, r->ellipticity, grid);
+    }
+    if (fclose(f) != 0) return engram_fail(ENGRAM_EIO, "cannot write %s", path);
+    return ENGRAM_OK;
+}
+
+static int gc_cmp_desc(const void *pa, const void *pb) {
+    double a = *(const double *)pa, b = *(const double *)pb;
+    if (isnan(a)) return isnan(b) ? 0 : 1;
+    if (isnan(b)) return -1;
+    return (a < b) - (a > b);
+}
+
+/* The grid-statistics figures of the latest evaluation: gridscores.png, score60 of
+ * every unit by rank (trained and untrained) against the null's and the untrained
+ * net's 99th percentiles and 0.8; gridunits.png, the maps and SACs of the grid units
+ * only, sorted by score; gridspacing.png and gridorientation.png, histograms of the
+ * grid units' lattice spacing and orientation. */
+static int gc_fig_gridstats(run_ctx *ctx, const gc_run *g) {
+    const size_t Ng = g->Ng, nn = g->bins * g->bins;
+    const double *row = g->hist + (g->n_hist - 1) * H_N;
+    const double p99 = row[H_NULL99], bin = g->tp.box / (double)g->bins;
+    double *x = malloc(Ng * sizeof *x), *y = malloc(5 * Ng * sizeof *y);
+    double *sel = malloc(Ng * nn * sizeof *sel);
+    gridscore_result *rs = malloc(Ng * sizeof *rs);
+    if (!x || !y || !sel || !rs) { free(x); free(y); free(sel); free(rs); return engram_fail(ENGRAM_ENOMEM, "out of memory"); }
+    size_t ng = 0;
+    for (size_t u = 0; u < Ng; u++) {
+        x[u] = (double)(u + 1);
+        y[u] = g->res[u].score60;
+        y[Ng + u] = g->untr_sc[u];
+        y[2 * Ng + u] = p99;
+        y[3 * Ng + u] = g->untr99;
+        y[4 * Ng + u] = 0.8;
+        const gridscore_result *r = g->res + u;
+        if (r->score60 > p99 && g->stab[u] >= g->min_stab && r->plane_r2 < g->max_plane_r2) {
+            memcpy(sel + ng * nn, g->maps + u * nn, nn * sizeof *sel);
+            rs[ng++] = *r;
+        }
+    }
+    qsort(y, Ng, sizeof *y, gc_cmp_desc);
+    qsort(y + Ng, Ng, sizeof *y, gc_cmp_desc);
+    char title[200], a[1200], b[1200];
+    snprintf(title, sizeof title, "score60 by rank, step %.0f: %zu grid units", row[H_STEP], ng);
+    const char *names[5] = {"trained", "untrained (step 0)", "null 99th percentile", "untrained 99th percentile", "0.8"};
+    image_plot pl = {title, "unit rank", "score60", x, y, NULL, NULL, 5, Ng, names, 0, 0, 0};
+    int st = image_write_plot(gc_path(ctx, "gridscores.png", a, sizeof a), &pl);
+    if (st == ENGRAM_OK && ng > 0) {
+        gridfig_opts o;
+        gridfig_opts_default(&o);
+        o.max_units = 64;
+        st = gridfig_write(gc_path(ctx, "gridunits.png", a, sizeof a),
+                           gc_path(ctx, "gridunits_order.csv", b, sizeof b), sel, ng, g->gs, rs, &o);
+    }
+    /* histograms: spacing in 5 cm bins over 0..1.5 m, orientation in 5-degree bins */
+    enum { NS = 30, NO = 12 };
+    double hx[NS], hs[NS], ox[NO], ho[NO];
+    for (int k = 0; k < NS; k++) { hx[k] = 0.05 * k + 0.025; hs[k] = 0; }
+    for (int k = 0; k < NO; k++) { ox[k] = 5.0 * k + 2.5; ho[k] = 0; }
+    for (size_t k = 0; k < ng; k++) {
+        if (isfinite(rs[k].spacing)) {
+            long i = (long)(rs[k].spacing * bin / 0.05);
+            if (i >= 0 && i < NS) hs[i] += 1;
+        }
+        if (isfinite(rs[k].orientation)) {
+            long i = (long)(rs[k].orientation / 5.0);
+            if (i >= 0 && i < NO) ho[i] += 1;
+        }
+    }
+    snprintf(title, sizeof title, "lattice spacing of the %zu grid units (median %.2f m)", ng, row[H_SPACING]);
+    image_plot ps = {title, "spacing (m), six inner SAC peaks", "units", hx, hs, NULL, NULL, 1, NS, NULL, 0, 0, 0};
+    if (st == ENGRAM_OK) st = image_write_plot(gc_path(ctx, "gridspacing.png", a, sizeof a), &ps);
+    snprintf(title, sizeof title, "lattice orientation of the %zu grid units", ng);
+    image_plot po = {title, "orientation (degrees, mod 60)", "units", ox, ho, NULL, NULL, 1, NO, NULL, 0, 0, 0};
+    if (st == ENGRAM_OK) st = image_write_plot(gc_path(ctx, "gridorientation.png", a, sizeof a), &po);
+    free(x); free(y); free(sel); free(rs);
+    return st;
+}
+
+/* Writes each named weight matrix of the model as its own .npy (rows = inputs). */
+static int gc_write_weights(run_ctx *ctx, const gc_run *g) {
+    const pathint *m = g->m;
+    const pathint_dims *d = &m->d;
+    const size_t H = d->n_hidden, PD = d->n_pc + d->n_hd, I = d->n_in;
+    size_t s_enc[2] = {PD, H}, s_out[2] = {d->n_g, d->n_pc};
+    int st = run_write_npy(ctx, "w_enc.npy", m->w.w_h0, 2, s_enc);
+    if (st == ENGRAM_OK) st = run_write_npy(ctx, "w_out.npy", m->w.w_pc, 2, s_out);
+    if (d->kind == PATHINT_RNN) {
+        size_t s_in[2] = {I, H}, s_rec[2] = {H, H};
+        if (st == ENGRAM_OK) st = run_write_npy(ctx, "w_in.npy", m->w.w_in, 2, s_in);
+        if (st == ENGRAM_OK) st = run_write_npy(ctx, "w_rec.npy", m->w.w_rec, 2, s_rec);
+    } else {
+        size_t s_in[2] = {I, 4 * H}, s_rec[2] = {H, 4 * H}, s_g[2] = {H, d->n_g};
+        if (st == ENGRAM_OK) st = run_write_npy(ctx, "w_enc_c.npy", m->w.w_c0, 2, s_enc);
+        if (st == ENGRAM_OK) st = run_write_npy(ctx, "w_in.npy", m->w.lstm.w_x, 2, s_in);
+        if (st == ENGRAM_OK) st = run_write_npy(ctx, "w_rec.npy", m->w.lstm.w_h, 2, s_rec);
+        if (st == ENGRAM_OK) st = run_write_npy(ctx, "w_g.npy", m->w.w_g, 2, s_g);
+    }
+    return st;
+}
+
 /* Writes the arrays and figures of the latest evaluation. */
 static int gc_write_outputs(run_ctx *ctx, gc_run *g) {
     char a[PATH_MAX], b[PATH_MAX];
@@ -326,6 +617,9 @@ static int gc_write_outputs(run_ctx *ctx, gc_run *g) {
     if (st == ENGRAM_OK) st = run_write_npy(ctx, "positions.npy", g->e_pos, 3, shp);
     if (st == ENGRAM_OK) st = run_write_npy(ctx, "decoded.npy", g->decoded, 3, shd);
     if (st == ENGRAM_OK) st = gridscore_write_csv_path(gc_path(ctx, "gridscores.csv", a, sizeof a), g->res, g->Ng);
+    if (st == ENGRAM_OK) st = gc_write_gridstats(gc_path(ctx, "gridstats.csv", a, sizeof a), g);
+    if (st == ENGRAM_OK) st = gc_write_weights(ctx, g);
+    if (st == ENGRAM_OK) st = gc_fig_gridstats(ctx, g);
     if (st == ENGRAM_OK)
         st = gridfig_write(gc_path(ctx, "ratemaps.png", a, sizeof a),
                            gc_path(ctx, "ratemaps_order.csv", b, sizeof b), g->maps, g->Ng, g->gs,
@@ -355,12 +649,22 @@ static int gc_setup(run_ctx *ctx, gc_run *g) {
     if (!rc) return engram_fail(ENGRAM_ENOMEM, "out of memory");
     g->pc = pc_alloc(g->P, config_real(c, "cells.pc_sigma"), config_real(c, "cells.pc_surround"),
                      g->tp.box, rc);
-    g->hdc = g->pc ? hdc_alloc(g->D, config_real(c, "cells.hd_kappa"), rc) : NULL;
+    g->hdc = g->pc && g->D ? hdc_alloc(g->D, config_real(c, "cells.hd_kappa"), rc) : NULL;
     gsl_rng_free(rc);
-    if (!g->pc || !g->hdc) return ENGRAM_EINVAL;
-    pathint_dims d = {3, (size_t)config_int(c, "model.n_hidden"), g->Ng, g->P, g->D};
+    if (!g->pc || (g->D && !g->hdc)) return ENGRAM_EINVAL;
+    const int rnn = strcmp(config_str(c, "model.kind"), "rnn") == 0;
+    size_t H = (size_t)config_int(c, "model.n_hidden");
+    if (rnn) g->Ng = H; /* the RNN's units are the scored layer */
+    g->allocentric = strcmp(config_str(c, "input.velocity"), "allocentric") == 0;
+    g->I = g->allocentric ? 2 : 3;
+    g->vel_scale = strcmp(config_str(c, "input.velocity_units"), "mps") == 0 ? 1.0 / g->tp.dt : 1.0;
+    g->zscore_init = config_bool(c, "input.zscore_init");
+    pathint_dims d = {g->I, H, g->Ng, g->P, g->D, rnn ? PATHINT_RNN : PATHINT_LSTM};
     g->m = pathint_alloc(&d, g->B > g->Be ? g->B : g->Be, g->T);
     if (!g->m) return ENGRAM_ENOMEM;
+    g->m->rnn_act = strcmp(config_str(c, "model.activation"), "tanh") == 0 ? PATHINT_TANH : PATHINT_RELU;
+    g->m->g_act = strcmp(config_str(c, "model.g_activation"), "relu") == 0 ? PATHINT_G_RELU : PATHINT_G_LINEAR;
+    if (rnn) g->m->bias = config_bool(c, "model.bias");
     g->m->dropout = config_real(c, "model.dropout");
     g->m->forget_bias = config_real(c, "model.forget_bias");
     g->m->weight_decay = config_real(c, "train.weight_decay");
@@ -381,19 +685,34 @@ static int gc_setup(run_ctx *ctx, gc_run *g) {
     g->pos = malloc(B * (T + 1) * 2 * sizeof(double));
     g->hd = malloc(B * (T + 1) * sizeof(double));
     g->pc0 = malloc(B * P * sizeof(double));
-    g->hd0 = malloc(B * D * sizeof(double));
+    g->hd0 = malloc((B * D + 1) * sizeof(double));
     g->pct = malloc(B * T * P * sizeof(double));
-    g->hdt = malloc(B * T * D * sizeof(double));
+    g->hdt = malloc((B * T * D + 1) * sizeof(double));
+    g->inp = malloc(B * T * g->I * sizeof(double));
+    g->e_inp = malloc(E * T * g->I * sizeof(double));
     g->e_vel = malloc(E * T * 3 * sizeof(double));
     g->e_pos = malloc(E * (T + 1) * 2 * sizeof(double));
     g->e_hd = malloc(E * (T + 1) * sizeof(double));
     g->e_pc0 = malloc(Be * P * sizeof(double));
-    g->e_hd0 = malloc(Be * D * sizeof(double));
+    g->e_hd0 = malloc((Be * D + 1) * sizeof(double));
     g->pos_tm = malloc(T * Be * 2 * sizeof(double));
     g->dec_tm = malloc(T * Be * 2 * sizeof(double));
     g->decoded = malloc(E * T * 2 * sizeof(double));
     double half = g->tp.box / 2;
     g->acc = ratemap_alloc(g->Ng, g->bins, -half, half);
+    g->acc_a = ratemap_alloc(g->Ng, g->bins, -half, half);
+    g->acc_b = ratemap_alloc(g->Ng, g->bins, -half, half);
+    g->n_null = (size_t)config_int(c, "eval.null_maps");
+    g->min_stab = config_real(c, "eval.min_stability");
+    g->untr99 = NAN;
+    size_t nmap = g->Ng * g->bins * g->bins;
+    g->maps_a = malloc(nmap * sizeof(double));
+    g->maps_b = malloc(nmap * sizeof(double));
+    g->stab = malloc(g->Ng * sizeof(double));
+    g->untr_sc = malloc(g->Ng * sizeof(double));
+    for (size_t u = 0; g->untr_sc && u < g->Ng; u++) g->untr_sc[u] = NAN;
+    g->null_sc = malloc((g->n_null + 1) * sizeof(double));
+    g->qwork = malloc((g->n_null + g->Ng + 1) * sizeof(double));
     g->gs = gridscorer_alloc(g->bins, strcmp(config_str(c, "eval.interp"), "bilinear") == 0
                                           ? GRIDSCORE_BILINEAR : GRIDSCORE_SPLINE3);
     g->res = calloc(g->Ng, sizeof *g->res);
@@ -404,7 +723,8 @@ static int gc_setup(run_ctx *ctx, gc_run *g) {
     g->hist = calloc(g->max_hist * H_N, sizeof(double));
     if (!g->opt || !g->r_data || !g->vel || !g->pos || !g->hd || !g->pc0 || !g->hd0 || !g->pct ||
         !g->hdt || !g->e_vel || !g->e_pos || !g->e_hd || !g->e_pc0 || !g->e_hd0 || !g->pos_tm ||
-        !g->dec_tm || !g->decoded || !g->acc || !g->gs || !g->res || !g->maps || !g->sacs || !g->hist)
+        !g->dec_tm || !g->decoded || !g->inp || !g->e_inp || !g->acc || !g->acc_a || !g->acc_b ||
+        !g->maps_a || !g->maps_b || !g->stab || !g->untr_sc || !g->null_sc || !g->qwork || !g->gs || !g->res || !g->maps || !g->sacs || !g->hist)
         return engram_fail(ENGRAM_ENOMEM, "gridcells: out of memory");
     g->gs->min_max = config_bool(c, "eval.min_max");
     /* the fixed evaluation set */
@@ -413,6 +733,7 @@ static int gc_setup(run_ctx *ctx, gc_run *g) {
     run_note(ctx, "generating %zu evaluation trajectories of %zu steps", E, T);
     st = traj_generate_batch(&g->tp, E, T, rt, g->e_vel, g->e_pos, g->e_hd);
     gsl_rng_free(rt);
+    if (st == ENGRAM_OK) gc_make_input(g, E, g->e_vel, g->e_pos, g->e_inp);
     return st;
 }
 
@@ -443,8 +764,11 @@ static int gc_run_fn(run_ctx *ctx) {
     const double max_loss = config_real(c, "train.diverge_factor") *
                             fmax(log((double)g.P) + log((double)g.D), 1.0);
     const size_t B = g.B, T = g.T;
-    static const char *const cols[] = {"loss", "decode_error_cm", "centre_error_cm",
-                                       "max_score60", "grid_units", "grid_units_nonplanar"};
+    static const char *const cols[] = {
+        "loss", "decode_error_cm", "centre_error_cm", "max_score60", "grid_units",
+        "grid_units_nonplanar", "null_p95", "null_p99", "untrained_p99", "units_above_0_8",
+        "units_above_1_0", "grid_units_0_8", "grid_units_untrained", "units_above_untrained_p99",
+        "median_stability", "median_spacing_m"};
     long step = 0, last_ck = 0;
     double wall = 0, n_hist_d = 0;
     ckpt_blob bl[9];
@@ -455,10 +779,11 @@ static int gc_run_fn(run_ctx *ctx) {
         st = run_ckpt_load(ctx, &step, bl, nb, "history");
         if (st != ENGRAM_OK) { gc_free(&g); return st; }
         g.n_hist = (size_t)n_hist_d;
+        g.untr99 = g.hist[H_UNTR99]; /* row 0: the untrained network */
         ctx->wall_offset = wall;
         last_ck = step;
     }
-    st = run_metrics_begin(ctx, cols, 5, step);
+    st = run_metrics_begin(ctx, cols, H_N - 1, step);
     if (st != ENGRAM_OK) { gc_free(&g); return st; }
     if (!ctx->resuming) {
         /* untrained network: evaluation at step 0 (no training loss yet) */
@@ -490,11 +815,13 @@ static int gc_run_fn(run_ctx *ctx) {
         }
         st = traj_generate_batch(&g.tp, B, T, g.r_data, g.vel, g.pos, g.hd);
         if (st == ENGRAM_OK) st = pc_encode_steps(g.pc, g.pos, B, T, g.pc0, g.pct);
-        if (st == ENGRAM_OK) st = hdc_encode_steps(g.hdc, g.hd, B, T, g.hd0, g.hdt);
+        if (st == ENGRAM_OK) st = gc_encode_hd(&g, g.hd, B, g.hd0, g.hdt);
         if (st != ENGRAM_OK) break;
+        gc_make_input(&g, B, g.vel, g.pos, g.inp);
+        if (g.zscore_init) gc_zscore_rows(g.pc0, B, g.P);
         if (g.m->dropout > 0) pathint_dropout_mask(g.m, B, ctx->seed, (uint64_t)s);
         double loss;
-        st = pathint_forward(g.m, B, g.vel, g.pc0, g.hd0, g.pct, g.hdt, 1, &loss);
+        st = pathint_forward(g.m, B, g.inp, g.pc0, g.hd0, g.pct, g.hdt, 1, &loss);
         if (st != ENGRAM_OK) break;
         pathint_backward(g.m, g.pct, g.hdt);
         st = optim_step(g.opt, g.m->params, g.m->grads);
@@ -538,6 +865,16 @@ static int gc_run_fn(run_ctx *ctx) {
         run_summary_real(ctx, "max_score60", last[H_MAX60]);
         run_summary_int(ctx, "grid_units", (long)last[H_GRID]);
         run_summary_int(ctx, "grid_units_nonplanar", (long)last[H_GRIDNP]);
+        run_summary_real(ctx, "null_p95", last[H_NULL95]);
+        run_summary_real(ctx, "null_p99", last[H_NULL99]);
+        run_summary_real(ctx, "untrained_p99", last[H_UNTR99]);
+        run_summary_int(ctx, "units_above_0_8", (long)last[H_A08]);
+        run_summary_int(ctx, "units_above_1_0", (long)last[H_A10]);
+        run_summary_int(ctx, "grid_units_0_8", (long)last[H_G08]);
+        run_summary_int(ctx, "grid_units_untrained", (long)last[H_GUNTR]);
+        run_summary_int(ctx, "units_above_untrained_p99", (long)last[H_AUNTR]);
+        run_summary_real(ctx, "median_stability", last[H_STAB]);
+        run_summary_real(ctx, "median_spacing_m", last[H_SPACING]);
         run_summary_int(ctx, "steps", g.steps);
         run_summary_real(ctx, "loss", last[H_LOSS]);
     }

@@ -390,6 +390,7 @@ static void result_nan(const gridscorer *gs, gridscore_result *res) {
     res->ring_outer90 = gs->ring_outer[0];
     for (int a = 0; a < GRIDSCORE_N_ANGLES; a++) res->corr[a] = NAN;
     res->plane_r2 = NAN;
+    res->spacing = res->orientation = res->ellipticity = NAN;
 }
 
 double gridscore_plane_r2(const double *map, size_t n) {
@@ -501,7 +502,139 @@ int gridscore_map(const gridscorer *gs, const double *map, gridscore_result *res
     res->ring_inner90 = gs->ring_inner[best90];
     res->ring_outer90 = gs->ring_outer[best90];
     for (int a = 0; a < GRIDSCORE_N_ANGLES; a++) res->corr[a] = corr[best60][a];
+    gridscore_sac_peaks(sac, S, &res->spacing, &res->orientation, &res->ellipticity);
     return ENGRAM_OK;
+}
+
+/* Offset in (-0.5, 0.5) of the vertex of the parabola through (-1, a), (0, b), (1, c). */
+static double parabola_vertex(double a, double b, double c) {
+    double den = a - 2.0 * b + c;
+    if (!(den < 0)) return 0.0;
+    double o = 0.5 * (a - c) / den;
+    return o > 0.5 ? 0.5 : (o < -0.5 ? -0.5 : o);
+}
+
+typedef struct { double r, x, y; } sac_peak;
+
+static int cmp_peak(const void *pa, const void *pb) {
+    const sac_peak *a = pa, *b = pb;
+    return (a->r > b->r) - (a->r < b->r);
+}
+
+int gridscore_sac_peaks(const double *sac, size_t side, double *spacing, double *orientation,
+                        double *ellipticity) {
+    *spacing = *orientation = *ellipticity = NAN;
+    if (side < 5) return 0;
+    const long S = (long)side, c0 = (S - 1) / 2;
+    sac_peak pk[64];
+    size_t np = 0, all = 0;
+    for (long i = 1; i + 1 < S; i++)
+        for (long j = 1; j + 1 < S; j++) {
+            if (i == c0 && j == c0) continue;
+            double v = sac[i * S + j];
+            if (!(v > 0)) continue;
+            int top = 1;
+            for (long di = -1; di <= 1 && top; di++)
+                for (long dj = -1; dj <= 1 && top; dj++) {
+                    if (!di && !dj) continue;
+                    double w = sac[(i + di) * S + j + dj];
+                    /* strict against earlier neighbours, so a plateau yields one peak */
+                    top = (di < 0 || (di == 0 && dj < 0)) ? v > w : v >= w;
+                }
+            if (!top) continue;
+            double x = (double)(i - c0) + parabola_vertex(sac[(i - 1) * S + j], v, sac[(i + 1) * S + j]);
+            double y = (double)(j - c0) + parabola_vertex(sac[i * S + j - 1], v, sac[i * S + j + 1]);
+            sac_peak q = {sqrt(x * x + y * y), x, y};
+            all++;
+            if (np < 64) pk[np++] = q;
+            else {
+                size_t far = 0;
+                for (size_t k = 1; k < np; k++) if (pk[k].r > pk[far].r) far = k;
+                if (q.r < pk[far].r) pk[far] = q;
+            }
+        }
+    if (np < 6) return (int)all;
+    qsort(pk, np, sizeof *pk, cmp_peak);
+    double r[6], s6 = 0, c6 = 0, rmin = INFINITY, rmax = 0;
+    for (int k = 0; k < 6; k++) {
+        r[k] = pk[k].r;
+        double a = atan2(pk[k].y, pk[k].x);
+        s6 += sin(6.0 * a);
+        c6 += cos(6.0 * a);
+        if (r[k] < rmin) rmin = r[k];
+        if (r[k] > rmax) rmax = r[k];
+    }
+    /* median of six distances: mean of the 3rd and 4th (already sorted) */
+    *spacing = 0.5 * (r[2] + r[3]);
+    double o = atan2(s6, c6) / 6.0 * 180.0 / M_PI; /* (-30, 30] */
+    *orientation = o < 0 ? o + 60.0 : o;
+    *ellipticity = rmax > 0 ? 1.0 - rmin / rmax : NAN;
+    return (int)all;
+}
+
+int gridscore_shuffle_null(const gridscorer *gs, const double *maps, size_t units,
+                           size_t n_maps, gsl_rng *r, double *scores) {
+    const size_t nn = gs->nbins * gs->nbins;
+    if (units == 0 || n_maps == 0) return ENGRAM_OK;
+    double *sh = malloc(n_maps * nn * sizeof *sh);
+    size_t *idx = malloc(nn * sizeof *idx);
+    gridscore_result *res = malloc(n_maps * sizeof *res);
+    if (!sh || !idx || !res) {
+        free(sh); free(idx); free(res);
+        return engram_fail(ENGRAM_ENOMEM, "grid score: out of memory (null of %zu maps)", n_maps);
+    }
+    for (size_t k = 0; k < n_maps; k++) {
+        const double *m = maps + (k % units) * nn;
+        double *o = sh + k * nn;
+        size_t nf = 0;
+        for (size_t q = 0; q < nn; q++) {
+            o[q] = m[q];
+            if (isfinite(m[q])) idx[nf++] = q;
+        }
+        /* Fisher-Yates over the finite bins: empty bins stay where they are */
+        for (size_t a = nf; a > 1; a--) {
+            size_t b = (size_t)gsl_rng_uniform_int(r, (unsigned long)a);
+            double t = o[idx[a - 1]];
+            o[idx[a - 1]] = o[idx[b]];
+            o[idx[b]] = t;
+        }
+    }
+    int st = gridscore_maps(gs, sh, n_maps, res, NULL);
+    for (size_t k = 0; st == ENGRAM_OK && k < n_maps; k++) scores[k] = res[k].score60;
+    free(sh); free(idx); free(res);
+    return st;
+}
+
+static int cmp_double(const void *pa, const void *pb) {
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+double gridscore_quantile(const double *v, size_t n, double q, double *work) {
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) if (isfinite(v[i])) work[m++] = v[i];
+    if (m == 0) return NAN;
+    qsort(work, m, sizeof *work, cmp_double);
+    /* linear interpolation between order statistics (numpy's default, "linear") */
+    double h = q * (double)(m - 1);
+    size_t lo = (size_t)floor(h);
+    if (lo + 1 >= m) return work[m - 1];
+    return work[lo] + (h - (double)lo) * (work[lo + 1] - work[lo]);
+}
+
+double gridscore_map_corr(const double *a, const double *b, size_t n) {
+    double sa = 0, sb = 0;
+    size_t k = 0;
+    for (size_t q = 0; q < n * n; q++)
+        if (isfinite(a[q]) && isfinite(b[q])) { sa += a[q]; sb += b[q]; k++; }
+    if (k < 2) return NAN;
+    double ma = sa / (double)k, mb = sb / (double)k, sab = 0, saa = 0, sbb = 0;
+    for (size_t q = 0; q < n * n; q++)
+        if (isfinite(a[q]) && isfinite(b[q])) {
+            double da = a[q] - ma, db = b[q] - mb;
+            sab += da * db; saa += da * da; sbb += db * db;
+        }
+    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : NAN;
 }
 
 int gridscore_maps(const gridscorer *gs, const double *maps, size_t units, gridscore_result *res,
@@ -530,11 +663,13 @@ int gridscore_maps(const gridscorer *gs, const double *maps, size_t units, grids
 }
 
 int gridscore_write_csv(FILE *f, const gridscore_result *res, size_t units) {
-    if (fprintf(f, "unit,score60,score90,ring_inner,ring_outer,plane_r2\n") < 0)
+    if (fprintf(f, "unit,score60,score90,ring_inner,ring_outer,plane_r2,spacing_bins,"
+                   "orientation_deg,ellipticity\n") < 0)
         return engram_fail(ENGRAM_EIO, "grid score: cannot write CSV");
     for (size_t u = 0; u < units; u++)
-        if (fprintf(f, "%zu,%.10g,%.10g,%.10g,%.10g,%.10g\n", u, res[u].score60, res[u].score90,
-                    res[u].ring_inner, res[u].ring_outer, res[u].plane_r2) < 0)
+        if (fprintf(f, "%zu,%.10g,%.10g,%.10g,%.10g,%.10g,%.6g,%.6g,%.6g\n", u, res[u].score60,
+                    res[u].score90, res[u].ring_inner, res[u].ring_outer, res[u].plane_r2,
+                    res[u].spacing, res[u].orientation, res[u].ellipticity) < 0)
             return engram_fail(ENGRAM_EIO, "grid score: cannot write CSV");
     if (fflush(f) != 0) return engram_fail(ENGRAM_EIO, "grid score: cannot write CSV");
     return ENGRAM_OK;

@@ -13,12 +13,14 @@
 #include "engram/pathint.h"
 
 pathint_dims pathint_dims_default(void) {
-    pathint_dims d = {3, 128, 256, 256, 12};
+    pathint_dims d = {3, 128, 256, 256, 12, PATHINT_LSTM};
     return d;
 }
 
 size_t pathint_n_params(const pathint_dims *d) {
     size_t PD = d->n_pc + d->n_hd, H = d->n_hidden;
+    if (d->kind == PATHINT_RNN)
+        return PD * H + H + d->n_in * H + H * H + H * d->n_pc + d->n_pc + H * d->n_hd + d->n_hd;
     return 2 * (PD * H + H) + lstm_n_params(d->n_in, H) + H * d->n_g +
            d->n_g * d->n_pc + d->n_pc + d->n_g * d->n_hd + d->n_hd;
 }
@@ -26,6 +28,19 @@ size_t pathint_n_params(const pathint_dims *d) {
 void pathint_layers_map(pathint_layers *v, double *block, const pathint_dims *d) {
     size_t PD = d->n_pc + d->n_hd, H = d->n_hidden;
     double *q = block;
+    memset(v, 0, sizeof *v);
+    if (d->kind == PATHINT_RNN) {
+        v->w_h0 = q; q += PD * H;
+        v->b_h0 = q; q += H;
+        v->w_in = q; q += d->n_in * H;
+        v->w_rec = q; q += H * H;
+        v->w_pc = q; q += H * d->n_pc;
+        v->b_pc = q; q += d->n_pc;
+        v->w_hd = q; q += H * d->n_hd;
+        v->b_hd = q; q += d->n_hd;
+        assert((size_t)(q - block) == pathint_n_params(d));
+        return;
+    }
     v->w_h0 = q; q += PD * H;
     v->b_h0 = q; q += H;
     v->w_c0 = q; q += PD * H;
@@ -53,8 +68,13 @@ void pathint_free(pathint *m) {
 }
 
 pathint *pathint_alloc(const pathint_dims *d, size_t max_batch, size_t n_steps) {
-    if (!d->n_in || !d->n_hidden || !d->n_g || !d->n_pc || !d->n_hd || !max_batch || !n_steps) {
+    if (!d->n_in || !d->n_hidden || !d->n_g || !d->n_pc || !max_batch || !n_steps) {
         engram_fail(ENGRAM_EINVAL, "pathint: every size must be positive");
+        return NULL;
+    }
+    if (d->kind == PATHINT_RNN && d->n_g != d->n_hidden) {
+        engram_fail(ENGRAM_EINVAL, "pathint: the RNN core's layer g is its state (n_g %zu != %zu units)",
+                    d->n_g, d->n_hidden);
         return NULL;
     }
     pathint *m = calloc(1, sizeof *m);
@@ -64,30 +84,32 @@ pathint *pathint_alloc(const pathint_dims *d, size_t max_batch, size_t n_steps) 
     m->n_steps = n_steps;
     m->dropout = 0.5;
     m->forget_bias = 1.0;
+    m->bias = d->kind == PATHINT_RNN ? 0 : 1;
     m->weight_decay = 0.0;
     m->n_params = pathint_n_params(d);
     size_t TB = n_steps * max_batch, B = max_batch, H = d->n_hidden;
     size_t PD = d->n_pc + d->n_hd;
+    size_t G = d->kind == PATHINT_RNN ? H : 4 * H; /* z and dz columns */
     int ok = 1;
 #define PI_ALLOC(f, n) do { m->f = calloc((n), sizeof *m->f); ok = ok && m->f; } while (0)
     PI_ALLOC(params, m->n_params);
     PI_ALLOC(grads, m->n_params);
     PI_ALLOC(x, TB * d->n_in);
     PI_ALLOC(init, B * PD);
-    PI_ALLOC(z, TB * 4 * H);
+    PI_ALLOC(z, TB * G);
     PI_ALLOC(hs, (TB + B) * H);
     PI_ALLOC(cs, (TB + B) * H);
     PI_ALLOC(g, TB * d->n_g);
     PI_ALLOC(mask, TB * d->n_g);
     PI_ALLOC(gd, TB * d->n_g);
     PI_ALLOC(p_pc, TB * d->n_pc);
-    PI_ALLOC(p_hd, TB * d->n_hd);
+    PI_ALLOC(p_hd, TB * d->n_hd + 1);
     PI_ALLOC(row_loss, TB);
     PI_ALLOC(d_pc, TB * d->n_pc);
-    PI_ALLOC(d_hd, TB * d->n_hd);
+    PI_ALLOC(d_hd, TB * d->n_hd + 1);
     PI_ALLOC(d_g, TB * d->n_g);
     PI_ALLOC(dh, TB * H);
-    PI_ALLOC(dz, TB * 4 * H);
+    PI_ALLOC(dz, TB * G);
     PI_ALLOC(dh0, B * H);
     PI_ALLOC(dc0, B * H);
     PI_ALLOC(drop_rng, B);
@@ -121,12 +143,29 @@ static void fill_truncnorm(gsl_rng *r, double *w, size_t n, double s) {
     }
 }
 
+/* Fills n values with uniform draws in (-k, k). */
+static void fill_uniform(gsl_rng *r, double *w, size_t n, double k) {
+    for (size_t i = 0; i < n; i++) w[i] = k * (2.0 * gsl_rng_uniform(r) - 1.0);
+}
+
 int pathint_init_weights(pathint *m, uint64_t seed) {
     gsl_rng *r = rng_stream_alloc(seed, "weights", 0);
     if (!r) return engram_fail(ENGRAM_ENOMEM, "pathint: out of memory");
     const pathint_dims *d = &m->d;
     size_t PD = d->n_pc + d->n_hd, H = d->n_hidden, G = 4 * H;
     memset(m->params, 0, m->n_params * sizeof *m->params);
+    if (d->kind == PATHINT_RNN) {
+        /* torch defaults: nn.Linear and nn.RNN draw U(-k, k), k = 1/sqrt(fan_in), with
+         * the RNN's fan-in H for both W_in and W_rec */
+        double kr = 1.0 / sqrt((double)H);
+        fill_uniform(r, m->w.w_h0, PD * H, 1.0 / sqrt((double)PD));
+        fill_uniform(r, m->w.w_in, d->n_in * H, kr);
+        fill_uniform(r, m->w.w_rec, H * H, kr);
+        fill_uniform(r, m->w.w_pc, H * d->n_pc, kr);
+        fill_uniform(r, m->w.w_hd, H * d->n_hd, kr);
+        gsl_rng_free(r);
+        return ENGRAM_OK;
+    }
     fill_truncnorm(r, m->w.w_h0, PD * H, 1.0 / sqrt((double)PD));
     fill_truncnorm(r, m->w.w_c0, PD * H, 1.0 / sqrt((double)PD));
     /* Sonnet's LSTM uses one linear map of [x, h]: fan-in I + H for W_x and W_h. */
@@ -157,13 +196,13 @@ void pathint_dropout_mask(pathint *m, size_t B, uint64_t seed, uint64_t step) {
     }
 }
 
-/* Adds bias (N,) to each of the R rows of a (R, N), takes the softmax of each row in
+/* Adds bias (N,; NULL: none) to each of the R rows of a (R, N), takes the softmax of each row in
  * place (log-sum-exp shifted) and, when y (rows ordered (B, T), row r = t * B + b maps to
  * y row b * T + t) is given, adds each row's cross-entropy -sum y log softmax to loss[r].
  * Rows are split statically across threads. */
 static void softmax_rows(double *a, size_t T, size_t B, size_t N, const double *bias,
                          const double *y, double *loss) {
-    size_t R = T * B;
+    size_t R = N ? T * B : 0;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static)
 #endif
@@ -171,7 +210,7 @@ static void softmax_rows(double *a, size_t T, size_t B, size_t N, const double *
         double *row = a + r * N;
         double mx = -INFINITY;
         for (size_t i = 0; i < N; i++) {
-            row[i] += bias[i];
+            if (bias) row[i] += bias[i];
             if (row[i] > mx) mx = row[i];
         }
         double s = 0;
@@ -194,6 +233,64 @@ static double sum_sq(const double *w, size_t n) {
     return s;
 }
 
+/* The RNN core's recurrence: hs[0] = init W_h0 (+ b_h0); for t = 1..T,
+ * z_t = h_{t-1} W_rec + x_t W_in (kept in m->z) and h_t = f(z_t); g = h_{1..T}. The
+ * input term of all T*B rows is one product; each step is one (B, H) x (H, H) product
+ * cut in fixed row chunks (lstm_gemm), so the bits do not depend on the thread count. */
+static void rnn_core_forward(pathint *m, size_t B) {
+    const pathint_dims *d = &m->d;
+    const size_t T = m->n_steps, I = d->n_in, H = d->n_hidden, PD = d->n_pc + d->n_hd;
+    const size_t TB = T * B, BH = B * H;
+    lstm_gemm(0, 0, B, H, PD, 1.0, m->init, PD, m->w.w_h0, H, 0.0, m->hs, H);
+    if (m->bias)
+        for (size_t b = 0; b < B; b++)
+            for (size_t u = 0; u < H; u++) m->hs[b * H + u] += m->w.b_h0[u];
+    /* z (T*B, H) = x (T*B, I) W_in (I, H) */
+    lstm_gemm(0, 0, TB, H, I, 1.0, m->x, I, m->w.w_in, H, 0.0, m->z, H);
+    const int relu = m->rnn_act == PATHINT_RELU;
+    for (size_t t = 0; t < T; t++) {
+        double *z = m->z + t * BH, *h = m->hs + (t + 1) * BH;
+        lstm_gemm(0, 0, B, H, H, 1.0, m->hs + t * BH, H, m->w.w_rec, H, 1.0, z, H);
+        if (relu)
+            for (size_t i = 0; i < BH; i++) h[i] = z[i] > 0 ? z[i] : 0.0;
+        else
+            for (size_t i = 0; i < BH; i++) h[i] = tanh(z[i]);
+    }
+    memcpy(m->g, m->hs + BH, TB * H * sizeof *m->g);
+}
+
+/* Backpropagates the RNN core from dh (T, B, H) = dL/dh_t from the heads: writes
+ * dz (T, B, H) = dL/dz_t, dh0 (B, H) and the gradients of W_rec, W_in, W_h0, b_h0. */
+static void rnn_core_backward(pathint *m) {
+    const pathint_dims *d = &m->d;
+    const size_t B = m->batch, T = m->n_steps, I = d->n_in, H = d->n_hidden;
+    const size_t PD = d->n_pc + d->n_hd, TB = T * B, BH = B * H;
+    const int relu = m->rnn_act == PATHINT_RELU;
+    lstm_transpose(m->w.w_rec, H, H, m->wt); /* W_rec^T (H, H) */
+    for (size_t t = T; t-- > 0;) {
+        double *dh = m->dh + t * BH, *dz = m->dz + t * BH;
+        const double *h = m->hs + (t + 1) * BH;
+        /* dL/dh_t = head term + dz_{t+1} W_rec^T (the later step's recurrent input) */
+        if (t + 1 < T) lstm_gemm(0, 0, B, H, H, 1.0, m->dz + (t + 1) * BH, H, m->wt, H, 1.0, dh, H);
+        /* dz_t = dh_t f'(z_t): relu' = [h > 0], tanh' = 1 - h^2 */
+        if (relu)
+            for (size_t i = 0; i < BH; i++) dz[i] = h[i] > 0 ? dh[i] : 0.0;
+        else
+            for (size_t i = 0; i < BH; i++) dz[i] = dh[i] * (1.0 - h[i] * h[i]);
+    }
+    /* dh0 (B, H) = dz_1 W_rec^T */
+    lstm_gemm(0, 0, B, H, H, 1.0, m->dz, H, m->wt, H, 0.0, m->dh0, H);
+    /* dW_rec (H, H) = h_{0..T-1}^T (H, T*B) dz (T*B, H); dW_in (I, H) = x^T dz */
+    lstm_gemm(1, 0, H, H, TB, 1.0, m->hs, H, m->dz, H, 0.0, m->gw.w_rec, H);
+    lstm_gemm(1, 0, I, H, TB, 1.0, m->x, I, m->dz, H, 0.0, m->gw.w_in, H);
+    /* encoder: dW_h0 (P+D, H) = init^T dh0; db_h0 = column sums */
+    lstm_gemm(1, 0, PD, H, B, 1.0, m->init, PD, m->dh0, H, 0.0, m->gw.w_h0, H);
+    if (m->bias) lstm_col_sums(m->dh0, B, H, m->gw.b_h0);
+    else memset(m->gw.b_h0, 0, H * sizeof *m->gw.b_h0);
+    if (m->weight_decay != 0)
+        for (size_t i = 0; i < H * H; i++) m->gw.w_rec[i] += m->weight_decay * m->w.w_rec[i];
+}
+
 int pathint_forward(pathint *m, size_t B, const double *vel, const double *pc0,
                     const double *hd0, const double *pc, const double *hd, int use_dropout,
                     double *loss) {
@@ -212,17 +309,23 @@ int pathint_forward(pathint *m, size_t B, const double *vel, const double *pc0,
         memcpy(m->init + b * PD, pc0 + b * P, P * sizeof *m->init);
         memcpy(m->init + b * PD + P, hd0 + b * D, D * sizeof *m->init);
     }
-    /* h_0, c_0 (B, H) = init (B, P+D) W (P+D, H) + b */
-    lstm_gemm(0, 0, B, H, PD, 1.0, m->init, PD, m->w.w_h0, H, 0.0, m->hs, H);
-    lstm_gemm(0, 0, B, H, PD, 1.0, m->init, PD, m->w.w_c0, H, 0.0, m->cs, H);
-    for (size_t b = 0; b < B; b++)
-        for (size_t u = 0; u < H; u++) {
-            m->hs[b * H + u] += m->w.b_h0[u];
-            m->cs[b * H + u] += m->w.b_c0[u];
-        }
-    lstm_forward(&m->w.lstm, T, B, I, H, m->forget_bias, m->x, m->z, m->hs, m->cs);
-    /* g (T*B, Ng) = h_{1..T} (T*B, H) W_g (H, Ng): one product, no recurrence involved */
-    lstm_gemm(0, 0, TB, Ng, H, 1.0, m->hs + B * H, H, m->w.w_g, Ng, 0.0, m->g, Ng);
+    if (d->kind == PATHINT_RNN) {
+        rnn_core_forward(m, B);
+    } else {
+        /* h_0, c_0 (B, H) = init (B, P+D) W (P+D, H) + b */
+        lstm_gemm(0, 0, B, H, PD, 1.0, m->init, PD, m->w.w_h0, H, 0.0, m->hs, H);
+        lstm_gemm(0, 0, B, H, PD, 1.0, m->init, PD, m->w.w_c0, H, 0.0, m->cs, H);
+        for (size_t b = 0; b < B; b++)
+            for (size_t u = 0; u < H; u++) {
+                m->hs[b * H + u] += m->w.b_h0[u];
+                m->cs[b * H + u] += m->w.b_c0[u];
+            }
+        lstm_forward(&m->w.lstm, T, B, I, H, m->forget_bias, m->x, m->z, m->hs, m->cs);
+        /* g (T*B, Ng) = h_{1..T} (T*B, H) W_g (H, Ng): one product, no recurrence */
+        lstm_gemm(0, 0, TB, Ng, H, 1.0, m->hs + B * H, H, m->w.w_g, Ng, 0.0, m->g, Ng);
+        if (m->g_act == PATHINT_G_RELU)
+            for (size_t i = 0; i < TB * Ng; i++) m->g[i] = m->g[i] > 0 ? m->g[i] : 0.0;
+    }
     if (m->dropout_on) {
         for (size_t i = 0; i < TB * Ng; i++) m->gd[i] = m->g[i] * m->mask[i];
     } else {
@@ -233,8 +336,9 @@ int pathint_forward(pathint *m, size_t B, const double *vel, const double *pc0,
     lstm_gemm(0, 0, TB, D, Ng, 1.0, m->gd, Ng, m->w.w_hd, D, 0.0, m->p_hd, D);
     memset(m->row_loss, 0, TB * sizeof *m->row_loss);
     int with_loss = pc && hd;
-    softmax_rows(m->p_pc, T, B, P, m->w.b_pc, with_loss ? pc : NULL, m->row_loss);
-    softmax_rows(m->p_hd, T, B, D, m->w.b_hd, with_loss ? hd : NULL, m->row_loss);
+    const int hb = m->bias || d->kind != PATHINT_RNN; /* the LSTM's heads always have biases */
+    softmax_rows(m->p_pc, T, B, P, hb ? m->w.b_pc : NULL, with_loss ? pc : NULL, m->row_loss);
+    softmax_rows(m->p_hd, T, B, D, hb ? m->w.b_hd : NULL, with_loss ? hd : NULL, m->row_loss);
     if (!with_loss) {
         m->ce = NAN;
         if (loss) *loss = NAN;
@@ -244,7 +348,9 @@ int pathint_forward(pathint *m, size_t B, const double *vel, const double *pc0,
     for (size_t r = 0; r < TB; r++) s += m->row_loss[r];
     m->ce = s / (double)TB;
     double l = m->ce;
-    if (m->weight_decay != 0)
+    if (m->weight_decay != 0 && d->kind == PATHINT_RNN)
+        l += 0.5 * m->weight_decay * sum_sq(m->w.w_rec, H * H);
+    else if (m->weight_decay != 0)
         l += 0.5 * m->weight_decay * (sum_sq(m->w.w_g, H * Ng) + sum_sq(m->w.w_pc, Ng * P) +
                                       sum_sq(m->w.w_hd, Ng * D));
     if (loss) *loss = l;
@@ -292,6 +398,17 @@ void pathint_backward(pathint *m, const double *pc, const double *hd) {
     lstm_gemm(0, 0, TB, Ng, D, 1.0, m->d_hd, D, m->wt + P * Ng, Ng, 1.0, m->d_g, Ng);
     if (m->dropout_on)
         for (size_t i = 0; i < TB * Ng; i++) m->d_g[i] *= m->mask[i];
+    if (d->kind == PATHINT_RNN) {
+        memcpy(m->dh, m->d_g, TB * H * sizeof *m->dh); /* g = h */
+        rnn_core_backward(m);
+        if (!m->bias) {
+            memset(gw->b_pc, 0, P * sizeof *gw->b_pc);
+            memset(gw->b_hd, 0, D * sizeof *gw->b_hd);
+        }
+        return;
+    }
+    if (m->g_act == PATHINT_G_RELU)
+        for (size_t i = 0; i < TB * Ng; i++) m->d_g[i] = m->g[i] > 0 ? m->d_g[i] : 0.0;
     /* dW_g (H, Ng) = h^T d_g;  dh (T*B, H) = d_g W_g^T */
     lstm_gemm(1, 0, H, Ng, TB, 1.0, m->hs + B * H, H, m->d_g, Ng, 0.0, gw->w_g, Ng);
     lstm_transpose(w->w_g, H, Ng, m->wt); /* (Ng, H) */
