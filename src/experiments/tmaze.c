@@ -70,6 +70,10 @@ static const cfg_key tmaze_keys[] = {
     {"test.delay", CFG_INT, "8", 0, 200, NULL, "test: delay cells"},
     {"test.branch", CFG_INT, "3", 1, 200, NULL, "test: arm length"},
     {"test.trials", CFG_INT, "40", 1, 100000, NULL, "closed-loop test trials"},
+    {"test.step_factor", CFG_REAL, "1", 1, 100, NULL, "closed-loop steps allowed per trial, in "
+     "units of cue + delay + branch (released validate: 1)"},
+    {"test.heldout_trials", CFG_INT, "0", 0, 100000, NULL, "extra closed-loop trials on held-out "
+     "geometries (each length one cell beyond the training ranges, both cue sides balanced; 0 = off)"},
     {"train.schedule", CFG_ENUM, "exp7", 0, 0, "exp7|exp8|fixed", "replays per epoch"},
     {"train.n_seq", CFG_INT, "400", 1, 1e7, NULL, "episodes offered per epoch (N_seq)"},
     {"train.min_replays", CFG_INT, "40", 1, 1e7, NULL, "fewest replays per epoch"},
@@ -148,10 +152,8 @@ typedef struct tm_test {
     double *grid_sum, *grid_cnt; /* (units, rows*cols), (rows*cols,) */
 } tm_test;
 
-static int tm_closed_loop(tm_run *r, const config *cfg, uint64_t seed, tm_test *res) {
-    size_t lc = (size_t)config_int(cfg, "test.cue"), ld = (size_t)config_int(cfg, "test.delay");
-    size_t lb = (size_t)config_int(cfg, "test.branch");
-    size_t n_trials = (size_t)config_int(cfg, "test.trials");
+static int tm_closed_loop(tm_run *r, const config *cfg, uint64_t seed, tm_test *res, size_t lc,
+                          size_t ld, size_t lb, size_t n_trials, const char *stream) {
     size_t per_ep = r->tp.variant == TMAZE_ALTERNATION ? r->tp.n_trials : 1;
     double noise = r->tp.noise;
     size_t N = 0;
@@ -168,10 +170,11 @@ static int tm_closed_loop(tm_run *r, const config *cfg, uint64_t seed, tm_test *
     res->grid_cnt = calloc(G, sizeof(double));
     if (!res->pos_sum || !res->pos_cnt || !res->grid_sum || !res->grid_cnt)
         return engram_fail(ENGRAM_ENOMEM, "tmaze: out of memory");
-    gsl_rng *rn = rng_stream_alloc(seed, "test", 0);
+    gsl_rng *rn = rng_stream_alloc(seed, stream, 0);
     if (!rn) return engram_fail(ENGRAM_ENOMEM, "tmaze: out of memory");
     double x[TMAZE_N_IN];
-    size_t rewarded = 0, choice_trials = 0, choice_rewarded = 0, max_steps = 2 * (lc + ld + lb);
+    size_t rewarded = 0, choice_trials = 0, choice_rewarded = 0;
+    size_t max_steps = (size_t)(config_real(cfg, "test.step_factor") * (double)(lc + ld + lb));
     int prev_choice = -1, cue_arm = TMAZE_LEFT;
     for (size_t k = 0; k < n_trials; k++) {
         size_t in_ep = k % per_ep;
@@ -484,15 +487,44 @@ static int tmaze_run_fn(run_ctx *ctx) {
         for (size_t k = 0; k < (size_t)r.state[S_WIN_N]; k++) wsum += r.state[S_FIXED + k];
         train_correct = r.state[S_WIN_N] > 0 ? wsum / r.state[S_WIN_N] : 0;
     }
-    tm_test res;
+    tm_test res, ho;
     memset(&res, 0, sizeof res);
-    st = tm_closed_loop(&r, cfg, ctx->seed, &res);
+    memset(&ho, 0, sizeof ho);
+    st = tm_closed_loop(&r, cfg, ctx->seed, &res, (size_t)config_int(cfg, "test.cue"),
+                        (size_t)config_int(cfg, "test.delay"), (size_t)config_int(cfg, "test.branch"),
+                        (size_t)config_int(cfg, "test.trials"), "test");
+    /* held-out geometries: each length one cell beyond the training range (below the
+     * minimum when the minimum allows it, else above the maximum), an even number of
+     * trials so both cue sides are tested equally */
+    size_t n_ho = (size_t)config_int(cfg, "test.heldout_trials");
+    double ho_rate = NAN;
+    if (st == ENGRAM_OK && n_ho > 0) {
+        size_t hc = r.tp.cue_max + 1, hd = r.tp.delay_max + 1, hb = r.tp.branch_max + 1;
+        n_ho += n_ho % 2;
+        st = tm_closed_loop(&r, cfg, ctx->seed, &ho, hc, hd, hb, n_ho / 2, "heldout");
+        double r1 = ho.reward_rate;
+        free(ho.pos_sum); free(ho.pos_cnt); free(ho.grid_sum); free(ho.grid_cnt);
+        memset(&ho, 0, sizeof ho);
+        hc = r.tp.cue_min > 1 ? r.tp.cue_min - 1 : hc;
+        hd = r.tp.delay_min > 0 ? r.tp.delay_min - 1 : hd;
+        hb = r.tp.branch_min > 1 ? r.tp.branch_min - 1 : hb;
+        if (st == ENGRAM_OK)
+            st = tm_closed_loop(&r, cfg, ctx->seed, &ho, hc, hd, hb, n_ho / 2, "heldout2");
+        ho_rate = 0.5 * (r1 + ho.reward_rate);
+        free(ho.pos_sum); free(ho.pos_cnt); free(ho.grid_sum); free(ho.grid_cnt);
+    }
     double coverage = 0;
     if (st == ENGRAM_OK) st = tm_place_figures(ctx, &res, &coverage);
     if (st == ENGRAM_OK) st = tm_curves(ctx, &r, (size_t)r.state[S_N_EPOCHS]);
     if (st == ENGRAM_OK && is_r2n2) st = tm_cache_figures(ctx, &r);
     run_summary_real(ctx, "train_correct", train_correct);
     run_summary_real(ctx, "reward_rate", res.reward_rate);
+    if (n_ho > 0) run_summary_real(ctx, "reward_rate_heldout", ho_rate);
+    /* chance: an agent that reaches an arm end picking the arm at random is rewarded
+     * half the time; a replay is correct only if every predicted action is right */
+    run_summary_real(ctx, "reward_rate_chance", 0.5);
+    run_summary_real(ctx, "correct_last_epoch",
+                     r.state[S_N_EPOCHS] > 0 ? r.curve[((size_t)r.state[S_N_EPOCHS] - 1) * 3 + 1] : NAN);
     if (r.tp.variant == TMAZE_ALTERNATION) run_summary_real(ctx, "reward_rate_choice", res.reward_rate_choice);
     run_summary_int(ctx, "epochs", (long)r.state[S_N_EPOCHS]);
     run_summary_int(ctx, "replays", (long)r.state[S_REPLAYS]);
