@@ -19,15 +19,21 @@
  * train.max_epochs; summary `train_correct` is that mean.
  * metrics.csv (one row per epoch): loss, correct, replays, fwd_replays, rev_replays
  * (cumulative, from the r2n2 learner; NaN for other rules), recall_fail (fraction of the
- * epoch's replays whose cache recall differed from the episode).
+ * epoch's replays whose cache recall differed from the episode), recon_err (largest
+ * distance between a reverse replay's end and its start over the epoch's replays).
  *
  * Test (closed loop). test.trials trials on the test geometry: cued: one trial per
  * episode with the cue alternating left/right; alternation: episodes of task.n_trials
  * trials (trial 1 cued, alternating), state carried across trials, the reward of trial
  * k >= 2 at the arm opposite to the arm the network chose in trial k-1. At each step
  * the argmax of outputs 0..3 is executed; a trial that has not reached an arm end
- * after 2 (l_cue + l_delay + l_branch) steps is unrewarded. summary `reward_rate` =
- * rewarded trials / trials (also `reward_rate_choice` for alternation trials k >= 2).
+ * after test.step_factor (l_cue + l_delay + l_branch) steps is unrewarded (the
+ * released validate allows factor 1). summary `reward_rate` = rewarded trials / trials
+ * (also `reward_rate_choice` for alternation trials k >= 2); with test.heldout_trials
+ * > 0, `reward_rate_heldout` on geometries one cell beyond every training range
+ * (half above the maxima, half below the minima, cue sides alternating);
+ * `reward_rate_chance` = 0.5 (a random arm choice); `correct_last_epoch` (chance ~0:
+ * every predicted action of the replay must be right).
  *
  * Figures and arrays: cache_replay_reverse.png / _forward.png and .npy (overlap of the
  * cache state with each stored pattern at every pump step, (steps, P)), replays.png
@@ -421,8 +427,8 @@ static int tmaze_run_fn(run_ctx *ctx) {
         epoch0 = step;
     }
     static const char *const cols[] = {"loss", "correct", "replays", "fwd_replays", "rev_replays",
-                                       "recall_fail"};
-    st = run_metrics_begin(ctx, cols, 6, epoch0);
+                                       "recall_fail", "recon_err"};
+    st = run_metrics_begin(ctx, cols, 7, epoch0);
     if (st != ENGRAM_OK) { tm_free(&r); return st; }
     double train_correct = 0;
     size_t n_extra = r.lt->n_extra(r.l);
@@ -435,7 +441,7 @@ static int tmaze_run_fn(run_ctx *ctx) {
             n = f > 0 ? (size_t)(f * (double)n_seq) : 0;
         }
         if (n < min_rep) n = min_rep;
-        double loss_sum = 0, corr = 0, fails = 0, extra[LEARNER_MAX_EXTRA];
+        double loss_sum = 0, corr = 0, fails = 0, recon = is_r2n2 ? 0 : NAN, extra[LEARNER_MAX_EXTRA];
         for (size_t k = 0; k < LEARNER_MAX_EXTRA; k++) extra[k] = NAN;
         for (size_t i = 0; i < n; i++) {
             trial_batch_fill(r.b, r.tk, r.data);
@@ -451,6 +457,7 @@ static int tmaze_run_fn(run_ctx *ctx) {
             loss_sum += loss;
             corr += ok;
             if (is_r2n2 && n_extra >= 1) fails += extra[0];
+            if (is_r2n2 && n_extra >= 4 && !(extra[3] <= recon)) recon = extra[3];
             size_t pos = (size_t)r.state[S_WIN_POS];
             r.state[S_FIXED + pos] = ok;
             r.state[S_WIN_POS] = (double)((pos + 1) % r.window);
@@ -467,9 +474,9 @@ static int tmaze_run_fn(run_ctx *ctx) {
         r.curve[(epoch - 1) * 3 + 1] = corr / (double)n;
         r.curve[(epoch - 1) * 3 + 2] = loss_sum / (double)n;
         r.state[S_N_EPOCHS] = (double)epoch;
-        double row[6] = {loss_sum / (double)n, corr / (double)n, (double)n,
+        double row[7] = {loss_sum / (double)n, corr / (double)n, (double)n,
                          is_r2n2 ? extra[1] : NAN, is_r2n2 ? extra[2] : NAN,
-                         is_r2n2 ? fails / (double)n : NAN};
+                         is_r2n2 ? fails / (double)n : NAN, recon};
         st = run_metrics_row(ctx, epoch, row);
         if (st != ENGRAM_OK) { tm_free(&r); return st; }
         run_progress(ctx, epoch, (long)r.max_epochs, "correct %.3f (window %.3f), %zu replays",
