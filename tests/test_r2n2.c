@@ -539,6 +539,20 @@ static void test_cache(void) {
     gsl_rng_free(r);
 }
 
+static void test_cache_capacity(void) {
+    cache_params p = cache_defaults();
+    gsl_rng *r = rng_stream_alloc(5, "capacity", 0);
+    double se1 = 1, ee1 = 1, se8 = 0, ee8 = 0;
+    int st1 = cache_capacity_trial(200, 1, 10, &p, r, 0.95, &se1, &ee1);
+    int st8 = cache_capacity_trial(200, 8, 10, &p, r, 0.95, &se8, &ee8);
+    CHECK(st1 == ENGRAM_OK && se1 == 0, "content-addressed cache, N 200, 1 episode of 10 "
+          "patterns recalled from its first pattern: step error rate %.3f = 0", se1);
+    CHECK(st8 == ENGRAM_OK && se8 > 0.2 && ee8 > 0.5, "overloaded (8 episodes x 10, 72 "
+          "transitions for 200 units): recall fails, step error rate %.3f, episode error rate %.3f",
+          se8, ee8);
+    gsl_rng_free(r);
+}
+
 static const cfg_key test_extra_keys[] = {
     {"train.loss", CFG_ENUM, "mse", 0, 0, "xent|mse", "loss"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
@@ -721,6 +735,7 @@ static const test_case tests[] = {
     {"released_carry", test_released_carry},
     {"learned_backward", test_learned_backward},
     {"cache", test_cache},
+    {"cache_capacity", test_cache_capacity},
     {"learner_cache", test_learner_cache},
     {"learner_learns", test_learner_learns},
     {"learner_learned_backward", test_learner_learned_backward},

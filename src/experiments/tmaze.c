@@ -80,6 +80,8 @@ static const cfg_key tmaze_keys[] = {
      "units of cue + delay + branch (released validate: 1)"},
     {"test.heldout_trials", CFG_INT, "0", 0, 100000, NULL, "extra closed-loop trials on held-out "
      "geometries (each length one cell beyond the training ranges, both cue sides balanced; 0 = off)"},
+    {"test.cache_capacity", CFG_BOOL, "false", 0, 0, NULL, "also measure the content-addressed "
+     "cache's recall error against load (cache_capacity.png / .npy)"},
     {"train.schedule", CFG_ENUM, "exp7", 0, 0, "exp7|exp8|fixed", "replays per epoch"},
     {"train.n_seq", CFG_INT, "400", 1, 1e7, NULL, "episodes offered per epoch (N_seq)"},
     {"train.min_replays", CFG_INT, "40", 1, 1e7, NULL, "fewest replays per epoch"},
@@ -352,6 +354,43 @@ done:
     return st;
 }
 
+/* Recall error of the content-addressed cache against load: N = 200, 400, 800 units,
+ * 1..32 episodes of 10 random patterns, recall from each episode's first pattern, a
+ * step wrong below 95 % agreement. Writes cache_capacity.npy ((3, 6, 4): N, episodes,
+ * step error, episode error) and cache_capacity.png (step error against the number of
+ * stored transitions / N). */
+static int tm_cache_capacity(run_ctx *ctx) {
+    enum { NN = 3, NE = 6, LEN = 10 };
+    static const size_t ns[NN] = {200, 400, 800};
+    double arr[NN * NE * 4], x[NE * NN], y[NN * NE];
+    cache_params cp = cache_defaults();
+    int st = ENGRAM_OK;
+    for (size_t a = 0; a < NN && st == ENGRAM_OK; a++)
+        for (size_t e = 0; e < NE && st == ENGRAM_OK; e++) {
+            size_t n_ep = (size_t)1 << e;
+            gsl_rng *r = rng_stream_alloc(ctx->seed, "capacity", a * NE + e);
+            if (!r) return engram_fail(ENGRAM_ENOMEM, "tmaze: out of memory");
+            double se = NAN, ee = NAN;
+            st = cache_capacity_trial(ns[a], n_ep, LEN, &cp, r, 0.95, &se, &ee);
+            gsl_rng_free(r);
+            double *row = arr + (a * NE + e) * 4;
+            row[0] = (double)ns[a]; row[1] = (double)n_ep; row[2] = se; row[3] = ee;
+            y[a * NE + e] = se;
+        }
+    if (st != ENGRAM_OK) return st;
+    size_t shp[3] = {NN, NE, 4};
+    st = run_write_npy(ctx, "cache_capacity.npy", arr, 3, shp);
+    /* one x axis for all series: transitions / N differ per N, so plot against the
+     * number of episodes in log2 and name each series by N */
+    for (size_t e = 0; e < NE; e++) x[e] = (double)e;
+    static const char *const names[NN] = {"N = 200", "N = 400", "N = 800"};
+    image_plot p = {"content-addressed cache: recall error vs episodes stored (10 patterns each)",
+                    "log2(episodes stored); transitions = 9 x episodes", "fraction of wrong steps",
+                    x, y, NULL, NULL, NN, NE, names, 0, 0, 0};
+    if (st == ENGRAM_OK) st = image_write_plot(run_path(ctx, "cache_capacity.png"), &p);
+    return st;
+}
+
 static int tm_curves(run_ctx *ctx, tm_run *r, size_t n_ep) {
     if (n_ep == 0) return ENGRAM_OK;
     double *x = malloc(n_ep * sizeof(double)), *y = malloc(n_ep * sizeof(double));
@@ -524,6 +563,7 @@ static int tmaze_run_fn(run_ctx *ctx) {
     if (st == ENGRAM_OK) st = tm_place_figures(ctx, &res, &coverage);
     if (st == ENGRAM_OK) st = tm_curves(ctx, &r, (size_t)r.state[S_N_EPOCHS]);
     if (st == ENGRAM_OK && is_r2n2) st = tm_cache_figures(ctx, &r);
+    if (st == ENGRAM_OK && config_bool(cfg, "test.cache_capacity")) st = tm_cache_capacity(ctx);
     run_summary_real(ctx, "train_correct", train_correct);
     run_summary_real(ctx, "reward_rate", res.reward_rate);
     if (n_ho > 0) run_summary_real(ctx, "reward_rate_heldout", ho_rate);
