@@ -10,8 +10,9 @@
  *   exp8:  n = int(min(0.1 ln(e) + 1, 1) n_seq), e = mean squared error per output
  *          component and step in the last epoch
  *   fixed: n = n_seq
- * with n >= train.min_replays (the released exp8 floor; it also avoids the released
- * exp7's empty epochs). The first epoch replays n_seq. A replay is correct when the
+ * with n >= train.min_replays (0: the schedule's own floor, 100 for exp8 as released,
+ * 1 for exp7, which avoids the released exp7's empty epochs). train.exp8_error =
+ * released uses the released error scale (the mean per-step loss). The first epoch replays n_seq. A replay is correct when the
  * argmax of the predicted action (outputs 0..3) equals the next scripted action at
  * every counted step, judged with the learner's step() just before the replay.
  * Training stops when the mean correctness over the last train.window replays reaches
@@ -84,7 +85,11 @@ static const cfg_key tmaze_keys[] = {
      "cache's recall error against load (cache_capacity.png / .npy)"},
     {"train.schedule", CFG_ENUM, "exp7", 0, 0, "exp7|exp8|fixed", "replays per epoch"},
     {"train.n_seq", CFG_INT, "400", 1, 1e7, NULL, "episodes offered per epoch (N_seq)"},
-    {"train.min_replays", CFG_INT, "40", 1, 1e7, NULL, "fewest replays per epoch"},
+    {"train.min_replays", CFG_INT, "0", 0, 1e7, NULL, "fewest replays per epoch (0 = the "
+     "schedule's released floor: exp7 1 (released: none), exp8 100)"},
+    {"train.exp8_error", CFG_ENUM, "engram", 0, 0, "engram|released", "exp8 error e: mean squared "
+     "error per output component and step (engram), or the released mean of the per-step loss "
+     "0.5 ||o - y||^2 (5.5x larger for 11 outputs)"},
     {"train.max_epochs", CFG_INT, "400", 1, 1e7, NULL, "epochs at most"},
     {"train.window", CFG_INT, "400", 1, 1e7, NULL, "replays averaged for the stopping rule"},
     {"train.criterion", CFG_REAL, "0.9", 0, 1, NULL, "stop when the mean correctness over the "
@@ -384,7 +389,7 @@ static int tm_cache_capacity(run_ctx *ctx) {
      * number of episodes in log2 and name each series by N */
     for (size_t e = 0; e < NE; e++) x[e] = (double)e;
     static const char *const names[NN] = {"N = 200", "N = 400", "N = 800"};
-    image_plot p = {"content-addressed cache: recall error vs episodes stored (10 patterns each)",
+    image_plot p = {"cache recall error (content-addressed, 10 patterns per episode)",
                     "log2(episodes stored); transitions = 9 x episodes", "fraction of wrong steps",
                     x, y, NULL, NULL, NN, NE, names, 0, 0, 0};
     if (st == ENGRAM_OK) st = image_write_plot(run_path(ctx, "cache_capacity.png"), &p);
@@ -432,6 +437,7 @@ static int tmaze_run_fn(run_ctx *ctx) {
     r.window = (size_t)config_int(cfg, "train.window");
     double criterion = config_real(cfg, "train.criterion");
     const char *sched = config_str(cfg, "train.schedule");
+    int released_e8 = strcmp(config_str(cfg, "train.exp8_error"), "released") == 0;
     long ckpt_every = config_int(cfg, "run.checkpoint_every");
     r.lt = learner_type_find(rule);
     if (!r.lt) return engram_fail(ENGRAM_EINVAL, "tmaze: rule '%s' is not available in this build", rule);
@@ -479,7 +485,8 @@ static int tmaze_run_fn(run_ctx *ctx) {
             double f = fmin(0.1 * log(r.state[S_PREV_E]) + 1.0, 1.0);
             n = f > 0 ? (size_t)(f * (double)n_seq) : 0;
         }
-        if (n < min_rep) n = min_rep;
+        size_t floor_n = min_rep > 0 ? min_rep : strcmp(sched, "exp8") == 0 ? 100 : 1;
+        if (n < floor_n) n = floor_n;
         double loss_sum = 0, corr = 0, fails = 0, recon = is_r2n2 ? 0 : NAN, extra[LEARNER_MAX_EXTRA];
         for (size_t k = 0; k < LEARNER_MAX_EXTRA; k++) extra[k] = NAN;
         for (size_t i = 0; i < n; i++) {
@@ -505,7 +512,8 @@ static int tmaze_run_fn(run_ctx *ctx) {
         r.state[S_REPLAYS] += (double)n;
         r.state[S_PREV_R] = corr / (double)n;
         /* mean squared error per output component and step (loss = 0.5 sum of squares) */
-        r.state[S_PREV_E] = 2.0 * (loss_sum / (double)n) / (double)TMAZE_N_IN;
+        r.state[S_PREV_E] = released_e8 ? loss_sum / (double)n
+                                        : 2.0 * (loss_sum / (double)n) / (double)TMAZE_N_IN;
         double wsum = 0;
         for (size_t k = 0; k < (size_t)r.state[S_WIN_N]; k++) wsum += r.state[S_FIXED + k];
         train_correct = wsum / r.state[S_WIN_N];
