@@ -76,6 +76,132 @@ static void test_reversal(void) {
           "%.3g > 1e-3", e200);
 }
 
+/* Fixed-point mode: T forward steps from a random state, then T reverse steps; checks
+ * every earlier integer state bit for bit. Returns the number of differing units over
+ * all steps; *bits_per gets the buffer's bits per unit per step at the end of the
+ * forward pass and *left the bits left in the buffers after the reverse pass. */
+static size_t fixed_reversal(size_t T, uint64_t seed, double *bits_per, double *left) {
+    size_t I = 10, N = 32;
+    r2n2_net *net = make_net(I, N, 2, 1.5, seed);
+    gsl_rng *r = rng_stream_alloc(seed, "data", 0);
+    double *x = malloc(T * I * sizeof(double));
+    int64_t *sa = malloc((T + 1) * N * sizeof(int64_t)), *sb = malloc((T + 1) * N * sizeof(int64_t));
+    for (size_t i = 0; i < T * I; i++) x[i] = 0.5 * gsl_rng_uniform(r);
+    for (size_t i = 0; i < N; i++) {
+        net->a[i] = fmax(-5, fmin(5, gsl_ran_gaussian(r, 3.0)));
+        net->b[i] = fmax(-5, fmin(5, gsl_ran_gaussian(r, 3.0)));
+    }
+    size_t bad = r2n2_fixed_enable(net, T) == ENGRAM_OK ? 0 : 1;
+    memcpy(sa, net->ia, N * sizeof(int64_t));
+    memcpy(sb, net->ib, N * sizeof(int64_t));
+    for (size_t t = 0; t < T; t++) {
+        r2n2_forward_step(net, x + t * I, NULL);
+        memcpy(sa + (t + 1) * N, net->ia, N * sizeof(int64_t));
+        memcpy(sb + (t + 1) * N, net->ib, N * sizeof(int64_t));
+    }
+    *bits_per = r2n2_fixed_bits(net) / (double)(2 * N * T);
+    for (size_t t = T; t-- > 0;) {
+        r2n2_reverse_step(net, x + t * I);
+        for (size_t i = 0; i < N; i++)
+            bad += (net->ia[i] != sa[t * N + i]) + (net->ib[i] != sb[t * N + i]);
+    }
+    *left = r2n2_fixed_bits(net);
+    if (r2n2_fixed_status(net) != ENGRAM_OK) bad++;
+    free(x); free(sa); free(sb);
+    gsl_rng_free(r);
+    r2n2_free(net);
+    return bad;
+}
+
+static void test_reversal_fixed(void) {
+    double bits = 0, left = 0;
+    size_t bad = fixed_reversal(1000, 7, &bits, &left);
+    CHECK(bad == 0, "fixed-point reversal of a T=1000 replay (n_h 32, gain 1.5) is bit-exact at "
+          "every step: %zu differing values", bad);
+    /* the leak c = 9/10 destroys log2(10/9) = 0.152 bits per unit and step */
+    CHECK(fabs(bits - log2(10.0 / 9.0)) < 0.01, "information buffer %.4f bits per unit per step "
+          "(log2(10/9) = %.4f)", bits, log2(10.0 / 9.0));
+    CHECK(left == 0, "the buffers are empty after the reverse pass (%g bits left)", left);
+    size_t N = 32, T = 1000;
+    CHECK(bits * 2 * N * T < 2 * N * T * 64 / 100.0, "buffer %.0f bits against %zu bits to store "
+          "the states (%.0fx less)", bits * 2 * N * T, 2 * N * T * 64, 64 / bits);
+    r2n2_net *net = make_net(10, 8, 2, 1.5, 1);
+    net->tau = 10.5;
+    CHECK(r2n2_fixed_enable(net, 10) == ENGRAM_EINVAL, "non-integer tau refused: %s", engram_error());
+    r2n2_free(net);
+}
+
+typedef struct err_ctx { const double *y, *m; size_t O; double cnt; } err_ctx;
+
+static void seq_error(void *ctx, size_t t, const double *o, double *e) {
+    const err_ctx *c = ctx;
+    for (size_t k = 0; k < c->O; k++) e[k] = c->m[t] * (o[k] - c->y[t * c->O + k]) / c->cnt;
+}
+
+/* Reverse replay through r2n2_replay_reverse (segment K, 0 = one pass) from (a0, b0);
+ * returns the reconstruction error and writes the gradient to g. */
+static double replay_grad_k(r2n2_net *net, const double *s0, const double *x, const double *y,
+                            const double *m, size_t T, size_t K, double *g) {
+    size_t I = net->n_in, N = net->n_h;
+    double cnt = 0;
+    r2n2_set_state(net, s0, s0 + N);
+    for (size_t t = 0; t < T; t++) { r2n2_forward_step(net, x + t * I, NULL); cnt += m[t]; }
+    r2n2_backward_reset(net);
+    err_ctx c = {y, m, net->n_out, cnt};
+    double rec = NAN;
+    if (r2n2_replay_reverse(net, x, x, T, s0, K, seq_error, &c, &rec) != ENGRAM_OK) rec = INFINITY;
+    if (g) memcpy(g, net->grads, net->n_params * sizeof(double));
+    return rec;
+}
+
+static double max_rel(const double *a, const double *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) { num = fmax(num, fabs(a[i] - b[i])); den = fmax(den, fabs(b[i])); }
+    return num / den;
+}
+
+static void test_reversal_segmented(void) {
+    size_t I = 10, N = 32, O = 2, T = 300;
+    r2n2_net *net = make_net(I, N, O, 1.5, 3);
+    gsl_rng *r = rng_stream_alloc(3, "data", 0);
+    double *x = malloc(T * I * sizeof(double)), *y = malloc(T * O * sizeof(double));
+    double *m = malloc(T * sizeof(double)), s0[64];
+    for (size_t i = 0; i < T * I; i++) x[i] = 0.5 * gsl_rng_uniform(r);
+    for (size_t i = 0; i < T * O; i++) y[i] = gsl_rng_uniform(r);
+    for (size_t t = 0; t < T; t++) m[t] = 1;
+    for (size_t i = 0; i < 2 * N; i++) s0[i] = fmax(-5, fmin(5, gsl_ran_gaussian(r, 3.0)));
+    double e_one = replay_grad_k(net, s0, x, y, m, T, 0, NULL);
+    double e_seg = replay_grad_k(net, s0, x, y, m, T, 60, NULL);
+    CHECK(!(e_one < 1e-3), "one-pass float reversal at T=300 fails (error %.3g), as it must", e_one);
+    CHECK(e_seg < 1e-9, "segmented reversal (K = 60) at T=300: reconstruction error %.3g < 1e-9",
+          e_seg);
+    /* segmented gradient equals the one-pass gradient where one pass is still exact */
+    size_t Ts = 100;
+    double *g1 = malloc(net->n_params * sizeof(double)), *g2 = malloc(net->n_params * sizeof(double));
+    replay_grad_k(net, s0, x, y, m, Ts, 0, g1);
+    replay_grad_k(net, s0, x, y, m, Ts, 30, g2);
+    double rel = max_rel(g2, g1, net->n_params);
+    CHECK(rel < 1e-6, "segmented (K = 30) and one-pass gradients agree at T=100: max rel. diff %.3g",
+          rel);
+    /* fixed-point gradient against the float gradient at T = 100 */
+    r2n2_net *nf = make_net(I, N, O, 1.5, 3);
+    double sq[64];
+    r2n2_fixed_enable(nf, Ts);
+    r2n2_set_state(nf, s0, s0 + N);
+    memcpy(sq, nf->a, N * sizeof(double));
+    memcpy(sq + N, nf->b, N * sizeof(double)); /* the start on the fixed-point grid */
+    double ef = replay_grad_k(nf, sq, x, y, m, Ts, 0, g2);
+    replay_grad_k(net, sq, x, y, m, Ts, 0, g1);
+    rel = max_rel(g2, g1, net->n_params);
+    CHECK(ef == 0, "fixed-point replay ends exactly at its start (error %g)", ef);
+    CHECK(rel < 1e-6, "fixed-point learning rule matches the float gradient at T=100: max rel. "
+          "diff %.3g < 1e-6", rel);
+    free(g1); free(g2); free(x); free(y); free(m);
+    gsl_rng_free(r);
+    r2n2_free(net);
+    r2n2_free(nf);
+}
+
 /* Sequence loss 0.5 sum_t m_t ||o_t - y_t||^2 / sum m, forward from (a0, b0). */
 static double seq_loss(r2n2_net *net, const double *a0, const double *b0, const double *x,
                        const double *y, const double *m, size_t T) {
@@ -414,6 +540,20 @@ static void test_cache(void) {
     gsl_rng_free(r);
 }
 
+static void test_cache_capacity(void) {
+    cache_params p = cache_defaults();
+    gsl_rng *r = rng_stream_alloc(5, "capacity", 0);
+    double se1 = 1, ee1 = 1, se8 = 0, ee8 = 0;
+    int st1 = cache_capacity_trial(200, 1, 10, &p, r, 0.95, &se1, &ee1);
+    int st8 = cache_capacity_trial(200, 8, 10, &p, r, 0.95, &se8, &ee8);
+    CHECK(st1 == ENGRAM_OK && se1 == 0, "content-addressed cache, N 200, 1 episode of 10 "
+          "patterns recalled from its first pattern: step error rate %.3f = 0", se1);
+    CHECK(st8 == ENGRAM_OK && se8 > 0.2 && ee8 > 0.5, "overloaded (8 episodes x 10, 72 "
+          "transitions for 200 units): recall fails, step error rate %.3f, episode error rate %.3f",
+          se8, ee8);
+    gsl_rng_free(r);
+}
+
 static const cfg_key test_extra_keys[] = {
     {"train.loss", CFG_ENUM, "mse", 0, 0, "xent|mse", "loss"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
@@ -590,10 +730,13 @@ static void test_tmaze(void) {
 
 static const test_case tests[] = {
     {"reversal", test_reversal},
+    {"reversal_fixed", test_reversal_fixed},
+    {"reversal_segmented", test_reversal_segmented},
     {"gradients", test_gradients},
     {"released_carry", test_released_carry},
     {"learned_backward", test_learned_backward},
     {"cache", test_cache},
+    {"cache_capacity", test_cache_capacity},
     {"learner_cache", test_learner_cache},
     {"learner_learns", test_learner_learns},
     {"learner_learned_backward", test_learner_learned_backward},

@@ -52,6 +52,13 @@
  *     while (cache_replay_next(c, s) == ENGRAM_OK) { ... s ~ xi_18, xi_17, ..., xi_0 }
  *     cache_free(c);
  *
+ * Several episodes (cache_append) are content-addressed: every unit is a key unit
+ * (n_key = n), nothing in a pattern says which episode or step it belongs to, and a
+ * replay started from a cue (cache_replay_cue) follows whatever the stored
+ * associations make of it. Episodes interfere, so recall fails when the cache holds
+ * too many transitions for its size (cache_capacity_trial measures it; the tmaze
+ * experiment's test.cache_capacity draws the curve).
+ *
  * Memory: everything is allocated by cache_alloc for at most max_patterns patterns.
  * The cache keeps the centred patterns p_t (the postsynaptic factors) and the keys k_t
  * (the presynaptic factors): these are its synaptic weights in factored form.
@@ -60,6 +67,7 @@
 #define ENGRAM_CACHE_H
 
 #include <stddef.h>
+#include <gsl/gsl_rng.h>
 
 typedef enum { CACHE_DRIVE_SELF, CACHE_DRIVE_EXTERNAL } cache_drive;
 typedef enum { CACHE_REVERSE, CACHE_FORWARD } cache_dir;
@@ -92,6 +100,10 @@ typedef struct cache {
     double *raster;
     size_t raster_cap, raster_len;
     size_t total_steps; /* dynamics steps since allocation (cost accounting) */
+    /* several episodes (cache_append): per-transition matrix parity, last episode */
+    int *par;           /* (max_patterns,) 0: W2, 1: W1 (position within its episode) */
+    size_t n_episodes, ep_start, ep_len;
+    int cued, cue_parity; /* replay started by cache_replay_cue */
 } cache;
 
 /* Returns the defaults: tau 6, self-timed drive, 30 steps, settle 3. */
@@ -110,6 +122,18 @@ void cache_free(cache *c);
  * (P > max_patterns). */
 int cache_store(cache *c, const double *xi, size_t n_patterns);
 
+/* Adds an episode xi (P, N) one-shot to the stored ones (no link between episodes),
+ * for content-addressed recall by cache_replay_cue. Returns as cache_store, with
+ * ENGRAM_ERANGE when the patterns of all episodes would exceed max_patterns. */
+int cache_append(cache *c, const double *xi, size_t n_patterns);
+
+/* Starts a content-addressed replay from cue (N,) (+-1; e.g. an episode's first
+ * pattern, or a noisy copy) for n_transitions transitions; parity0 = 0 if the first
+ * transition is held by W2 (even position in its episode), 1 if by W1. Which episode
+ * is recalled is decided by the network alone; read the patterns with
+ * cache_replay_next. */
+void cache_replay_cue(cache *c, cache_dir dir, const double *cue, size_t n_transitions, int parity0);
+
 /* Starts a replay in direction dir: sets the state to the cue (the last stored pattern
  * for reverse, the first for forward) and writes it to out (N,) if not NULL. */
 void cache_replay_begin(cache *c, cache_dir dir, double *out);
@@ -126,6 +150,15 @@ void cache_overlaps(const cache *c, const double *s, double *ov);
 /* Materialises matrix `which` (1 or 2) of the pair for direction dir as a dense
  * (N, N) row-major block w (columns beyond n_key are zero). For tests. */
 void cache_weights(const cache *c, cache_dir dir, int which, double *w);
+
+/* Capacity trial: a content-addressed cache of n units (all keys) stores n_ep
+ * episodes of len random patterns (40 % of units at +1, drawn from r) one-shot, then
+ * replays each forward from its first pattern alone. A recalled pattern agreeing with
+ * the true next pattern on fewer than min_overlap of the units is a recall error.
+ * Writes the fraction of wrong steps and of episodes with any wrong step. Returns
+ * ENGRAM_OK, ENGRAM_EINVAL or ENGRAM_ENOMEM. */
+int cache_capacity_trial(size_t n, size_t n_ep, size_t len, const cache_params *p, gsl_rng *r,
+                         double min_overlap, double *step_err, double *ep_err);
 
 /* Records the overlaps of every later dynamics step into buf (rows of max_patterns
  * values, at most cap rows), or stops recording when buf is NULL. */

@@ -16,6 +16,13 @@
  * element-wise to [-clip_value, clip_value] and rescaled so its L2 norm is at most
  * clip_norm (0 disables each).
  *
+ * Learning-rate schedule (lr_schedule), in optimiser steps t taken before this one:
+ *   OPTIM_LR_CONSTANT  lr
+ *   OPTIM_LR_STEP      lr * gamma^floor(t / every)      (step decay)
+ *   OPTIM_LR_EXP       lr * gamma^(t / every)           (exponential decay)
+ * never below lr_min (the floor; 0 = none). Configured by the keys train.lr_schedule,
+ * train.lr_every, train.lr_gamma, train.lr_min (optim_schedule_config).
+ *
  * Example:
  *     optim_params p = optim_defaults(OPTIM_ADAM); p.lr = 1e-3;
  *     optim *o = optim_alloc(&p, n_params);
@@ -28,6 +35,9 @@
 #include <stddef.h>
 
 typedef enum { OPTIM_SGD, OPTIM_ADAM, OPTIM_RMSPROP, OPTIM_RMSPROP_TF } optim_kind;
+typedef enum { OPTIM_LR_CONSTANT, OPTIM_LR_STEP, OPTIM_LR_EXP } optim_lr_schedule;
+
+struct config;
 
 typedef struct optim_params {
     optim_kind kind;
@@ -39,6 +49,10 @@ typedef struct optim_params {
     double weight_decay; /* L2 coefficient added to the gradient */
     double clip_value;   /* element-wise clip, 0 = off */
     double clip_norm;    /* global L2-norm clip, 0 = off */
+    optim_lr_schedule lr_schedule; /* constant (default), step or exponential decay */
+    double lr_every;     /* decay period in optimiser steps (> 0 unless constant) */
+    double lr_gamma;     /* factor per period */
+    double lr_min;       /* floor of the decayed rate (0 = none) */
 } optim_params;
 
 typedef struct optim {
@@ -55,6 +69,14 @@ optim_params optim_defaults(optim_kind kind);
 
 /* Parses "sgd", "adam", "rmsprop", "rmsprop-tf". Returns ENGRAM_OK or ENGRAM_EINVAL. */
 int optim_kind_parse(const char *name, optim_kind *kind);
+
+/* Reads the schedule keys train.lr_schedule (constant|step|exp), train.lr_every,
+ * train.lr_gamma and train.lr_min into p when cfg declares them (learner_keys).
+ * Returns ENGRAM_OK, or ENGRAM_EINVAL when a decaying schedule has lr_every = 0. */
+int optim_schedule_config(const struct config *cfg, optim_params *p);
+
+/* Returns the learning rate the next step uses (the schedule at t = steps taken). */
+double optim_lr(const optim *o);
 
 /* Allocates state for n parameters; NULL on failure. */
 optim *optim_alloc(const optim_params *p, size_t n);

@@ -18,9 +18,33 @@
  * by a local least-squares regression, r2n2_backward_solve):
  *     b_{t-1} = (b_t + d Wb_AB phi(a_t)) / c
  *     a_{t-1} = (a_t + d Wb_BA phi(b_{t-1}) - d W_IA x_t) / c
- * The reverse map expands errors by about 1.25x per step (n_h = 32, gain 1.5), so
- * replays are limited to about 100-120 steps in double precision (§2.3); the learner
- * refuses longer replays with ENGRAM_ERANGE.
+ * In floating point the reverse map expands rounding errors by about 1.26x per step
+ * (tau 10; 1.13x at tau 20): the forward leak c < 1 is many-to-one on a finite grid,
+ * so the low bits of earlier states are gone. Double precision holds ~1e-6 up to
+ * ~100-120 steps. Two remedies give reversal of any length (r2n2.reversal):
+ *
+ * Exact fixed-point reversal (R2N2_REVERSAL_FIXED; Maclaurin, Duvenaud & Adams 2015,
+ * "Gradient-based hyperparameter optimization through reversible learning", ICML;
+ * MacKay, Vicol, Ba & Grosse 2018, "Reversible recurrent neural networks", NeurIPS).
+ * The state is kept as integers on the grid 2^-R_FRAC (a = A 2^-R); the increments
+ * d (W phi(.) + W_IA x) are computed in double and rounded to the grid, and since each
+ * depends only on the other population they are subtracted exactly in reverse. The
+ * leak c = n/D = (tau - 1)/tau (integer tau) is applied exactly by arithmetic coding:
+ *     forward  A <- c A:  r = A mod D, push r (base D), A = (A - r)/D * n + pop (base n)
+ *     reverse  A <- A / c: r = A mod n, push r (base n), A = (A - r)/n * D + pop (base D)
+ * into one big-integer information buffer per unit. The buffer grows on average by
+ * log2(D/n) bits per unit and step (0.152 at tau 10): exactly the information the leak
+ * destroys. This is stored history, only far less of it than storing the states
+ * (r2n2_fixed_bits reports it). It needs Wb = -W (not the learned backward weights).
+ *
+ * Segmented reverse replay (r2n2_replay_reverse with K > 0): before each K-step
+ * segment [lo, hi) of the reverse pass, the forward pass is re-run from the known
+ * initial state to step hi (forward is stable), so no reconstruction runs for more
+ * than K steps; cost O(T^2 / 2K) forward steps, memory O(N), carried errors kept
+ * across segments.
+ *
+ * With a known initial state the reverse pass's reconstruction error is free: the
+ * replay must end where it started (r2n2_replay_reverse reports it).
  *
  * Learning during reverse replay (§2.4)
  * -------------------------------------
@@ -70,6 +94,7 @@
 #define ENGRAM_R2N2_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <gsl/gsl_rng.h>
 #include "engram/config.h"
 #include "engram/learner.h"
@@ -77,6 +102,17 @@
 
 typedef enum { R2N2_FEEDBACK_FA, R2N2_FEEDBACK_BPTT } r2n2_feedback;
 typedef enum { R2N2_CARRY_EXACT, R2N2_CARRY_RELEASED } r2n2_carry;
+typedef enum { R2N2_REVERSAL_FLOAT, R2N2_REVERSAL_FIXED, R2N2_REVERSAL_SEGMENTED } r2n2_reversal;
+
+/* Fractional bits of the fixed-point state grid (the state is A 2^-R2N2_FIX_FRAC). */
+#define R2N2_FIX_FRAC 40
+
+/* A big non-negative integer held in 32-bit limbs, least significant first: one
+ * unit's information buffer in fixed-point mode. */
+typedef struct r2n2_bigbuf {
+    uint32_t *limb;
+    size_t used, cap;
+} r2n2_bigbuf;
 
 typedef struct r2n2_params {
     size_t n_in, n_h, n_out; /* I, N (units per population), O */
@@ -103,12 +139,19 @@ typedef struct r2n2_net {
     double *ga, *gb;                 /* carried errors (N,) each */
     /* workspaces (N,) unless noted */
     double *pa, *pb, *tmp_a, *tmp_b, *gal, *gbl, *dpa, *dpb, *po;
+    double *ro, *re;                 /* (O,) output and error of r2n2_replay_reverse */
     /* learned backward weights: normal equations of the regressions (§2.3) */
     int collect;                     /* accumulate samples in r2n2_forward_step */
     size_t n_samples;
     double *xtx_a, *xty_a;           /* (N+1, N+1), (N+1, N) for population A */
     double *xtx_b, *xty_b;           /* same for B */
     double *solve_work;              /* (N+1, N+1) + (N+1,) */
+    /* fixed-point mode (r2n2_fixed_enable): integer state and information buffers */
+    int fixed;
+    long long fix_n, fix_d;          /* c = fix_n / fix_d */
+    int64_t *ia, *ib;                /* (N,) each: a = ia 2^-R, b = ib 2^-R */
+    r2n2_bigbuf *buf;                /* (2N,) A's units then B's */
+    int fix_status;                  /* ENGRAM_OK, or the first error (overflow, memory) */
 } r2n2_net;
 
 /* Returns the released code's defaults (tau 10, gains 1.5 / 1.0, scales 0.1) with
@@ -151,6 +194,39 @@ void r2n2_backward_collect_begin(r2n2_net *net);
  * collecting. Returns ENGRAM_OK, or ENGRAM_EINVAL with fewer than N+1 samples or a
  * singular system. */
 int r2n2_backward_solve(r2n2_net *net);
+
+/* Switches the consolidator to exact fixed-point reversal, with information buffers
+ * sized for replays of max_steps steps (they grow if a replay is longer). Requires an
+ * integer tau >= 2 and backward weights -W. The current state is rounded to the grid
+ * and the buffers are emptied. Returns ENGRAM_OK, ENGRAM_EINVAL (tau not an integer)
+ * or ENGRAM_ENOMEM. */
+int r2n2_fixed_enable(r2n2_net *net, size_t max_steps);
+
+/* Total bits held in the information buffers (sum over the 2N units of each buffer's
+ * bit length); 0 when not in fixed-point mode. */
+double r2n2_fixed_bits(const r2n2_net *net);
+
+/* Returns ENGRAM_OK, or the first fixed-point error since r2n2_set_state (the state
+ * left the representable range |a| < 2^20, or a buffer could not grow), with
+ * engram_error() set. */
+int r2n2_fixed_status(const r2n2_net *net);
+
+/* Output error of a replay: writes e (O,) = dL/do for output o (O,) at step t. */
+typedef void (*r2n2_error_fn)(void *ctx, size_t t, const double *o, double *e);
+
+/* The reverse replay with learning of a T-step sequence whose forward replay has just
+ * brought the net from the initial state s0 (2N,) = (a_0, b_0) to its current state.
+ * x (T, I) are the inputs of the forward replay (used to re-run it) and xr (T, I) the
+ * inputs presented in the reverse replay (the same unless the cache recalled them
+ * differently). Zeroes the gradients, then accumulates them over the steps t = T-1..0,
+ * asking err for each step's output error. K = 0 reverses in one pass; K > 0 reverses
+ * in segments of K steps, re-running the forward replay from s0 before each (needs s0).
+ * Writes to *recon_err the largest |state - s0| after the pass (NAN when s0 is NULL):
+ * the reconstruction error of the replay. Returns ENGRAM_OK, ENGRAM_EINVAL (K > 0 with
+ * no s0) or the fixed-point status. */
+int r2n2_replay_reverse(r2n2_net *net, const double *x, const double *xr, size_t T,
+                        const double *s0, size_t K, r2n2_error_fn err, void *ctx,
+                        double *recon_err);
 
 /* Zeroes the gradient block and the carried errors (start of a reverse replay). */
 void r2n2_grad_begin(r2n2_net *net);

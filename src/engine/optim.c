@@ -4,6 +4,7 @@
 #include <string.h>
 #include "engram/engram.h"
 #include "engram/optim.h"
+#include "engram/config.h"
 
 optim_params optim_defaults(optim_kind kind) {
     optim_params p;
@@ -26,6 +27,30 @@ int optim_kind_parse(const char *name, optim_kind *kind) {
         if (strcmp(name, table[i].name) == 0) { *kind = table[i].kind; return ENGRAM_OK; }
     return engram_fail(ENGRAM_EINVAL, "unknown optimiser '%s' (use sgd, adam, rmsprop or rmsprop-tf)",
                        name);
+}
+
+/* Reads the learning-rate schedule keys (see optim.h). */
+int optim_schedule_config(const config *cfg, optim_params *p) {
+    if (!config_has(cfg, "train.lr_schedule")) return ENGRAM_OK;
+    const char *k = config_str(cfg, "train.lr_schedule");
+    p->lr_schedule = strcmp(k, "step") == 0 ? OPTIM_LR_STEP
+                     : strcmp(k, "exp") == 0 ? OPTIM_LR_EXP : OPTIM_LR_CONSTANT;
+    p->lr_every = config_real(cfg, "train.lr_every");
+    p->lr_gamma = config_real(cfg, "train.lr_gamma");
+    p->lr_min = config_real(cfg, "train.lr_min");
+    if (p->lr_schedule != OPTIM_LR_CONSTANT && !(p->lr_every > 0))
+        return engram_fail(ENGRAM_EINVAL, "train.lr_schedule = %s needs train.lr_every > 0", k);
+    return ENGRAM_OK;
+}
+
+/* The scheduled learning rate at t steps taken. */
+double optim_lr(const optim *o) {
+    const optim_params *p = &o->p;
+    double lr = p->lr;
+    if (p->lr_schedule == OPTIM_LR_STEP) lr *= pow(p->lr_gamma, floor(o->t / p->lr_every));
+    else if (p->lr_schedule == OPTIM_LR_EXP) lr *= pow(p->lr_gamma, o->t / p->lr_every);
+    if (p->lr_schedule != OPTIM_LR_CONSTANT && lr < p->lr_min) lr = p->lr_min;
+    return lr;
 }
 
 optim *optim_alloc(const optim_params *p, size_t n) {
@@ -77,14 +102,15 @@ int optim_step(optim *o, double *w, double *g) {
             for (size_t i = 0; i < n; i++) g[i] *= k;
         }
     }
+    double lr = optim_lr(o);
     o->t += 1;
     double *m = o->m, *v = o->v;
     switch (p->kind) {
     case OPTIM_SGD:
         if (p->momentum > 0) {
-            for (size_t i = 0; i < n; i++) { m[i] = p->momentum * m[i] + g[i]; w[i] -= p->lr * m[i]; }
+            for (size_t i = 0; i < n; i++) { m[i] = p->momentum * m[i] + g[i]; w[i] -= lr * m[i]; }
         } else {
-            for (size_t i = 0; i < n; i++) w[i] -= p->lr * g[i];
+            for (size_t i = 0; i < n; i++) w[i] -= lr * g[i];
         }
         break;
     case OPTIM_ADAM: {
@@ -92,7 +118,7 @@ int optim_step(optim *o, double *w, double *g) {
         for (size_t i = 0; i < n; i++) {
             m[i] = p->beta1 * m[i] + (1 - p->beta1) * g[i];
             v[i] = p->beta2 * v[i] + (1 - p->beta2) * g[i] * g[i];
-            w[i] -= p->lr * (m[i] / c1) / (sqrt(v[i] / c2) + p->eps);
+            w[i] -= lr * (m[i] / c1) / (sqrt(v[i] / c2) + p->eps);
         }
         break;
     }
@@ -101,13 +127,13 @@ int optim_step(optim *o, double *w, double *g) {
             v[i] = p->rho * v[i] + (1 - p->rho) * g[i] * g[i];
             double step = g[i] / (sqrt(v[i]) + p->eps);
             if (p->momentum > 0) { m[i] = p->momentum * m[i] + step; step = m[i]; }
-            w[i] -= p->lr * step;
+            w[i] -= lr * step;
         }
         break;
     case OPTIM_RMSPROP_TF:
         for (size_t i = 0; i < n; i++) {
             v[i] = p->rho * v[i] + (1 - p->rho) * g[i] * g[i];
-            m[i] = p->momentum * m[i] + p->lr * g[i] / sqrt(v[i] + p->eps);
+            m[i] = p->momentum * m[i] + lr * g[i] / sqrt(v[i] + p->eps);
             w[i] -= m[i];
         }
         break;

@@ -217,12 +217,16 @@ static int anbn_run_fn(run_ctx *ctx) {
     if (st != ENGRAM_OK) { anbn_run_free(&r); return st; }
 
     double acc = 0, test_loss = 0;
+    /* the final evaluation is the last metrics row's: one evaluation, shared numbers */
+    double *by_count = calloc(n_counts, sizeof *by_count);
+    if (!by_count) { anbn_run_free(&r); return engram_fail(ENGRAM_ENOMEM, "anbn: out of memory"); }
     if (ctx->resuming) step++; /* the checkpoint's step was evaluated before it was saved */
     for (;; step++) {
         if (step > steps) break; /* resumed from the checkpoint of a finished run */
         if (run_stop_signal() && step > 0) { /* everything of step - 1 is done */
             wall = run_wall(ctx);
             st = run_ckpt_save(ctx, step - 1, blobs, nb);
+            free(by_count);
             anbn_run_free(&r);
             return st != ENGRAM_OK ? st : engram_fail(ENGRAM_EINTR, "anbn: interrupted after "
                                                       "update %ld, checkpoint saved", step - 1);
@@ -245,7 +249,7 @@ static int anbn_run_fn(run_ctx *ctx) {
                     run_summary_int(ctx, "diverged_at", step);
                     engram_fail(st, "anbn: diverged at update %ld: %s", step, msg);
                 }
-                anbn_run_free(&r);
+                free(by_count); anbn_run_free(&r);
                 return st;
             }
             r.state[ANBN_S_LOSS_SUM] += loss;
@@ -253,7 +257,7 @@ static int anbn_run_fn(run_ctx *ctx) {
             for (size_t k = 0; k < n_extra; k++) r.state[ANBN_S_EXTRA + k] = extra[k];
         }
         if (step % eval_every != 0 && step != steps) continue;
-        anbn_evaluate(&r, xent, n_min, n_counts, &acc, &test_loss, NULL);
+        anbn_evaluate(&r, xent, n_min, n_counts, &acc, &test_loss, step >= steps ? by_count : NULL);
         double row[3 + LEARNER_MAX_EXTRA];
         row[0] = test_loss;
         row[1] = acc;
@@ -269,13 +273,13 @@ static int anbn_run_fn(run_ctx *ctx) {
             r.state[ANBN_S_N_EVAL] = (double)(e + 1);
         }
         st = run_metrics_row(ctx, step, row);
-        if (st != ENGRAM_OK) { anbn_run_free(&r); return st; }
+        if (st != ENGRAM_OK) { free(by_count); anbn_run_free(&r); return st; }
         if (!isfinite(test_loss)) { /* xent: a target probability underflowed to 0 */
             run_summary_real(ctx, "accuracy", acc);
             run_summary_int(ctx, "steps_to_criterion", (long)r.state[ANBN_S_CRIT]);
             run_summary_real(ctx, "loss", test_loss);
             run_summary_int(ctx, "diverged_at", step);
-            anbn_run_free(&r);
+            free(by_count); anbn_run_free(&r);
             return engram_fail(ENGRAM_EDIVERGED, "anbn: %s: non-finite test loss at update %ld "
                                "(lower train.lr or set train.clip_norm)", rule, step);
         }
@@ -285,16 +289,13 @@ static int anbn_run_fn(run_ctx *ctx) {
             r.state[ANBN_S_LAST_CKPT] = (double)step;
             wall = run_wall(ctx);
             st = run_ckpt_save(ctx, step, blobs, nb);
-            if (st != ENGRAM_OK) { anbn_run_free(&r); return st; }
+            if (st != ENGRAM_OK) { free(by_count); anbn_run_free(&r); return st; }
         }
         if (step >= steps) break;
     }
     run_progress_done(ctx);
 
-    /* final metrics, arrays and figures */
-    double *by_count = calloc(n_counts, sizeof *by_count);
-    if (!by_count) { anbn_run_free(&r); return engram_fail(ENGRAM_ENOMEM, "anbn: out of memory"); }
-    anbn_evaluate(&r, xent, n_min, n_counts, &acc, &test_loss, by_count);
+    /* final metrics (from the last evaluation above), arrays and figures */
     run_summary_real(ctx, "accuracy", acc);
     run_summary_int(ctx, "steps_to_criterion", (long)r.state[ANBN_S_CRIT]);
     run_summary_real(ctx, "loss", test_loss);

@@ -10,8 +10,9 @@
  *   exp8:  n = int(min(0.1 ln(e) + 1, 1) n_seq), e = mean squared error per output
  *          component and step in the last epoch
  *   fixed: n = n_seq
- * with n >= train.min_replays (the released exp8 floor; it also avoids the released
- * exp7's empty epochs). The first epoch replays n_seq. A replay is correct when the
+ * with n >= train.min_replays (0: the schedule's own floor, 100 for exp8 as released,
+ * 1 for exp7, which avoids the released exp7's empty epochs). train.exp8_error =
+ * released uses the released error scale (the mean per-step loss). The first epoch replays n_seq. A replay is correct when the
  * argmax of the predicted action (outputs 0..3) equals the next scripted action at
  * every counted step, judged with the learner's step() just before the replay.
  * Training stops when the mean correctness over the last train.window replays reaches
@@ -19,15 +20,21 @@
  * train.max_epochs; summary `train_correct` is that mean.
  * metrics.csv (one row per epoch): loss, correct, replays, fwd_replays, rev_replays
  * (cumulative, from the r2n2 learner; NaN for other rules), recall_fail (fraction of the
- * epoch's replays whose cache recall differed from the episode).
+ * epoch's replays whose cache recall differed from the episode), recon_err (largest
+ * distance between a reverse replay's end and its start over the epoch's replays).
  *
  * Test (closed loop). test.trials trials on the test geometry: cued: one trial per
  * episode with the cue alternating left/right; alternation: episodes of task.n_trials
  * trials (trial 1 cued, alternating), state carried across trials, the reward of trial
  * k >= 2 at the arm opposite to the arm the network chose in trial k-1. At each step
  * the argmax of outputs 0..3 is executed; a trial that has not reached an arm end
- * after 2 (l_cue + l_delay + l_branch) steps is unrewarded. summary `reward_rate` =
- * rewarded trials / trials (also `reward_rate_choice` for alternation trials k >= 2).
+ * after test.step_factor (l_cue + l_delay + l_branch) steps is unrewarded (the
+ * released validate allows factor 1). summary `reward_rate` = rewarded trials / trials
+ * (also `reward_rate_choice` for alternation trials k >= 2); with test.heldout_trials
+ * > 0, `reward_rate_heldout` on geometries one cell beyond every training range
+ * (half above the maxima, half below the minima, cue sides alternating);
+ * `reward_rate_chance` = 0.5 (a random arm choice); `correct_last_epoch` (chance ~0:
+ * every predicted action of the replay must be right).
  *
  * Figures and arrays: cache_replay_reverse.png / _forward.png and .npy (overlap of the
  * cache state with each stored pattern at every pump step, (steps, P)), replays.png
@@ -71,9 +78,19 @@ static const cfg_key tmaze_keys[] = {
     {"test.delay", CFG_INT, "8", 0, 200, NULL, "test: delay cells"},
     {"test.branch", CFG_INT, "3", 1, 200, NULL, "test: arm length"},
     {"test.trials", CFG_INT, "40", 1, 100000, NULL, "closed-loop test trials"},
+    {"test.step_factor", CFG_REAL, "1", 1, 100, NULL, "closed-loop steps allowed per trial, in "
+     "units of cue + delay + branch (released validate: 1)"},
+    {"test.heldout_trials", CFG_INT, "0", 0, 100000, NULL, "extra closed-loop trials on held-out "
+     "geometries (each length one cell beyond the training ranges, both cue sides balanced; 0 = off)"},
+    {"test.cache_capacity", CFG_BOOL, "false", 0, 0, NULL, "also measure the content-addressed "
+     "cache's recall error against load (cache_capacity.png / .npy)"},
     {"train.schedule", CFG_ENUM, "exp7", 0, 0, "exp7|exp8|fixed", "replays per epoch"},
     {"train.n_seq", CFG_INT, "400", 1, 1e7, NULL, "episodes offered per epoch (N_seq)"},
-    {"train.min_replays", CFG_INT, "40", 1, 1e7, NULL, "fewest replays per epoch"},
+    {"train.min_replays", CFG_INT, "0", 0, 1e7, NULL, "fewest replays per epoch (0 = the "
+     "schedule's released floor: exp7 1 (released: none), exp8 100)"},
+    {"train.exp8_error", CFG_ENUM, "engram", 0, 0, "engram|released", "exp8 error e: mean squared "
+     "error per output component and step (engram), or the released mean of the per-step loss "
+     "0.5 ||o - y||^2 (5.5x larger for 11 outputs)"},
     {"train.max_epochs", CFG_INT, "400", 1, 1e7, NULL, "epochs at most"},
     {"train.window", CFG_INT, "400", 1, 1e7, NULL, "replays averaged for the stopping rule"},
     {"train.criterion", CFG_REAL, "0.9", 0, 1, NULL, "stop when the mean correctness over the "
@@ -149,10 +166,8 @@ typedef struct tm_test {
     double *grid_sum, *grid_cnt; /* (units, rows*cols), (rows*cols,) */
 } tm_test;
 
-static int tm_closed_loop(tm_run *r, const config *cfg, uint64_t seed, tm_test *res) {
-    size_t lc = (size_t)config_int(cfg, "test.cue"), ld = (size_t)config_int(cfg, "test.delay");
-    size_t lb = (size_t)config_int(cfg, "test.branch");
-    size_t n_trials = (size_t)config_int(cfg, "test.trials");
+static int tm_closed_loop(tm_run *r, const config *cfg, uint64_t seed, tm_test *res, size_t lc,
+                          size_t ld, size_t lb, size_t n_trials, const char *stream) {
     size_t per_ep = r->tp.variant == TMAZE_ALTERNATION ? r->tp.n_trials : 1;
     double noise = r->tp.noise;
     size_t N = 0;
@@ -169,10 +184,11 @@ static int tm_closed_loop(tm_run *r, const config *cfg, uint64_t seed, tm_test *
     res->grid_cnt = calloc(G, sizeof(double));
     if (!res->pos_sum || !res->pos_cnt || !res->grid_sum || !res->grid_cnt)
         return engram_fail(ENGRAM_ENOMEM, "tmaze: out of memory");
-    gsl_rng *rn = rng_stream_alloc(seed, "test", 0);
+    gsl_rng *rn = rng_stream_alloc(seed, stream, 0);
     if (!rn) return engram_fail(ENGRAM_ENOMEM, "tmaze: out of memory");
     double x[TMAZE_N_IN];
-    size_t rewarded = 0, choice_trials = 0, choice_rewarded = 0, max_steps = 2 * (lc + ld + lb);
+    size_t rewarded = 0, choice_trials = 0, choice_rewarded = 0;
+    size_t max_steps = (size_t)(config_real(cfg, "test.step_factor") * (double)(lc + ld + lb));
     int prev_choice = -1, cue_arm = TMAZE_LEFT;
     for (size_t k = 0; k < n_trials; k++) {
         size_t in_ep = k % per_ep;
@@ -355,6 +371,43 @@ done:
     return st;
 }
 
+/* Recall error of the content-addressed cache against load: N = 200, 400, 800 units,
+ * 1..32 episodes of 10 random patterns, recall from each episode's first pattern, a
+ * step wrong below 95 % agreement. Writes cache_capacity.npy ((3, 6, 4): N, episodes,
+ * step error, episode error) and cache_capacity.png (step error against the number of
+ * stored transitions / N). */
+static int tm_cache_capacity(run_ctx *ctx) {
+    enum { NN = 3, NE = 6, LEN = 10 };
+    static const size_t ns[NN] = {200, 400, 800};
+    double arr[NN * NE * 4], x[NE * NN], y[NN * NE];
+    cache_params cp = cache_defaults();
+    int st = ENGRAM_OK;
+    for (size_t a = 0; a < NN && st == ENGRAM_OK; a++)
+        for (size_t e = 0; e < NE && st == ENGRAM_OK; e++) {
+            size_t n_ep = (size_t)1 << e;
+            gsl_rng *r = rng_stream_alloc(ctx->seed, "capacity", a * NE + e);
+            if (!r) return engram_fail(ENGRAM_ENOMEM, "tmaze: out of memory");
+            double se = NAN, ee = NAN;
+            st = cache_capacity_trial(ns[a], n_ep, LEN, &cp, r, 0.95, &se, &ee);
+            gsl_rng_free(r);
+            double *row = arr + (a * NE + e) * 4;
+            row[0] = (double)ns[a]; row[1] = (double)n_ep; row[2] = se; row[3] = ee;
+            y[a * NE + e] = se;
+        }
+    if (st != ENGRAM_OK) return st;
+    size_t shp[3] = {NN, NE, 4};
+    st = run_write_npy(ctx, "cache_capacity.npy", arr, 3, shp);
+    /* one x axis for all series: transitions / N differ per N, so plot against the
+     * number of episodes in log2 and name each series by N */
+    for (size_t e = 0; e < NE; e++) x[e] = (double)e;
+    static const char *const names[NN] = {"N = 200", "N = 400", "N = 800"};
+    image_plot p = {"cache recall error (content-addressed, 10 patterns per episode)",
+                    "log2(episodes stored); transitions = 9 x episodes", "fraction of wrong steps",
+                    x, y, NULL, NULL, NN, NE, names, 0, 0, 0};
+    if (st == ENGRAM_OK) st = image_write_plot(run_path(ctx, "cache_capacity.png"), &p);
+    return st;
+}
+
 static int tm_curves(run_ctx *ctx, tm_run *r, size_t n_ep) {
     if (n_ep == 0) return ENGRAM_OK;
     double *x = malloc(n_ep * sizeof(double)), *y = malloc(n_ep * sizeof(double));
@@ -396,6 +449,7 @@ static int tmaze_run_fn(run_ctx *ctx) {
     r.window = (size_t)config_int(cfg, "train.window");
     double criterion = config_real(cfg, "train.criterion");
     const char *sched = config_str(cfg, "train.schedule");
+    int released_e8 = strcmp(config_str(cfg, "train.exp8_error"), "released") == 0;
     long ckpt_every = config_int(cfg, "run.checkpoint_every");
     r.lt = learner_type_find(rule);
     if (!r.lt) return engram_fail(ENGRAM_EINVAL, "tmaze: rule '%s' is not available in this build", rule);
@@ -430,8 +484,8 @@ static int tmaze_run_fn(run_ctx *ctx) {
         epoch0 = step;
     }
     static const char *const cols[] = {"loss", "correct", "replays", "fwd_replays", "rev_replays",
-                                       "recall_fail"};
-    st = run_metrics_begin(ctx, cols, 6, epoch0);
+                                       "recall_fail", "recon_err"};
+    st = run_metrics_begin(ctx, cols, 7, epoch0);
     if (st != ENGRAM_OK) { tm_free(&r); return st; }
     double train_correct = 0;
     size_t n_extra = r.lt->n_extra(r.l);
@@ -455,8 +509,9 @@ static int tmaze_run_fn(run_ctx *ctx) {
             double f = fmin(0.1 * log(r.state[S_PREV_E]) + 1.0, 1.0);
             n = f > 0 ? (size_t)(f * (double)n_seq) : 0;
         }
-        if (n < min_rep) n = min_rep;
-        double loss_sum = 0, corr = 0, fails = 0, extra[LEARNER_MAX_EXTRA];
+        size_t floor_n = min_rep > 0 ? min_rep : strcmp(sched, "exp8") == 0 ? 100 : 1;
+        if (n < floor_n) n = floor_n;
+        double loss_sum = 0, corr = 0, fails = 0, recon = is_r2n2 ? 0 : NAN, extra[LEARNER_MAX_EXTRA];
         for (size_t k = 0; k < LEARNER_MAX_EXTRA; k++) extra[k] = NAN;
         for (size_t i = 0; i < n; i++) {
             trial_batch_fill(r.b, r.tk, r.data);
@@ -472,6 +527,7 @@ static int tmaze_run_fn(run_ctx *ctx) {
             loss_sum += loss;
             corr += ok;
             if (is_r2n2 && n_extra >= 1) fails += extra[0];
+            if (is_r2n2 && n_extra >= 4 && !(extra[3] <= recon)) recon = extra[3];
             size_t pos = (size_t)r.state[S_WIN_POS];
             r.state[S_FIXED + pos] = ok;
             r.state[S_WIN_POS] = (double)((pos + 1) % r.window);
@@ -480,7 +536,8 @@ static int tmaze_run_fn(run_ctx *ctx) {
         r.state[S_REPLAYS] += (double)n;
         r.state[S_PREV_R] = corr / (double)n;
         /* mean squared error per output component and step (loss = 0.5 sum of squares) */
-        r.state[S_PREV_E] = 2.0 * (loss_sum / (double)n) / (double)TMAZE_N_IN;
+        r.state[S_PREV_E] = released_e8 ? loss_sum / (double)n
+                                        : 2.0 * (loss_sum / (double)n) / (double)TMAZE_N_IN;
         double wsum = 0;
         for (size_t k = 0; k < (size_t)r.state[S_WIN_N]; k++) wsum += r.state[S_FIXED + k];
         train_correct = wsum / r.state[S_WIN_N];
@@ -488,9 +545,9 @@ static int tmaze_run_fn(run_ctx *ctx) {
         r.curve[(epoch - 1) * 3 + 1] = corr / (double)n;
         r.curve[(epoch - 1) * 3 + 2] = loss_sum / (double)n;
         r.state[S_N_EPOCHS] = (double)epoch;
-        double row[6] = {loss_sum / (double)n, corr / (double)n, (double)n,
+        double row[7] = {loss_sum / (double)n, corr / (double)n, (double)n,
                          is_r2n2 ? extra[1] : NAN, is_r2n2 ? extra[2] : NAN,
-                         is_r2n2 ? fails / (double)n : NAN};
+                         is_r2n2 ? fails / (double)n : NAN, recon};
         st = run_metrics_row(ctx, epoch, row);
         if (st != ENGRAM_OK) { tm_free(&r); return st; }
         run_progress(ctx, epoch, (long)r.max_epochs, "correct %.3f (window %.3f), %zu replays",
@@ -513,9 +570,32 @@ static int tmaze_run_fn(run_ctx *ctx) {
         for (size_t k = 0; k < (size_t)r.state[S_WIN_N]; k++) wsum += r.state[S_FIXED + k];
         train_correct = r.state[S_WIN_N] > 0 ? wsum / r.state[S_WIN_N] : 0;
     }
-    tm_test res;
+    tm_test res, ho;
     memset(&res, 0, sizeof res);
-    st = tm_closed_loop(&r, cfg, ctx->seed, &res);
+    memset(&ho, 0, sizeof ho);
+    st = tm_closed_loop(&r, cfg, ctx->seed, &res, (size_t)config_int(cfg, "test.cue"),
+                        (size_t)config_int(cfg, "test.delay"), (size_t)config_int(cfg, "test.branch"),
+                        (size_t)config_int(cfg, "test.trials"), "test");
+    /* held-out geometries: each length one cell beyond the training range (below the
+     * minimum when the minimum allows it, else above the maximum), an even number of
+     * trials so both cue sides are tested equally */
+    size_t n_ho = (size_t)config_int(cfg, "test.heldout_trials");
+    double ho_rate = NAN;
+    if (st == ENGRAM_OK && n_ho > 0) {
+        size_t hc = r.tp.cue_max + 1, hd = r.tp.delay_max + 1, hb = r.tp.branch_max + 1;
+        n_ho += n_ho % 2;
+        st = tm_closed_loop(&r, cfg, ctx->seed, &ho, hc, hd, hb, n_ho / 2, "heldout");
+        double r1 = ho.reward_rate;
+        free(ho.pos_sum); free(ho.pos_cnt); free(ho.grid_sum); free(ho.grid_cnt);
+        memset(&ho, 0, sizeof ho);
+        hc = r.tp.cue_min > 1 ? r.tp.cue_min - 1 : hc;
+        hd = r.tp.delay_min > 0 ? r.tp.delay_min - 1 : hd;
+        hb = r.tp.branch_min > 1 ? r.tp.branch_min - 1 : hb;
+        if (st == ENGRAM_OK)
+            st = tm_closed_loop(&r, cfg, ctx->seed, &ho, hc, hd, hb, n_ho / 2, "heldout2");
+        ho_rate = 0.5 * (r1 + ho.reward_rate);
+        free(ho.pos_sum); free(ho.pos_cnt); free(ho.grid_sum); free(ho.grid_cnt);
+    }
     double coverage = 0;
     if (st == ENGRAM_OK) st = tm_place_figures(ctx, &res, &coverage);
     if (st == ENGRAM_OK) st = tm_curves(ctx, &r, (size_t)r.state[S_N_EPOCHS]);
@@ -527,8 +607,15 @@ static int tmaze_run_fn(run_ctx *ctx) {
         if (!strcmp(blobs[k].name, "rnn.feedback") && !strcmp(rule, "bptt")) nv = 0; /* unused */
         if (nv) st = run_write_params(ctx, NULL, blobs[k].data, pv, nv);
     }
+    if (st == ENGRAM_OK && config_bool(cfg, "test.cache_capacity")) st = tm_cache_capacity(ctx);
     run_summary_real(ctx, "train_correct", train_correct);
     run_summary_real(ctx, "reward_rate", res.reward_rate);
+    if (n_ho > 0) run_summary_real(ctx, "reward_rate_heldout", ho_rate);
+    /* chance: an agent that reaches an arm end picking the arm at random is rewarded
+     * half the time; a replay is correct only if every predicted action is right */
+    run_summary_real(ctx, "reward_rate_chance", 0.5);
+    run_summary_real(ctx, "correct_last_epoch",
+                     r.state[S_N_EPOCHS] > 0 ? r.curve[((size_t)r.state[S_N_EPOCHS] - 1) * 3 + 1] : NAN);
     if (r.tp.variant == TMAZE_ALTERNATION) run_summary_real(ctx, "reward_rate_choice", res.reward_rate_choice);
     run_summary_int(ctx, "epochs", (long)r.state[S_N_EPOCHS]);
     run_summary_int(ctx, "replays", (long)r.state[S_REPLAYS]);

@@ -55,7 +55,9 @@ const cfg_key r2n2_keys[] = {
     {"r2n2.tau", CFG_REAL, "10", 1.5, 1000, NULL, "membrane time constant (steps)"},
     {"r2n2.g_forward", CFG_REAL, "1.5", 0, 10, NULL, "gain of W_AB and W_BA at initialisation"},
     {"r2n2.g_backward", CFG_REAL, "1.0", 0, 10, NULL, "gain of the random feedback matrices (fa)"},
-    {"r2n2.lr", CFG_REAL, "0.001", 0, 1, NULL, "Adam learning rate"},
+    {"r2n2.lr", CFG_REAL, "0", 0, 1, NULL,
+     "Adam learning rate; 0 = train.lr. When > 0 it replaces train.lr, and a train.lr other "
+     "than its default 0.01 is refused"},
     {"r2n2.clip_norm", CFG_REAL, "0", 0, 1e12, NULL,
      "rescale each replay's summed update to this L2 norm at most (0 = off)"},
     {"r2n2.out_lr_scale", CFG_REAL, "1", 0, 1000, NULL, "multiplier of the W_BO gradient"},
@@ -65,12 +67,23 @@ const cfg_key r2n2_keys[] = {
      "carried error: exact recursion or the released code's carry"},
     {"r2n2.backward", CFG_ENUM, "negative", 0, 0, "negative|learned",
      "backward weights: -W, or learned by local regression on the forward replay"},
-    {"r2n2.max_replay_len", CFG_INT, "120", 2, 400, NULL,
-     "longest replay accepted (reversal is exact to ~1e-6 up to ~100-120 steps)"},
+    {"r2n2.max_replay_len", CFG_INT, "0", 0, 1e9, NULL,
+     "longest replay accepted (0 = any; the reconstruction error is checked instead)"},
+    {"r2n2.reversal", CFG_ENUM, "float", 0, 0, "float|fixed|segmented",
+     "reverse replay: double precision, exact fixed point with an information buffer, or "
+     "segments of r2n2.segment steps re-run forward from the known start"},
+    {"r2n2.segment", CFG_INT, "50", 1, 1e9, NULL, "segmented: steps per reverse segment"},
+    {"r2n2.recon_tol", CFG_REAL, "1e-3", 0, 1e300, NULL,
+     "a replay whose reverse pass ends farther than this from its start fails the run"},
     {"r2n2.h0", CFG_REAL, "0", 0, 10, NULL,
      "initial state: clip(N(0, 3), -h0, h0) per unit and trial (released code: 0.2)"},
     {"r2n2.cache", CFG_BOOL, "true", 0, 0, NULL,
      "replay episodes from the Hopfield cache (false: from the batch directly)"},
+    {"r2n2.cache_address", CFG_ENUM, "time", 0, 0, "time|content",
+     "cache keys: a fixed context code per time step shared by all episodes (time), or every "
+     "unit presynaptic with a fresh drifting context code per episode (content; recall can fail)"},
+    {"r2n2.cache_drift", CFG_REAL, "0.1", 0, 1, NULL,
+     "content: fraction of context units redrawn from one step to the next"},
     {"r2n2.cache_context", CFG_INT, "600", 8, 20000, NULL, "cache context (key) units"},
     {"r2n2.cache_bits", CFG_INT, "9", 1, 99, NULL, "cache units per symbol bit"},
     {"r2n2.cache_drive", CFG_ENUM, "self", 0, 0, "self|external", "cache pump: self-timed or external"},
@@ -89,8 +102,14 @@ struct learner {
     optim *opt;
     cache *cache;
     gsl_rng *noise;           /* initial states */
+    gsl_rng *ctx_rng;         /* content addressing: per-episode context codes */
+    double drift;
     size_t n_in, n_out, n_h, max_len;
-    int xent, skip_on_fail, learned;
+    int xent, skip_on_fail, learned, reversal;
+    size_t segment;
+    double recon_tol, last_recon, last_bits;
+    double *xf, *xr, *yr, *mr, *s0; /* (T, I) (T, I) (T, O) (T,) recalled; (2N,) start */
+    double err_k;                   /* 1 / counted steps of the current replay */
     double h0, binary_tol, out_lr_scale;
     /* cache encoding */
     size_t n_ctx, bits, n_sym, n_cache, t_cap;
@@ -110,6 +129,7 @@ static void l_free(learner *l) {
     optim_free(l->opt);
     cache_free(l->cache);
     if (l->noise) gsl_rng_free(l->noise);
+    if (l->ctx_rng) gsl_rng_free(l->ctx_rng);
     free(l->codes);
     free(l->ctx);
     free(l->xi);
@@ -119,6 +139,11 @@ static void l_free(learner *l) {
     free(l->o);
     free(l->e);
     free(l->st);
+    free(l->xf);
+    free(l->xr);
+    free(l->yr);
+    free(l->mr);
+    free(l->s0);
     free(l);
 }
 
@@ -137,10 +162,11 @@ static learner *l_alloc(const config *cfg, size_t n_in, size_t n_out, size_t t_m
     l->n_out = n_out;
     l->n_h = (size_t)config_int(cfg, "r2n2.n_h");
     l->max_len = (size_t)config_int(cfg, "r2n2.max_replay_len");
-    if (t_max > l->max_len) {
+    if (l->max_len > 0 && t_max > l->max_len) {
         engram_fail(ENGRAM_ERANGE, "r2n2: trials of up to %zu steps exceed r2n2.max_replay_len = "
                     "%zu; reverse replay reconstructs past states exactly only up to ~100-120 "
-                    "steps in double precision (shorten the task)", t_max, l->max_len);
+                    "steps in double precision (shorten the task, or set r2n2.reversal = fixed "
+                    "or segmented)", t_max, l->max_len);
         l_free(l);
         return NULL;
     }
@@ -148,6 +174,17 @@ static learner *l_alloc(const config *cfg, size_t n_in, size_t n_out, size_t t_m
     l->skip_on_fail = strcmp(config_str(cfg, "r2n2.recall_fail"), "skip") == 0;
     l->learned = strcmp(config_str(cfg, "r2n2.backward"), "learned") == 0;
     l->h0 = config_real(cfg, "r2n2.h0");
+    const char *rev = config_str(cfg, "r2n2.reversal");
+    l->reversal = strcmp(rev, "fixed") == 0 ? R2N2_REVERSAL_FIXED
+                  : strcmp(rev, "segmented") == 0 ? R2N2_REVERSAL_SEGMENTED : R2N2_REVERSAL_FLOAT;
+    l->segment = l->reversal == R2N2_REVERSAL_SEGMENTED ? (size_t)config_int(cfg, "r2n2.segment") : 0;
+    l->recon_tol = config_real(cfg, "r2n2.recon_tol");
+    l->last_bits = NAN;
+    if (l->learned && l->reversal == R2N2_REVERSAL_FIXED) {
+        engram_fail(ENGRAM_EINVAL, "r2n2: r2n2.reversal = fixed needs r2n2.backward = negative");
+        l_free(l);
+        return NULL;
+    }
     l->binary_tol = config_real(cfg, "r2n2.binary_tol");
     l->out_lr_scale = config_real(cfg, "r2n2.out_lr_scale");
     r2n2_params p = r2n2_defaults();
@@ -166,10 +203,24 @@ static learner *l_alloc(const config *cfg, size_t n_in, size_t n_out, size_t t_m
                            ? R2N2_FEEDBACK_BPTT : R2N2_FEEDBACK_FA;
     l->net->carry = strcmp(config_str(cfg, "r2n2.carry"), "released") == 0
                         ? R2N2_CARRY_RELEASED : R2N2_CARRY_EXACT;
+    if (l->reversal == R2N2_REVERSAL_FIXED && r2n2_fixed_enable(l->net, t_max) != ENGRAM_OK) {
+        l_free(l);
+        return NULL;
+    }
     optim_params op = optim_defaults(OPTIM_ADAM);
-    op.lr = config_real(cfg, "r2n2.lr");
+    /* one learning-rate key per run: r2n2.lr when set (> 0), otherwise train.lr */
+    double lr_r = config_real(cfg, "r2n2.lr"), lr_t = config_has(cfg, "train.lr")
+                                                          ? config_real(cfg, "train.lr") : 0;
+    if (lr_r > 0 && lr_t > 0 && lr_t != 0.01) {
+        engram_fail(ENGRAM_EINVAL, "r2n2: two learning rates given (r2n2.lr = %g, train.lr = %g); "
+                    "r2n2 reads one: set r2n2.lr=0 to use train.lr", lr_r, lr_t);
+        l_free(l);
+        return NULL;
+    }
+    op.lr = lr_r > 0 ? lr_r : lr_t > 0 ? lr_t : 1e-3;
     op.eps = 1e-7;
     op.clip_norm = config_real(cfg, "r2n2.clip_norm");
+    if (optim_schedule_config(cfg, &op) != ENGRAM_OK) { l_free(l); return NULL; }
     l->opt = optim_alloc(&op, l->net->n_params);
     l->noise = rng_stream_alloc(seed, "noise", 0);
     l->o = calloc(n_out, sizeof(double));
@@ -177,7 +228,15 @@ static learner *l_alloc(const config *cfg, size_t n_in, size_t n_out, size_t t_m
     l->st = calloc(2 * l->n_h, sizeof(double));
     l->xd = calloc(n_in, sizeof(double));
     l->yd = calloc(n_out, sizeof(double));
-    if (!l->opt || !l->noise || !l->o || !l->e || !l->st || !l->xd || !l->yd) goto nomem;
+    size_t tc = t_max ? t_max : 1;
+    l->xf = calloc(tc * n_in, sizeof(double));
+    l->xr = calloc(tc * n_in, sizeof(double));
+    l->yr = calloc(tc * n_out, sizeof(double));
+    l->mr = calloc(tc, sizeof(double));
+    l->s0 = calloc(2 * l->n_h, sizeof(double));
+    if (!l->opt || !l->noise || !l->o || !l->e || !l->st || !l->xd || !l->yd || !l->xf ||
+        !l->xr || !l->yr || !l->mr || !l->s0)
+        goto nomem;
     if (config_bool(cfg, "r2n2.cache")) {
         l->n_ctx = (size_t)config_int(cfg, "r2n2.cache_context");
         l->bits = (size_t)config_int(cfg, "r2n2.cache_bits");
@@ -189,7 +248,13 @@ static learner *l_alloc(const config *cfg, size_t n_in, size_t n_out, size_t t_m
         cp.steps = (size_t)config_int(cfg, "r2n2.cache_steps");
         cp.drive = strcmp(config_str(cfg, "r2n2.cache_drive"), "external") == 0
                        ? CACHE_DRIVE_EXTERNAL : CACHE_DRIVE_SELF;
-        l->cache = cache_alloc(l->n_cache, l->n_ctx, t_max < 2 ? 2 : t_max, &cp);
+        int content = strcmp(config_str(cfg, "r2n2.cache_address"), "content") == 0;
+        l->drift = config_real(cfg, "r2n2.cache_drift");
+        if (content) {
+            l->ctx_rng = rng_stream_alloc(seed, "cache_context", 0);
+            if (!l->ctx_rng) goto nomem;
+        }
+        l->cache = cache_alloc(l->n_cache, content ? l->n_cache : l->n_ctx, t_max < 2 ? 2 : t_max, &cp);
         if (!l->cache) { l_free(l); return NULL; }
         l->codes = calloc(l->n_sym * l->bits, sizeof(double));
         l->ctx = calloc(t_max * l->n_ctx, sizeof(double));
@@ -207,6 +272,20 @@ nomem:
     engram_fail(ENGRAM_ENOMEM, "r2n2: out of memory");
     l_free(l);
     return NULL;
+}
+
+/* Content addressing: a fresh context code for this episode (40 % active), each step
+ * drawn from the previous one by redrawing a fraction r2n2.cache_drift of its units,
+ * so no code is shared across episodes and nearby steps have similar codes. */
+static void draw_context(learner *l, size_t T) {
+    size_t K = l->n_ctx;
+    sparse_code(l->ctx, K, 0.4, l->ctx_rng);
+    for (size_t t = 1; t < T; t++) {
+        double *c = l->ctx + t * K;
+        memcpy(c, c - K, K * sizeof(double));
+        for (size_t i = 0; i < K; i++)
+            if (gsl_rng_uniform(l->ctx_rng) < l->drift) c[i] = gsl_rng_uniform(l->ctx_rng) < 0.4 ? 1.0 : -1.0;
+    }
 }
 
 static double bit01(double v) { return v > 0.5 ? 1.0 : 0.0; }
@@ -285,6 +364,17 @@ static void draw_initial(learner *l) {
         l->st[i] = v;
     }
     r2n2_set_state(l->net, l->st, l->st + N);
+    memcpy(l->s0, l->net->a, N * sizeof(double));
+    memcpy(l->s0 + N, l->net->b, N * sizeof(double));
+}
+
+/* Output error of reverse step t from the recalled targets and mask. */
+static void replay_error(void *ctx, size_t t, const double *o, double *e) {
+    learner *l = ctx;
+    size_t O = l->n_out;
+    double mt = l->mr[t];
+    if (mt != 0) loss_and_error(l, o, l->yr + t * O, l->err_k * mt, e);
+    else memset(e, 0, O * sizeof(double));
 }
 
 /* One replay (forward + reverse with learning + Adam step) of trial (x, y, m) of
@@ -295,7 +385,7 @@ static int replay_one(learner *l, const double *x, const double *y, const double
     r2n2_net *net = l->net;
     int use_cache = l->cache != NULL;
     *failed = 0;
-    if (T > l->max_len)
+    if (l->max_len > 0 && T > l->max_len)
         return engram_fail(ENGRAM_ERANGE, "r2n2: a replay of %zu steps exceeds "
                            "r2n2.max_replay_len = %zu", T, l->max_len);
     if (use_cache) {
@@ -304,6 +394,7 @@ static int replay_one(learner *l, const double *x, const double *y, const double
             return engram_fail(ENGRAM_EINVAL, "r2n2: the cache encodes 0/1 inputs, targets "
                                "and masks only (within r2n2.binary_tol); set r2n2.cache=false "
                                "for this task");
+        if (l->ctx_rng) draw_context(l, T);
         for (size_t t = 0; t < T; t++)
             encode_step(l, t, x + t * I, y + t * O, m[t], l->xi + t * l->n_cache);
         int st = cache_store(l->cache, l->xi, T);
@@ -324,6 +415,7 @@ static int replay_one(learner *l, const double *x, const double *y, const double
             yt = l->yd;
             mt = md;
         }
+        memcpy(l->xf + t * I, xt, I * sizeof(double));
         r2n2_forward_step(net, xt, l->o);
         if (mt != 0) {
             loss += mt * loss_and_error(l, l->o, yt, 0, NULL);
@@ -340,8 +432,9 @@ static int replay_one(learner *l, const double *x, const double *y, const double
     } else {
         r2n2_backward_reset(net);
     }
-    r2n2_grad_begin(net);
-    double k = count > 0 ? 1.0 / count : 0.0;
+    l->err_k = count > 0 ? 1.0 / count : 0.0;
+    /* the reverse replay's inputs, targets and mask: the cache's reverse recall, or the
+     * episode itself */
     if (use_cache) cache_replay_begin(l->cache, CACHE_REVERSE, l->pat);
     for (size_t tt = T; tt-- > 0;) {
         const double *xt = x + tt * I, *yt = y + tt * O;
@@ -353,11 +446,23 @@ static int replay_one(learner *l, const double *x, const double *y, const double
             yt = l->yd;
             mt = md;
         }
-        r2n2_output(net, l->o);
-        if (mt != 0) loss_and_error(l, l->o, yt, k * mt, l->e);
-        else memset(l->e, 0, O * sizeof(double));
-        r2n2_learn_step(net, xt, l->e);
+        memcpy(l->xr + tt * I, xt, I * sizeof(double));
+        memcpy(l->yr + tt * O, yt, O * sizeof(double));
+        l->mr[tt] = mt;
     }
+    l->last_bits = l->reversal == R2N2_REVERSAL_FIXED
+                       ? r2n2_fixed_bits(net) / (double)(2 * l->n_h * T) : NAN;
+    double rec = NAN;
+    int rst = r2n2_replay_reverse(net, l->xf, l->xr, T, l->s0, l->segment, replay_error, l, &rec);
+    if (rst != ENGRAM_OK) return rst;
+    if (!(rec <= l->last_recon)) l->last_recon = rec;
+    /* a reverse recall that differs from the forward one moves the reconstruction
+     * legitimately (a recall failure, counted); only a faithful one is checked */
+    int same_inputs = memcmp(l->xf, l->xr, T * I * sizeof(double)) == 0;
+    if (same_inputs && !(rec <= l->recon_tol))
+        return engram_fail(ENGRAM_ERANGE, "r2n2: the reverse replay of %zu steps ended %.3g from its "
+                           "start (r2n2.recon_tol = %g): the float reversal has lost the past; set "
+                           "r2n2.reversal = fixed or segmented", T, rec, l->recon_tol);
     l->counts.rev_replays++;
     if (*failed) l->counts.recall_failures++;
     *loss_sum += loss;
@@ -374,6 +479,7 @@ static int l_train(learner *l, const trial_batch *b, double *loss, double *extra
         return engram_fail(ENGRAM_EINVAL, "r2n2: batch sizes do not match the learner");
     double loss_sum = 0, count_sum = 0;
     size_t fails = 0;
+    l->last_recon = 0;
     for (size_t bi = 0; bi < b->n_batch; bi++) {
         int failed = 0;
         int st = replay_one(l, b->x + bi * Tm * I, b->y + bi * Tm * O, b->mask + bi * Tm,
@@ -387,6 +493,7 @@ static int l_train(learner *l, const trial_batch *b, double *loss, double *extra
         extra[0] = l->last_fail;
         extra[1] = (double)l->counts.fwd_replays;
         extra[2] = (double)l->counts.rev_replays;
+        extra[3] = l->last_recon;
     }
     if (!isfinite(*loss)) return engram_fail(ENGRAM_EDIVERGED, "r2n2: non-finite loss");
     return ENGRAM_OK;
@@ -394,13 +501,13 @@ static int l_train(learner *l, const trial_batch *b, double *loss, double *extra
 
 static size_t l_n_extra(const learner *l) {
     (void)l;
-    return 3;
+    return 4;
 }
 
 static const char *l_extra_name(const learner *l, size_t k) {
     (void)l;
-    static const char *names[] = {"recall_fail", "fwd_replays", "rev_replays"};
-    return k < 3 ? names[k] : "";
+    static const char *names[] = {"recall_fail", "fwd_replays", "rev_replays", "recon_err"};
+    return k < 4 ? names[k] : "";
 }
 
 static void l_reset(learner *l) { draw_initial(l); }
@@ -426,15 +533,18 @@ static const double *l_state(const learner *l, size_t *n) {
 
 static size_t l_blobs(learner *l, ckpt_blob *out, size_t max) {
     size_t n = 0;
-    ckpt_blob all[6] = {
+    ckpt_blob all[7] = {
         {"r2n2.params", l->net->params, l->net->n_params * sizeof(double)},
         {"r2n2.adam_m", l->opt->m, l->opt->n * sizeof(double)},
         {"r2n2.adam_v", l->opt->v, l->opt->n * sizeof(double)},
         {"r2n2.adam_t", &l->opt->t, sizeof(double)},
         {"r2n2.noise_rng", gsl_rng_state(l->noise), gsl_rng_size(l->noise)},
         {"r2n2.counts", &l->counts, sizeof l->counts},
+        {"r2n2.context_rng", l->ctx_rng ? gsl_rng_state(l->ctx_rng) : NULL,
+         l->ctx_rng ? gsl_rng_size(l->ctx_rng) : 0},
     };
-    for (size_t i = 0; i < 6 && n < max; i++) out[n++] = all[i];
+    size_t n_all = l->ctx_rng ? 7 : 6;
+    for (size_t i = 0; i < n_all && n < max; i++) out[n++] = all[i];
     return n;
 }
 
@@ -458,6 +568,7 @@ int r2n2_learner_store(learner *l, const double *x, const double *y, const doubl
     if (!is_binary(x, T * I, l->binary_tol) || !is_binary(y, T * O, l->binary_tol) ||
         !is_binary(m, T, l->binary_tol))
         return engram_fail(ENGRAM_EINVAL, "r2n2: the cache encodes 0/1 values only");
+    if (l->ctx_rng) draw_context(l, T);
     for (size_t t = 0; t < T; t++)
         encode_step(l, t, x + t * I, y + t * O, m[t], l->xi + t * l->n_cache);
     return cache_store(l->cache, l->xi, T);

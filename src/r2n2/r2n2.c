@@ -93,6 +93,8 @@ r2n2_net *r2n2_alloc(const r2n2_params *p, gsl_rng *r) {
     net->f_bo = calloc(N * O, sizeof(double));
     net->wb_ab = calloc(N * N, sizeof(double));
     net->wb_ba = calloc(N * N, sizeof(double));
+    net->ro = calloc(O, sizeof(double));
+    net->re = calloc(O, sizeof(double));
     double **vecs[] = {&net->a, &net->b, &net->ga, &net->gb, &net->pa, &net->pb,
                        &net->tmp_a, &net->tmp_b, &net->gal, &net->gbl, &net->dpa, &net->dpb, &net->po};
     for (size_t i = 0; i < sizeof vecs / sizeof vecs[0]; i++) {
@@ -105,7 +107,7 @@ r2n2_net *r2n2_alloc(const r2n2_params *p, gsl_rng *r) {
     net->xty_b = calloc((N + 1) * N, sizeof(double));
     net->solve_work = calloc((N + 1) * (N + 1) + 2 * (N + 1), sizeof(double));
     if (!net->params || !net->grads || !net->f_ab || !net->f_ba || !net->f_bo ||
-        !net->wb_ab || !net->wb_ba || !net->xtx_a || !net->xty_a || !net->xtx_b ||
+        !net->wb_ab || !net->wb_ba || !net->ro || !net->re || !net->xtx_a || !net->xty_a || !net->xtx_b ||
         !net->xty_b || !net->solve_work)
         goto nomem;
     net->w_ab = net->params;
@@ -160,7 +162,182 @@ void r2n2_free(r2n2_net *net) {
     free(net->xtx_b);
     free(net->xty_b);
     free(net->solve_work);
+    free(net->ro);
+    free(net->re);
+    free(net->ia);
+    free(net->ib);
+    if (net->buf)
+        for (size_t i = 0; i < 2 * net->n_h; i++) free(net->buf[i].limb);
+    free(net->buf);
     free(net);
+}
+
+/* ---- exact fixed-point reversal (see r2n2.h) ---------------------------------- */
+
+/* Largest |state| and |increment| on the grid: 2^20 (so products stay below 2^62). */
+#define FIX_LIMIT 1048576.0
+
+static void fix_fail(r2n2_net *net, int code, const char *what) {
+    if (net->fix_status == ENGRAM_OK)
+        net->fix_status = engram_fail(code, "r2n2: fixed-point reversal: %s", what);
+}
+
+/* Rounds v to the grid (integer units of 2^-R); flags values out of range. */
+static int64_t fix_round(r2n2_net *net, double v) {
+    if (!(fabs(v) < FIX_LIMIT)) {
+        fix_fail(net, ENGRAM_EDIVERGED, "a state or increment left the range |v| < 2^20");
+        return 0;
+    }
+    return (int64_t)llround(ldexp(v, R2N2_FIX_FRAC));
+}
+
+/* Makes room for `need` limbs. */
+static int big_reserve(r2n2_net *net, r2n2_bigbuf *b, size_t need) {
+    if (need <= b->cap) return 1;
+    size_t cap = b->cap ? b->cap : 4;
+    while (cap < need) cap *= 2;
+    uint32_t *l = realloc(b->limb, cap * sizeof(uint32_t));
+    if (!l) { fix_fail(net, ENGRAM_ENOMEM, "out of memory for the information buffer"); return 0; }
+    b->limb = l;
+    b->cap = cap;
+    return 1;
+}
+
+/* b <- b M + r with 0 <= r < M (push one digit of base M). */
+static void big_push(r2n2_net *net, r2n2_bigbuf *b, uint64_t r, uint64_t M) {
+    uint64_t carry = r;
+    for (size_t k = 0; k < b->used; k++) {
+        uint64_t v = (uint64_t)b->limb[k] * M + carry;
+        b->limb[k] = (uint32_t)v;
+        carry = v >> 32;
+    }
+    if (carry) {
+        if (!big_reserve(net, b, b->used + 1)) return;
+        b->limb[b->used++] = (uint32_t)carry;
+    }
+}
+
+/* Returns b mod M and sets b <- floor(b / M) (pop one digit of base M). */
+static uint64_t big_pop(r2n2_bigbuf *b, uint64_t M) {
+    uint64_t rem = 0;
+    for (size_t k = b->used; k-- > 0;) {
+        uint64_t v = (rem << 32) | b->limb[k];
+        b->limb[k] = (uint32_t)(v / M);
+        rem = v % M;
+    }
+    while (b->used > 0 && b->limb[b->used - 1] == 0) b->used--;
+    return rem;
+}
+
+/* x <- x num / den exactly, the bits lost stored in (and the bits gained taken from)
+ * the buffer: r = x mod den, push r; x = (x - r) / den * num + pop (base num). The map
+ * with num and den swapped is its exact inverse. */
+static int64_t fix_scale(r2n2_net *net, int64_t x, r2n2_bigbuf *b, long long num, long long den) {
+    int64_t r = x % den;
+    if (r < 0) r += den;
+    big_push(net, b, (uint64_t)r, (uint64_t)den);
+    int64_t q = (x - r) / den;
+    return q * num + (int64_t)big_pop(b, (uint64_t)num);
+}
+
+/* Switches to fixed-point mode (integer tau, buffers for max_steps steps). */
+int r2n2_fixed_enable(r2n2_net *net, size_t max_steps) {
+    size_t N = net->n_h;
+    double tr = floor(net->tau + 0.5);
+    if (!(net->tau >= 2.0) || fabs(net->tau - tr) > 1e-12)
+        return engram_fail(ENGRAM_EINVAL, "r2n2: fixed-point reversal needs an integer tau >= 2 "
+                           "(c = (tau - 1) / tau exactly), have %g", net->tau);
+    if (!net->ia) net->ia = calloc(N, sizeof(int64_t));
+    if (!net->ib) net->ib = calloc(N, sizeof(int64_t));
+    if (!net->buf) net->buf = calloc(2 * N, sizeof(r2n2_bigbuf));
+    if (!net->ia || !net->ib || !net->buf) return engram_fail(ENGRAM_ENOMEM, "r2n2: out of memory");
+    net->fix_n = (long long)tr - 1;
+    net->fix_d = (long long)tr;
+    /* about log2(D / n) bits per step, plus one digit in flight and a margin */
+    double bits = (double)max_steps * log2((double)net->fix_d / (double)net->fix_n) + 96.0;
+    size_t limbs = (size_t)(bits / 32.0) + 2;
+    net->fix_status = ENGRAM_OK;
+    for (size_t i = 0; i < 2 * N; i++)
+        if (!big_reserve(net, &net->buf[i], limbs)) return net->fix_status;
+    net->fixed = 1;
+    r2n2_set_state(net, net->a, net->b);
+    return ENGRAM_OK;
+}
+
+/* Bits held in the information buffers. */
+double r2n2_fixed_bits(const r2n2_net *net) {
+    if (!net->fixed) return 0;
+    double bits = 0;
+    for (size_t i = 0; i < 2 * net->n_h; i++) {
+        const r2n2_bigbuf *b = &net->buf[i];
+        if (b->used == 0) continue;
+        uint32_t top = b->limb[b->used - 1];
+        int w = 0;
+        while (top) { w++; top >>= 1; }
+        bits += 32.0 * (double)(b->used - 1) + (double)w;
+    }
+    return bits;
+}
+
+/* Returns the fixed-point status (first error since the state was set). */
+int r2n2_fixed_status(const r2n2_net *net) { return net->fixed ? net->fix_status : ENGRAM_OK; }
+
+/* Fixed-point forward update of A (cur = W_BA phi(b), inp = W_IA x) or B (inp NULL). */
+static void fix_forward(r2n2_net *net, int pop_b, const double *cur, const double *inp) {
+    size_t N = net->n_h;
+    int64_t *s = pop_b ? net->ib : net->ia;
+    double *v = pop_b ? net->b : net->a;
+    r2n2_bigbuf *buf = net->buf + (pop_b ? N : 0);
+    for (size_t i = 0; i < N; i++) {
+        int64_t inc = fix_round(net, net->d * (inp ? cur[i] + inp[i] : cur[i]));
+        s[i] = fix_scale(net, s[i], buf + i, net->fix_n, net->fix_d) + inc;
+        v[i] = ldexp((double)s[i], -R2N2_FIX_FRAC);
+    }
+}
+
+/* Exact inverse of fix_forward with the same cur and inp. */
+static void fix_reverse(r2n2_net *net, int pop_b, const double *cur, const double *inp) {
+    size_t N = net->n_h;
+    int64_t *s = pop_b ? net->ib : net->ia;
+    double *v = pop_b ? net->b : net->a;
+    r2n2_bigbuf *buf = net->buf + (pop_b ? N : 0);
+    for (size_t i = 0; i < N; i++) {
+        int64_t inc = fix_round(net, net->d * (inp ? cur[i] + inp[i] : cur[i]));
+        s[i] = fix_scale(net, s[i] - inc, buf + i, net->fix_d, net->fix_n);
+        v[i] = ldexp((double)s[i], -R2N2_FIX_FRAC);
+    }
+}
+
+/* Reconstructs b_{t-1} from (a_t, b_t); net->pa must hold phi(a_t). Uses tmp_b. */
+static void rec_b(r2n2_net *net) {
+    size_t N = net->n_h;
+    double c = net->c, d = net->d;
+    if (net->fixed) {
+        matvec(net->w_ab, N, N, net->pa, net->tmp_b);
+        fix_reverse(net, 1, net->tmp_b, NULL);
+        return;
+    }
+    /* b_{t-1} = (b_t + d Wb_AB phi(a_t)) / c */
+    matvec(net->wb_ab, N, N, net->pa, net->tmp_b);
+    for (size_t i = 0; i < N; i++) net->b[i] = (net->b[i] + d * net->tmp_b[i]) / c;
+}
+
+/* Reconstructs a_{t-1} from (a_t, b_{t-1}) and x_t; net->pb must hold phi(b_{t-1}).
+ * Uses tmp_a and tmp_b. */
+static void rec_a(r2n2_net *net, const double *x) {
+    size_t N = net->n_h, I = net->n_in;
+    double c = net->c, d = net->d;
+    if (net->fixed) {
+        matvec(net->w_ba, N, N, net->pb, net->tmp_a);
+        matvec(net->w_ia, N, I, x, net->tmp_b);
+        fix_reverse(net, 0, net->tmp_a, net->tmp_b);
+        return;
+    }
+    /* a_{t-1} = (a_t + d Wb_BA phi(b_{t-1}) - d W_IA x_t) / c */
+    matvec(net->wb_ba, N, N, net->pb, net->tmp_a);
+    matvec(net->w_ia, N, I, x, net->tmp_b);
+    for (size_t i = 0; i < N; i++)
+        net->a[i] = (net->a[i] + d * net->tmp_a[i] - d * net->tmp_b[i]) / c;
 }
 
 /* Sets the state (a, b); a NULL population is set to zero. */
@@ -168,6 +345,16 @@ void r2n2_set_state(r2n2_net *net, const double *a, const double *b) {
     size_t N = net->n_h;
     if (a) memcpy(net->a, a, N * sizeof(double)); else memset(net->a, 0, N * sizeof(double));
     if (b) memcpy(net->b, b, N * sizeof(double)); else memset(net->b, 0, N * sizeof(double));
+    if (net->fixed) {
+        for (size_t i = 0; i < N; i++) {
+            net->ia[i] = fix_round(net, net->a[i]);
+            net->ib[i] = fix_round(net, net->b[i]);
+            net->a[i] = ldexp((double)net->ia[i], -R2N2_FIX_FRAC);
+            net->b[i] = ldexp((double)net->ib[i], -R2N2_FIX_FRAC);
+        }
+        for (size_t i = 0; i < 2 * N; i++) net->buf[i].used = 0;
+        net->fix_status = ENGRAM_OK;
+    }
 }
 
 /* Adds one regression sample: rates r (N,) -> current cur (N,), to (X^T X, X^T Y) with
@@ -192,8 +379,10 @@ void r2n2_forward_step(r2n2_net *net, const double *x, double *o) {
     matvec(net->w_ba, N, N, net->pb, net->tmp_a);            /* current to A (N,) */
     if (net->collect) add_sample(net->xtx_a, net->xty_a, N, net->pb, net->tmp_a);
     matvec(net->w_ia, N, I, x, net->gal);                    /* input current (N,) */
-    for (size_t i = 0; i < N; i++)
-        net->a[i] = c * net->a[i] + d * (net->tmp_a[i] + net->gal[i]);
+    if (net->fixed) fix_forward(net, 0, net->tmp_a, net->gal);
+    else
+        for (size_t i = 0; i < N; i++)
+            net->a[i] = c * net->a[i] + d * (net->tmp_a[i] + net->gal[i]);
     /* then B from the new a: b_t = c b_{t-1} + d W_AB phi(a_t) */
     for (size_t i = 0; i < N; i++) net->pa[i] = tanh(net->a[i]);
     matvec(net->w_ab, N, N, net->pa, net->tmp_b);
@@ -201,7 +390,9 @@ void r2n2_forward_step(r2n2_net *net, const double *x, double *o) {
         add_sample(net->xtx_b, net->xty_b, N, net->pa, net->tmp_b);
         net->n_samples++;
     }
-    for (size_t i = 0; i < N; i++) net->b[i] = c * net->b[i] + d * net->tmp_b[i];
+    if (net->fixed) fix_forward(net, 1, net->tmp_b, NULL);
+    else
+        for (size_t i = 0; i < N; i++) net->b[i] = c * net->b[i] + d * net->tmp_b[i];
     if (o) r2n2_output(net, o);
 }
 
@@ -214,18 +405,11 @@ void r2n2_output(r2n2_net *net, double *o) {
 
 /* Reconstructs the previous state with the backward weights (no learning). */
 void r2n2_reverse_step(r2n2_net *net, const double *x) {
-    size_t N = net->n_h, I = net->n_in;
-    double c = net->c, d = net->d;
-    /* b_{t-1} = (b_t + d Wb_AB phi(a_t)) / c */
+    size_t N = net->n_h;
     for (size_t i = 0; i < N; i++) net->pa[i] = tanh(net->a[i]);
-    matvec(net->wb_ab, N, N, net->pa, net->tmp_b);
-    for (size_t i = 0; i < N; i++) net->b[i] = (net->b[i] + d * net->tmp_b[i]) / c;
-    /* a_{t-1} = (a_t + d Wb_BA phi(b_{t-1}) - d W_IA x_t) / c */
+    rec_b(net);
     for (size_t i = 0; i < N; i++) net->pb[i] = tanh(net->b[i]);
-    matvec(net->wb_ba, N, N, net->pb, net->tmp_a);
-    matvec(net->w_ia, N, I, x, net->gal);
-    for (size_t i = 0; i < N; i++)
-        net->a[i] = (net->a[i] + d * net->tmp_a[i] - d * net->gal[i]) / c;
+    rec_a(net, x);
 }
 
 /* Sets the backward weights to minus the forward weights. */
@@ -317,8 +501,7 @@ void r2n2_learn_step(r2n2_net *net, const double *x, const double *e) {
     /* dW_AB += d gB_l phi(a_t)^T */
     outer_add(net->g_ab, N, N, d, net->gbl, net->pa);
     /* reconstruct b_{t-1} = (b_t + d Wb_AB phi(a_t)) / c */
-    matvec(net->wb_ab, N, N, net->pa, net->tmp_b);
-    for (size_t i = 0; i < N; i++) net->b[i] = (net->b[i] + d * net->tmp_b[i]) / c;
+    rec_b(net);
     for (size_t i = 0; i < N; i++) {
         double tb = tanh(net->b[i]);
         net->pb[i] = tb;               /* phi(b_{t-1}) */
@@ -328,10 +511,7 @@ void r2n2_learn_step(r2n2_net *net, const double *x, const double *e) {
     outer_add(net->g_ba, N, N, d, net->gal, net->pb);
     outer_add(net->g_ia, N, I, d, net->gal, x);
     /* reconstruct a_{t-1} = (a_t + d Wb_BA phi(b_{t-1}) - d W_IA x_t) / c */
-    matvec(net->wb_ba, N, N, net->pb, net->tmp_a);
-    matvec(net->w_ia, N, I, x, net->tmp_b);
-    for (size_t i = 0; i < N; i++)
-        net->a[i] = (net->a[i] + d * net->tmp_a[i] - d * net->tmp_b[i]) / c;
+    rec_a(net, x);
     /* (3) carry */
     if (net->carry == R2N2_CARRY_EXACT) {
         if (bp) matvec_t(net->w_ba, N, N, net->gal, net->tmp_b);
@@ -344,4 +524,42 @@ void r2n2_learn_step(r2n2_net *net, const double *x, const double *e) {
         memcpy(net->ga, net->gal, N * sizeof(double));
         memcpy(net->gb, net->gbl, N * sizeof(double));
     }
+}
+
+/* The reverse replay with learning, in one pass or in re-forwarded segments. */
+int r2n2_replay_reverse(r2n2_net *net, const double *x, const double *xr, size_t T,
+                        const double *s0, size_t K, r2n2_error_fn err, void *ctx,
+                        double *recon_err) {
+    size_t N = net->n_h, I = net->n_in;
+    if (K > 0 && !s0)
+        return engram_fail(ENGRAM_EINVAL, "r2n2: segmented reverse replay needs the initial state");
+    r2n2_grad_begin(net);
+    size_t hi = T;
+    while (hi > 0) {
+        size_t lo = (K > 0 && hi > K) ? hi - K : 0;
+        if (hi < T) {
+            /* re-run the forward replay from the known start to step hi; the carried
+             * errors ga, gb are not touched by forward steps */
+            r2n2_set_state(net, s0, s0 + N);
+            for (size_t t = 0; t < hi; t++) r2n2_forward_step(net, x + t * I, NULL);
+        }
+        for (size_t t = hi; t-- > lo;) {
+            r2n2_output(net, net->ro);
+            err(ctx, t, net->ro, net->re);
+            r2n2_learn_step(net, xr + t * I, net->re);
+        }
+        hi = lo;
+    }
+    if (recon_err) {
+        double m = NAN;
+        if (s0) {
+            m = 0;
+            for (size_t i = 0; i < N; i++) {
+                m = fmax(m, fabs(net->a[i] - s0[i]));
+                m = fmax(m, fabs(net->b[i] - s0[N + i]));
+            }
+        }
+        *recon_err = m;
+    }
+    return r2n2_fixed_status(net);
 }

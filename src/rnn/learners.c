@@ -27,6 +27,11 @@
 const cfg_key learner_keys[] = {
     {"train.optimizer", CFG_ENUM, "adam", 0, 0, "sgd|adam|rmsprop|rmsprop-tf", "optimiser"},
     {"train.lr", CFG_REAL, "0.01", 0, 1e6, NULL, "learning rate"},
+    {"train.lr_schedule", CFG_ENUM, "constant", 0, 0, "constant|step|exp",
+     "learning-rate schedule over optimiser steps t: constant, step (lr gamma^floor(t/every)) or exp (lr gamma^(t/every))"},
+    {"train.lr_every", CFG_REAL, "0", 0, 1e12, NULL, "decay period in optimiser steps"},
+    {"train.lr_gamma", CFG_REAL, "0.1", 0, 1, NULL, "decay factor per period"},
+    {"train.lr_min", CFG_REAL, "0", 0, 1e6, NULL, "floor of the decayed learning rate"},
     {"train.clip_norm", CFG_REAL, "0", 0, 1e12, NULL, "rescale the update to this L2 norm at most (0 = off)"},
     {"train.clip_value", CFG_REAL, "0", 0, 1e12, NULL, "clip each update component to +-this (0 = off)"},
     {"train.loss", CFG_ENUM, "xent", 0, 0, "xent|mse", "softmax cross-entropy or linear outputs with squared error"},
@@ -164,6 +169,7 @@ static learner *rnn_learner_alloc(const learner_type *type, rnn_rule rule, const
     if (rule == RULE_ESN && config_real(cfg, "esn.lr") > 0) p.lr = config_real(cfg, "esn.lr");
     p.clip_norm = config_real(cfg, "train.clip_norm");
     p.clip_value = config_real(cfg, "train.clip_value");
+    if (optim_schedule_config(cfg, &p) != ENGRAM_OK) { rnn_learner_free(l); return NULL; }
     if (rule == RULE_ESN) {
         double rho = rnn_spectral_radius(net->w_rec, N);
         if (rho < 0) { rnn_learner_free(l); return NULL; }
