@@ -19,7 +19,7 @@ expect() {
 key() { sed -n "s/.*\"$2\": \([^,}]*\).*/\1/p" "$1/summary.json"; }
 
 expect 2 "unknown radius method" -- "$E" run mackey-glass --quick --set reservoir.radius_method=power --out "$T/a"
-expect 1 "ridge readout over 60,000 units refused before building" -- "$E" run mackey-glass --quick \
+expect 1 "ridge readout over 60,000 units refused before building" -- "$E" run mackey-glass --quick --quiet \
     --set reservoir.n=60000 --out "$T/b"
 grep -q "readout.units" "$T/err" && ok "the refusal names readout.units" || bad "refusal message: $(cat "$T/err")"
 
