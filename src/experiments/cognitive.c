@@ -39,6 +39,7 @@
 #include <string.h>
 #include <gsl/gsl_multimin.h>
 #include "engram/cognitive.h"
+#include "engram/constraints.h"
 #include "engram/engram.h"
 #include "engram/experiment.h"
 #include "engram/image.h"
@@ -112,7 +113,7 @@ static const cfg_key flipflop_keys[] = {
     COG_END,
 };
 
-#define COG_TABLES(NAME) static const cfg_key *const NAME##_tables[] = {NAME##_keys, learner_keys, r2n2_keys, NULL}
+#define COG_TABLES(NAME) static const cfg_key *const NAME##_tables[] = {NAME##_keys, learner_keys, rnn_constraint_keys, r2n2_keys, NULL}
 COG_TABLES(decision);
 COG_TABLES(delayed_response);
 COG_TABLES(dms);
@@ -460,6 +461,10 @@ static int psy_figure(run_ctx *ctx, cog_run *r, size_t n_curves,
     for (size_t q = 0; q < rows; q++) px[FINE + q] = tab[q * 5 + 1];
     for (size_t a = 1; a < P; a++)
         for (size_t c = a; c > 0 && px[c - 1] > px[c]; c--) { double t = px[c]; px[c] = px[c - 1]; px[c - 1] = t; }
+    size_t u = 0; /* drop repeated x values, so that each data point stays isolated */
+    for (size_t q = 0; q < P; q++)
+        if (u == 0 || px[q] != px[u - 1]) px[u++] = px[q];
+    P = u;
     for (size_t c = 0; c < n_curves; c++)
         for (size_t q = 0; q < P; q++) {
             py[(2 * c) * P + q] = NAN;
@@ -669,6 +674,15 @@ static int cog_run_fn(run_ctx *ctx) {
     cog_params prm;
     int st = cog_params_read(cfg, kind, &prm);
     if (st != ENGRAM_OK) return st;
+    int rate_rnn = !strcmp(rule, "bptt") || !strcmp(rule, "fa") || !strcmp(rule, "rflo") ||
+                   !strcmp(rule, "esn");
+    if (!rate_rnn && (config_bool(cfg, "model.dale") || !config_bool(cfg, "model.autapses") ||
+                      config_real(cfg, "model.rec_density") < 1 || config_str(cfg, "model.mask_in")[0] ||
+                      config_str(cfg, "model.mask_rec")[0] || config_str(cfg, "model.mask_out")[0] ||
+                      config_str(cfg, "model.fixed")[0]))
+        return engram_fail(ENGRAM_EINVAL, "%s: the model.* constraints (Dale, masks, fixed weights, "
+                           "autapses) apply to the rate-RNN rules bptt, fa, rflo and esn, not to %s",
+                           en, rule);
     r.lt = learner_type_find(rule);
     if (!r.lt)
         return engram_fail(ENGRAM_EINVAL, "%s: rule '%s' is not available in this build "
