@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_multimin.h>
+#include "engram/cells.h"
 #include "engram/cognitive.h"
 #include "engram/constraints.h"
 #include "engram/engram.h"
@@ -48,7 +49,7 @@
 #include "engram/rng.h"
 #include "engram/run.h"
 
-#define COG_RULES "bptt|fa|rflo|esn|r2n2"
+#define COG_RULES "bptt|fa|rflo|esn|r2n2|lstm"
 #define COG_TRAIN_KEYS(STEPS, EVAL, CRIT, TEST)                                               \
     {"train.rule", CFG_ENUM, "bptt", 0, 0, COG_RULES, "learning rule"},                      \
     {"train.steps", CFG_INT, STEPS, 0, 1e9, NULL, "parameter updates"},                      \
@@ -113,7 +114,7 @@ static const cfg_key flipflop_keys[] = {
     COG_END,
 };
 
-#define COG_TABLES(NAME) static const cfg_key *const NAME##_tables[] = {NAME##_keys, learner_keys, rnn_constraint_keys, r2n2_keys, NULL}
+#define COG_TABLES(NAME) static const cfg_key *const NAME##_tables[] = {NAME##_keys, learner_keys, rnn_constraint_keys, r2n2_keys, cells_keys, NULL}
 COG_TABLES(decision);
 COG_TABLES(delayed_response);
 COG_TABLES(dms);
@@ -121,7 +122,7 @@ COG_TABLES(romo);
 COG_TABLES(mante);
 COG_TABLES(gonogo);
 COG_TABLES(flipflop);
-static const char *const cog_rules[] = {"bptt", "fa", "rflo", "esn", "r2n2", NULL};
+static const char *const cog_rules[] = {"bptt", "fa", "rflo", "esn", "r2n2", "lstm", NULL};
 static const char *const cog_quick[] = {"train.steps=200", "train.eval_every=50",
                                         "task.test_trials=100", NULL};
 
