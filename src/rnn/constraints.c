@@ -1,6 +1,7 @@
 /* constraints.c: Dale's law, connectivity masks, fixed weights and no autapses for the
  * rate RNN (constraints.h). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "engram/constraints.h"
@@ -162,7 +163,11 @@ static int read_mask(const config *cfg, const char *key, size_t rows, size_t col
     const char *path = config_str(cfg, key);
     size_t nd, sh[NPY_MAX_DIMS];
     int st = npy_read(path, out, &nd, sh);
-    if (st != ENGRAM_OK) return engram_fail(st, "%s: cannot read %s: %s", key, path, engram_error());
+    if (st != ENGRAM_OK) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", engram_error());
+        return engram_fail(st, "%s: %s", key, why);
+    }
     if (nd != 2 || sh[0] != rows || sh[1] != cols) {
         free(*out);
         *out = NULL;
