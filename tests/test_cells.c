@@ -38,9 +38,12 @@ static trial_batch *make_batch(size_t B, size_t T, size_t I, size_t O, rnn_loss_
 
 static void test_finite_differences(void) {
     size_t I = 3, H = 5, O = 3, B = 3, T = 6;
-    for (int lk = 0; lk < 2; lk++) {
+    for (int gk = 0; gk < 4; gk++) {
+        int lk = gk % 2;
+        gated_kind kind = gk < 2 ? GATED_LSTM : GATED_GRU;
+        const char *cn = kind == GATED_GRU ? "gru" : "lstm";
         rnn_loss_kind loss = lk ? RNN_MSE : RNN_XENT;
-        gated_net *g = gated_alloc(I, H, O, loss, 1.0, B, T, 41 + (uint64_t)lk);
+        gated_net *g = gated_alloc(kind, I, H, O, loss, 1.0, B, T, 41 + (uint64_t)lk);
         /* non-zero biases, so every parameter is exercised */
         gsl_rng *r = rng_stream_alloc(9, "test", 1);
         for (size_t k = 0; k < g->n_params; k++) g->params[k] += 0.1 * (gsl_rng_uniform(r) - 0.5);
@@ -67,8 +70,8 @@ static void test_finite_differences(void) {
         }
         asym /= (double)(counted ? counted : 1);
         CHECK(asym < 1e-6 && counted > g->n_params * 9 / 10,
-              "lstm (%s) vs central differences, all %zu parameters: mean abs asymmetry %.3g, max |diff| %.3g",
-              lk ? "mse" : "xent", g->n_params, asym, worst);
+              "%s (%s) vs central differences, all %zu parameters: mean abs asymmetry %.3g, max |diff| %.3g",
+              cn, lk ? "mse" : "xent", g->n_params, asym, worst);
         /* closed-loop steps reproduce the batched forward pass of item 0 */
         gated_loss(g, b);
         double out[3], err = 0;
@@ -77,8 +80,8 @@ static void test_finite_differences(void) {
             gated_step(g, b->x + s * I, out);
             for (size_t k = 0; k < O; k++) err = fmax(err, fabs(out[k] - g->o[(s * B + 0) * O + k]));
         }
-        CHECK(err < 1e-12, "lstm (%s): step() equals the batched forward pass: max |diff| %.3g",
-              lk ? "mse" : "xent", err);
+        CHECK(err < 1e-12, "%s (%s): step() equals the batched forward pass: max |diff| %.3g",
+              cn, lk ? "mse" : "xent", err);
         free(an);
         trial_batch_free(b);
         gated_free(g);
@@ -95,7 +98,7 @@ static config *cells_config(void) {
 
 /* Trains the learner on decision trials for n updates with nt threads; returns the
  * parameter block (malloc'd). */
-static double *train_run(int nt, size_t n, size_t *P) {
+static double *train_run(const learner_type *lt, int nt, size_t n, size_t *P) {
 #ifdef _OPENMP
     omp_set_num_threads(nt);
 #else
@@ -104,34 +107,37 @@ static double *train_run(int nt, size_t n, size_t *P) {
     config *c = cells_config();
     cog_params cp = cog_defaults(COG_DECISION);
     task *tk = cog_task_alloc(&cp);
-    learner *l = learner_lstm.alloc(c, tk->n_in, tk->n_out, tk->t_max, 3);
+    learner *l = lt->alloc(c, tk->n_in, tk->n_out, tk->t_max, 3);
     trial_batch *b = trial_batch_alloc(16, tk);
     gsl_rng *r = rng_stream_alloc(3, "data", 0);
     double loss;
     for (size_t s = 0; s < n; s++) {
         trial_batch_fill(b, tk, r);
-        learner_lstm.train(l, b, &loss, NULL);
+        lt->train(l, b, &loss, NULL);
     }
     ckpt_blob bl[4];
-    learner_lstm.blobs(l, bl, 4);
+    lt->blobs(l, bl, 4);
     *P = bl[0].size / sizeof(double);
     double *p = malloc(bl[0].size);
     memcpy(p, bl[0].data, bl[0].size);
     gsl_rng_free(r);
     trial_batch_free(b);
-    learner_lstm.free(l);
+    lt->free(l);
     task_free(tk);
     config_free(c);
     return p;
 }
 
 static void test_threads(void) {
-    size_t P1, P2;
-    double *a = train_run(1, 10, &P1), *b = train_run(2, 10, &P2);
-    CHECK(P1 == P2 && !memcmp(a, b, P1 * sizeof(double)),
-          "lstm: 10 updates with 1 and with 2 threads give byte-identical parameters");
-    free(a);
-    free(b);
+    const learner_type *lts[2] = {&learner_lstm, &learner_gru};
+    for (int k = 0; k < 2; k++) {
+        size_t P1, P2;
+        double *a = train_run(lts[k], 1, 10, &P1), *b = train_run(lts[k], 2, 10, &P2);
+        CHECK(P1 == P2 && !memcmp(a, b, P1 * sizeof(double)),
+              "%s: 10 updates with 1 and with 2 threads give byte-identical parameters", lts[k]->name);
+        free(a);
+        free(b);
+    }
 #ifdef _OPENMP
     omp_set_num_threads(1);
 #endif
@@ -175,7 +181,7 @@ static void test_checkpoint(void) {
 }
 
 static void test_errors(void) {
-    CHECK(gated_alloc(0, 4, 2, RNN_XENT, 1, 1, 1, 1) == NULL, "zero inputs rejected: %s", engram_error());
+    CHECK(gated_alloc(GATED_GRU, 0, 4, 2, RNN_XENT, 1, 1, 1, 1) == NULL, "zero inputs rejected: %s", engram_error());
 }
 
 static const test_case tests[] = {

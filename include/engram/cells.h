@@ -1,5 +1,5 @@
-/* cells.h: gated recurrent networks as sequence learners (learner.h): an LSTM layer
- * with a linear readout, trained by backpropagation through time.
+/* cells.h: gated recurrent networks as sequence learners (learner.h): an LSTM or a GRU
+ * layer with a linear readout, trained by backpropagation through time.
  *
  * The recurrent core is the LSTM of the path integrator (lstm.h: gates i, j, f, o,
  * c_t = f c_{t-1} + i j, h_t = o tanh(c_t), a constant forget bias), so the sequence
@@ -20,10 +20,12 @@
  * 2 threads with OpenBLAS.
  *
  * Example:
- *     gated_net *g = gated_alloc(3, 64, 3, RNN_XENT, 1.0, 32, 22, seed);
+ *     gated_net *g = gated_alloc(GATED_LSTM, 3, 64, 3, RNN_XENT, 1.0, 32, 22, seed);
  *     double L = gated_loss_grad(g, batch);   // fills g->grads
  *     gated_free(g);
- * The learner type is learner_lstm ("lstm"); its keys (cells.*) are cells_keys.
+ * The GRU (src/cells/gru.c) is Cho et al. 2014 in PyTorch's form, see gru_forward.
+ * The learner types are learner_lstm ("lstm") and learner_gru ("gru"); their keys
+ * (cells.*) are cells_keys.
  */
 #ifndef ENGRAM_CELLS_H
 #define ENGRAM_CELLS_H
@@ -35,7 +37,10 @@
 #include "engram/rnn.h"
 #include "engram/task.h"
 
+typedef enum { GATED_LSTM, GATED_GRU } gated_kind;
+
 typedef struct gated_net {
+    gated_kind kind;
     size_t n_in, n_hidden, n_out;  /* I, H, O */
     rnn_loss_kind loss;
     double forget_bias;
@@ -55,12 +60,14 @@ typedef struct gated_net {
     double *dh0, *dc0; /* (B, H) */
     double *w_ht;   /* (4H, H) */
     double *step_hs, *step_cs, *step_z; /* single-trial state (2, H), (2, H), (4H,) */
+    double *ax, *dah, *step_ax; /* gru: (T, B, 3H), (T, B, 3H), (3H,) */
 } gated_net;
 
 /* Allocates an LSTM network with weights from rng_stream_alloc(seed, "weights", 0) and
  * workspaces for max_batch trials of t_max steps. NULL with engram_error() set. */
-gated_net *gated_alloc(size_t n_in, size_t n_hidden, size_t n_out, rnn_loss_kind loss,
-                       double forget_bias, size_t max_batch, size_t t_max, uint64_t seed);
+gated_net *gated_alloc(gated_kind kind, size_t n_in, size_t n_hidden, size_t n_out,
+                       rnn_loss_kind loss, double forget_bias, size_t max_batch, size_t t_max,
+                       uint64_t seed);
 
 /* Frees; NULL is a no-op. */
 void gated_free(gated_net *g);
@@ -77,7 +84,19 @@ void gated_reset(gated_net *g);
 /* One closed-loop step of a single trial: x (I,) -> out (O,). */
 void gated_step(gated_net *g, const double *x, double *out);
 
-extern const learner_type learner_lstm;
+/* GRU kernels (gru.c): parameters W_x (I, 3H) | W_h (H, 3H) | b (3H,) | b_hn (H,).
+ * gru_forward: x (T, B, I), hs[0] (B, H) the initial state; writes ax (T, B, 3H)
+ * scratch, gates (T, B, 4H) = r, u, n, hn, and hs[1..T]. gru_backward: dh (T, B, H)
+ * holds dL/dh_t from above (overwritten with the total); writes the gradient block gw,
+ * the pre-activation gradients dax, dah (T, B, 3H) and dL/dh0 (B, H). */
+size_t gru_n_params(size_t n_in, size_t n_hidden);
+void gru_forward(const double *w, size_t T, size_t B, size_t I, size_t H, const double *x,
+                 double *ax, double *gates, double *hs);
+void gru_backward(const double *w, double *gw, size_t T, size_t B, size_t I, size_t H,
+                  const double *x, const double *gates, const double *hs, double *dh,
+                  double *dax, double *dah, double *dh0);
+
+extern const learner_type learner_lstm, learner_gru;
 extern const cfg_key cells_keys[];
 
 #endif

@@ -1,4 +1,5 @@
-/* gated.c: the LSTM sequence learner (cells.h) over the shared LSTM kernels (lstm.h). */
+/* gated.c: the LSTM and GRU sequence learners (cells.h); the LSTM runs on the path
+ * integrator's kernels (lstm.h), the GRU on gru.c. */
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@ void gated_free(gated_net *g) {
     free(g->x); free(g->z); free(g->hs); free(g->cs); free(g->o); free(g->e);
     free(g->dh); free(g->dz); free(g->dh0); free(g->dc0); free(g->w_ht);
     free(g->step_hs); free(g->step_cs); free(g->step_z);
+    free(g->ax); free(g->dah); free(g->step_ax);
     free(g);
 }
 
@@ -27,7 +29,11 @@ void gated_free(gated_net *g) {
 static int gated_size(gated_net *g, size_t B, size_t T) {
     size_t I = g->n_in, H = g->n_hidden, O = g->n_out;
     free(g->x); free(g->z); free(g->hs); free(g->cs); free(g->o); free(g->e);
-    free(g->dh); free(g->dz); free(g->dh0); free(g->dc0);
+    free(g->dh); free(g->dz); free(g->dh0); free(g->dc0); free(g->ax); free(g->dah);
+    g->ax = g->kind == GATED_GRU ? malloc(T * B * 3 * H * sizeof(double)) : NULL;
+    g->dah = g->kind == GATED_GRU ? malloc(T * B * 3 * H * sizeof(double)) : NULL;
+    if (g->kind == GATED_GRU && (!g->ax || !g->dah))
+        return engram_fail(ENGRAM_ENOMEM, "gru: out of memory for the workspaces");
     g->x = malloc(T * B * I * sizeof(double));
     g->z = malloc(T * B * 4 * H * sizeof(double));
     g->hs = malloc((T + 1) * B * H * sizeof(double));
@@ -39,21 +45,24 @@ static int gated_size(gated_net *g, size_t B, size_t T) {
     g->dh0 = malloc(B * H * sizeof(double));
     g->dc0 = malloc(B * H * sizeof(double));
     if (!g->x || !g->z || !g->hs || !g->cs || !g->o || !g->e || !g->dh || !g->dz || !g->dh0 || !g->dc0)
-        return engram_fail(ENGRAM_ENOMEM, "lstm: out of memory for the workspaces");
+        return engram_fail(ENGRAM_ENOMEM, "gated cells: out of memory for the workspaces");
     g->max_batch = B;
     g->t_max = T;
     return ENGRAM_OK;
 }
 
-gated_net *gated_alloc(size_t n_in, size_t n_hidden, size_t n_out, rnn_loss_kind loss,
-                       double forget_bias, size_t max_batch, size_t t_max, uint64_t seed) {
+gated_net *gated_alloc(gated_kind kind, size_t n_in, size_t n_hidden, size_t n_out,
+                       rnn_loss_kind loss, double forget_bias, size_t max_batch, size_t t_max,
+                       uint64_t seed) {
     if (!n_in || !n_hidden || !n_out || !max_batch || !t_max) {
         engram_fail(ENGRAM_EINVAL, "lstm: sizes must be positive");
         return NULL;
     }
     gated_net *g = calloc(1, sizeof *g);
     if (!g) { engram_fail(ENGRAM_ENOMEM, "lstm: out of memory"); return NULL; }
-    size_t I = n_in, H = n_hidden, O = n_out, PL = lstm_n_params(I, H);
+    g->kind = kind;
+    size_t I = n_in, H = n_hidden, O = n_out;
+    size_t PL = kind == GATED_GRU ? gru_n_params(I, H) : lstm_n_params(I, H);
     g->n_in = I; g->n_hidden = H; g->n_out = O;
     g->loss = loss;
     g->forget_bias = forget_bias;
@@ -64,7 +73,8 @@ gated_net *gated_alloc(size_t n_in, size_t n_hidden, size_t n_out, rnn_loss_kind
     g->step_hs = calloc(2 * H, sizeof(double));
     g->step_cs = calloc(2 * H, sizeof(double));
     g->step_z = calloc(4 * H, sizeof(double));
-    if (!g->params || !g->grads || !g->w_ht || !g->step_hs || !g->step_cs || !g->step_z ||
+    g->step_ax = calloc(3 * H, sizeof(double));
+    if (!g->step_ax || !g->params || !g->grads || !g->w_ht || !g->step_hs || !g->step_cs || !g->step_z ||
         gated_size(g, max_batch, t_max) != ENGRAM_OK) {
         gated_free(g);
         engram_fail(ENGRAM_ENOMEM, "lstm: out of memory");
@@ -79,7 +89,8 @@ gated_net *gated_alloc(size_t n_in, size_t n_hidden, size_t n_out, rnn_loss_kind
     gsl_rng *r = rng_stream_alloc(seed, "weights", 0);
     if (!r) { gated_free(g); engram_fail(ENGRAM_ENOMEM, "lstm: out of memory"); return NULL; }
     double a = 1.0 / sqrt((double)H);
-    for (size_t k = 0; k < (I + H) * 4 * H; k++) g->params[k] = gsl_ran_flat(r, -a, a);
+    size_t n_w = (I + H) * (kind == GATED_GRU ? 3 : 4) * H;
+    for (size_t k = 0; k < n_w; k++) g->params[k] = gsl_ran_flat(r, -a, a);
     for (size_t k = 0; k < O * H; k++) g->w_out[k] = gsl_ran_gaussian(r, a);
     gsl_rng_free(r);
     return g;
@@ -94,7 +105,8 @@ static double gated_forward_loss(gated_net *g, const trial_batch *b, int want_e)
             memcpy(g->x + (t * B + i) * I, b->x + (i * T + t) * I, I * sizeof(double));
     memset(g->hs, 0, B * H * sizeof(double));
     memset(g->cs, 0, B * H * sizeof(double));
-    lstm_forward(&g->core, T, B, I, H, g->forget_bias, g->x, g->z, g->hs, g->cs);
+    if (g->kind == GATED_GRU) gru_forward(g->params, T, B, I, H, g->x, g->ax, g->z, g->hs);
+    else lstm_forward(&g->core, T, B, I, H, g->forget_bias, g->x, g->z, g->hs, g->cs);
     /* logits (T B, O) = h V^T */
     lstm_gemm(0, 1, T * B, O, H, 1.0, g->hs + B * H, H, g->w_out, H, 0.0, g->o, O);
     double count = 0, L = 0;
@@ -139,8 +151,11 @@ double gated_loss_grad(gated_net *g, const trial_batch *b) {
     lstm_gemm(1, 0, O, H, TB, 1.0, g->e, O, g->hs + B * H, H, 0.0, g->g_w_out, H);
     lstm_col_sums(g->e, TB, O, g->g_b_out);
     lstm_gemm(0, 0, TB, H, O, 1.0, g->e, O, g->w_out, H, 0.0, g->dh, H);
-    lstm_backward(&g->core, &g->g_core, T, B, I, H, g->forget_bias, g->x, g->z, g->hs, g->cs,
-                  g->dh, g->dz, g->dh0, g->dc0, g->w_ht);
+    if (g->kind == GATED_GRU)
+        gru_backward(g->params, g->grads, T, B, I, H, g->x, g->z, g->hs, g->dh, g->dz, g->dah, g->dh0);
+    else
+        lstm_backward(&g->core, &g->g_core, T, B, I, H, g->forget_bias, g->x, g->z, g->hs, g->cs,
+                      g->dh, g->dz, g->dh0, g->dc0, g->w_ht);
     return L;
 }
 
@@ -151,7 +166,8 @@ void gated_reset(gated_net *g) {
 
 void gated_step(gated_net *g, const double *x, double *out) {
     size_t H = g->n_hidden, O = g->n_out;
-    lstm_forward(&g->core, 1, 1, g->n_in, H, g->forget_bias, x, g->step_z, g->step_hs, g->step_cs);
+    if (g->kind == GATED_GRU) gru_forward(g->params, 1, 1, g->n_in, H, x, g->step_ax, g->step_z, g->step_hs);
+    else lstm_forward(&g->core, 1, 1, g->n_in, H, g->forget_bias, x, g->step_z, g->step_hs, g->step_cs);
     memcpy(g->step_hs, g->step_hs + H, H * sizeof(double));
     memcpy(g->step_cs, g->step_cs + H, H * sizeof(double));
     const double *h = g->step_hs;
@@ -184,17 +200,17 @@ static void gated_learner_free(learner *l) {
     free(l);
 }
 
-static learner *gated_learner_alloc(const config *cfg, size_t n_in, size_t n_out, size_t t_max,
-                                    uint64_t seed) {
+static learner *gated_learner_alloc(const learner_type *type, gated_kind gk, const config *cfg,
+                                    size_t n_in, size_t n_out, size_t t_max, uint64_t seed) {
     optim_kind kind;
     if (optim_kind_parse(config_str(cfg, "train.optimizer"), &kind) != ENGRAM_OK) return NULL;
     learner *l = calloc(1, sizeof *l);
     if (!l) { engram_fail(ENGRAM_ENOMEM, "lstm: out of memory"); return NULL; }
-    l->type = &learner_lstm;
+    l->type = type;
     l->max_loss = config_real(cfg, "train.max_loss");
     rnn_loss_kind loss = strcmp(config_str(cfg, "train.loss"), "mse") == 0 ? RNN_MSE : RNN_XENT;
     double fb = config_has(cfg, "cells.forget_bias") ? config_real(cfg, "cells.forget_bias") : 1.0;
-    l->g = gated_alloc(n_in, (size_t)config_int(cfg, "model.n_rec"), n_out, loss, fb,
+    l->g = gated_alloc(gk, n_in, (size_t)config_int(cfg, "model.n_rec"), n_out, loss, fb,
                        (size_t)config_int(cfg, "train.batch"), t_max, seed);
     if (!l->g) { gated_learner_free(l); return NULL; }
     optim_params p = optim_defaults(kind);
@@ -204,6 +220,15 @@ static learner *gated_learner_alloc(const config *cfg, size_t n_in, size_t n_out
     l->opt = optim_alloc(&p, l->g->n_params);
     if (!l->opt) { gated_learner_free(l); engram_fail(ENGRAM_ENOMEM, "lstm: out of memory"); return NULL; }
     return l;
+}
+
+static learner *lstm_learner_alloc(const config *cfg, size_t n_in, size_t n_out, size_t t_max,
+                                   uint64_t seed) {
+    return gated_learner_alloc(&learner_lstm, GATED_LSTM, cfg, n_in, n_out, t_max, seed);
+}
+static learner *gru_learner_alloc(const config *cfg, size_t n_in, size_t n_out, size_t t_max,
+                                  uint64_t seed) {
+    return gated_learner_alloc(&learner_gru, GATED_GRU, cfg, n_in, n_out, t_max, seed);
 }
 
 static int gated_learner_train(learner *l, const trial_batch *b, double *loss, double *extra) {
@@ -235,19 +260,22 @@ static const double *gated_learner_state(const learner *l, size_t *n) {
 }
 
 static size_t gated_learner_blobs(learner *l, ckpt_blob *out, size_t max) {
+    int gru = l->g->kind == GATED_GRU;
     ckpt_blob all[4] = {
-        {"lstm.params", l->g->params, l->g->n_params * sizeof(double)},
-        {"lstm.optim_t", &l->opt->t, sizeof l->opt->t},
-        {"lstm.optim_m", l->opt->m, l->opt->n * sizeof(double)},
-        {"lstm.optim_v", l->opt->v, l->opt->n * sizeof(double)},
+        {gru ? "gru.params" : "lstm.params", l->g->params, l->g->n_params * sizeof(double)},
+        {gru ? "gru.optim_t" : "lstm.optim_t", &l->opt->t, sizeof l->opt->t},
+        {gru ? "gru.optim_m" : "lstm.optim_m", l->opt->m, l->opt->n * sizeof(double)},
+        {gru ? "gru.optim_v" : "lstm.optim_v", l->opt->v, l->opt->n * sizeof(double)},
     };
     size_t n = 0;
     for (; n < 4 && n < max; n++) out[n] = all[n];
     return n;
 }
 
-const learner_type learner_lstm = {
-    "lstm", gated_learner_alloc, gated_learner_free, gated_learner_train, gated_learner_n_extra,
-    gated_learner_extra_name, gated_learner_reset, gated_learner_step, gated_learner_state,
-    gated_learner_blobs,
-};
+#define GATED_LEARNER(NAME, ALLOC)                                                          \
+    {NAME, ALLOC, gated_learner_free, gated_learner_train, gated_learner_n_extra,          \
+     gated_learner_extra_name, gated_learner_reset, gated_learner_step, gated_learner_state, \
+     gated_learner_blobs}
+
+const learner_type learner_lstm = GATED_LEARNER("lstm", lstm_learner_alloc);
+const learner_type learner_gru = GATED_LEARNER("gru", gru_learner_alloc);

@@ -10,7 +10,7 @@ static const learner_type *const learner_table[] = {
     /* entries are added as the rules are implemented */
     &learner_bptt, &learner_fa, &learner_rflo, &learner_esn,
     &learner_r2n2,
-    &learner_lstm,
+    &learner_lstm, &learner_gru,
     NULL,
 };
 

@@ -49,7 +49,7 @@
 #include "engram/rng.h"
 #include "engram/run.h"
 
-#define COG_RULES "bptt|fa|rflo|esn|r2n2|lstm"
+#define COG_RULES "bptt|fa|rflo|esn|r2n2|lstm|gru"
 #define COG_TRAIN_KEYS(STEPS, EVAL, CRIT, TEST)                                               \
     {"train.rule", CFG_ENUM, "bptt", 0, 0, COG_RULES, "learning rule"},                      \
     {"train.steps", CFG_INT, STEPS, 0, 1e9, NULL, "parameter updates"},                      \
@@ -122,7 +122,7 @@ COG_TABLES(romo);
 COG_TABLES(mante);
 COG_TABLES(gonogo);
 COG_TABLES(flipflop);
-static const char *const cog_rules[] = {"bptt", "fa", "rflo", "esn", "r2n2", "lstm", NULL};
+static const char *const cog_rules[] = {"bptt", "fa", "rflo", "esn", "r2n2", "lstm", "gru", NULL};
 static const char *const cog_quick[] = {"train.steps=200", "train.eval_every=50",
                                         "task.test_trials=100", NULL};
 
