@@ -118,6 +118,8 @@ static const struct { const char *name, *what; } rule_help[] = {
     {"rflo", "rate RNN, random-feedback local online learning (Murray 2019)"},
     {"esn", "reservoir: frozen recurrent weights, delta-rule readout"},
     {"r2n2", "R2N2: cache + reversible consolidator trained by forward and reverse replay"},
+    {"lstm", "LSTM (gated cells, src/cells/) with a linear readout, exact BPTT"},
+    {"gru", "GRU (gated cells, src/cells/) with a linear readout, exact BPTT"},
 };
 
 static int fail_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -678,7 +680,7 @@ static int cmd_compare(int argc, char **argv) {
         int known = 0;
         for (size_t i = 0; i < sizeof rule_help / sizeof rule_help[0]; i++) known |= !strcmp(rule_help[i].name, tok);
         if (!known) {
-            fprintf(stderr, "engram: unknown rule '%s' (rules: bptt, fa, rflo, esn, r2n2)\n", tok);
+            fprintf(stderr, "engram: unknown rule '%s' (rules: bptt, fa, rflo, esn, r2n2, lstm, gru)\n", tok);
             return 2;
         }
         if (!rule_accepted(e, tok)) {

@@ -3,6 +3,7 @@
 #include "engram/experiment.h"
 #include "engram/anbn.h" /* exp_anbn */
 #include "engram/tmaze.h" /* exp_tmaze */
+#include "engram/cognitive.h" /* exp_decision, exp_delayed_response, ... */
 #include "engram/esn.h" /* exp_mackey_glass, exp_narma10, exp_memory_capacity */
 extern const experiment exp_gridcells; /* src/experiments/gridcells.c */
 
@@ -14,6 +15,13 @@ const experiment *const experiment_registry[] = {
     &exp_gridcells,
     &exp_anbn,
     &exp_tmaze,
+    &exp_decision,
+    &exp_delayed_response,
+    &exp_dms,
+    &exp_romo,
+    &exp_mante,
+    &exp_gonogo,
+    &exp_flipflop,
     NULL,
 };
 

@@ -23,6 +23,7 @@
 #include "engram/optim.h"
 #include "engram/rng.h"
 #include "engram/rnn.h"
+#include "engram/constraints.h"
 
 const cfg_key learner_keys[] = {
     {"train.optimizer", CFG_ENUM, "adam", 0, 0, "sgd|adam|rmsprop|rmsprop-tf", "optimiser"},
@@ -71,6 +72,7 @@ struct learner {
     size_t max_batch, t_max, window;
     int fa_full, angle;
     double max_loss, last_angle;
+    rnn_constraints *cons; /* Dale, masks, fixed weights (constraints.h); NULL = none */
 };
 
 static void rnn_learner_free(learner *l) {
@@ -85,6 +87,7 @@ static void rnn_learner_free(learner *l) {
     free(l->slices);
     free(l->h);
     free(l->h_next);
+    rnn_constraints_free(l->cons);
     free(l);
 }
 
@@ -158,6 +161,27 @@ static learner *rnn_learner_alloc(const learner_type *type, rnn_rule rule, const
         return NULL;
     }
     rnn_init(net, rw, config_real(cfg, "model.gain"), config_real(cfg, "model.input_scale"));
+    /* constraints (only when the experiment declares their keys): built from the
+     * "constraints" stream, applied to the initial weights */
+    rnn_constraint_spec cs;
+    double *masks[3];
+    if (rnn_constraint_spec_read(cfg, n_in, N, n_out, &cs, masks) != ENGRAM_OK) {
+        gsl_rng_free(rw);
+        gsl_rng_free(rf);
+        rnn_learner_free(l);
+        return NULL;
+    }
+    gsl_rng *rc = rng_stream_alloc(seed, "constraints", 0);
+    l->cons = rc ? rnn_constraints_alloc(net, &cs, rc) : NULL;
+    gsl_rng_free(rc);
+    for (int k = 0; k < 3; k++) free(masks[k]);
+    if (!l->cons) {
+        gsl_rng_free(rw);
+        gsl_rng_free(rf);
+        rnn_learner_free(l);
+        return NULL;
+    }
+    rnn_constraints_init(l->cons, net);
     double g_out = config_real(cfg, "fa.gain_out"), g_rec = config_real(cfg, "fa.gain_rec");
     for (size_t k = 0; k < N * O; k++) l->fb_out[k] = gsl_ran_gaussian(rf, g_out / sqrt((double)N));
     for (size_t k = 0; k < N * N; k++) l->fb_rec[k] = gsl_ran_gaussian(rf, g_rec / sqrt((double)N));
@@ -176,6 +200,7 @@ static learner *rnn_learner_alloc(const learner_type *type, rnn_rule rule, const
         double target = config_real(cfg, "esn.spectral_radius");
         if (rho > 0)
             for (size_t k = 0; k < N * N; k++) net->w_rec[k] *= target / rho;
+        memcpy(l->cons->fixed_values, net->params, P * sizeof(double)); /* the rescaled W */
         l->opt = optim_alloc(&p, O * N + O); /* the readout tail [V | c] */
     } else {
         l->opt = optim_alloc(&p, P);
@@ -255,14 +280,18 @@ static int rnn_learner_train(learner *l, const trial_batch *b, double *loss, dou
         rnn_readout_grad(net, b, l->work, net->grads);
         break;
     }
+    rnn_constraints_grad(l->cons, net->grads);
     if (want_angle) {
-        /* the true gradient: full BPTT on the same batch, before the optimiser clips */
+        /* the true gradient: full BPTT on the same batch, before the optimiser clips
+         * (of the trained parameters when constraints mask some) */
         rnn_backward(net, b, l->work, l->wt_out, l->wt_rec, 0, l->g_true);
+        rnn_constraints_grad(l->cons, l->g_true);
         l->last_angle = rnn_angle_deg(net->grads, l->g_true, net->n_params);
     }
     if (extra && (l->rule == RULE_FA || l->rule == RULE_RFLO)) extra[0] = l->last_angle;
     int rc = l->rule == RULE_ESN ? optim_step(l->opt, net->w_out, net->g_w_out)
                                  : optim_step(l->opt, net->params, net->grads);
+    rnn_constraints_project(l->cons, net->params);
     if (rc != ENGRAM_OK)
         return engram_fail(rc, "%s: non-finite update, training diverged "
                            "(lower train.lr or set train.clip_norm)", name);
