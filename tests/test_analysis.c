@@ -352,7 +352,7 @@ static void test_model_load(void) {
     snprintf(path, sizeof path, "%s/config.ini", dir);
     config_write(c, path);
     analysis_model *m;
-    CHECK(analysis_model_load(dir, &m) == ENGRAM_EIO, "no weights: refused (%s)", engram_error());
+    CHECK(analysis_model_load(dir, experiment_find, &m) == ENGRAM_EIO, "no weights: refused (%s)", engram_error());
     /* reference weights: the rate-RNN initialisation from the run's "weights" stream */
     rnn *ref = rnn_alloc(3, 7, 3, 1, RNN_XENT);
     gsl_rng *rw = rng_stream_alloc(1, "weights", 0);
@@ -362,7 +362,7 @@ static void test_model_load(void) {
     size_t sh[1] = {ref->n_params};
     snprintf(path, sizeof path, "%s/weights.npy", dir);
     npy_write(path, ref->params, 1, sh);
-    CHECK(analysis_model_load(dir, &m) == ENGRAM_OK, "flat weights.npy loads");
+    CHECK(analysis_model_load(dir, experiment_find, &m) == ENGRAM_OK, "flat weights.npy loads");
     int same = m && !memcmp(m->net->params, ref->params, ref->n_params * sizeof(double));
     CHECK(same, "flat layout: parameters identical");
     rnn *un = m ? analysis_model_untrained(m) : NULL;
@@ -377,14 +377,14 @@ static void test_model_load(void) {
     s2[1] = I; snprintf(path, sizeof path, "%s/w_in.npy", dir); npy_write(path, ref->w_in, 2, s2);
     snprintf(path, sizeof path, "%s/b_rec.npy", dir); npy_write(path, ref->b_rec, 1, s2);
     s2[0] = O; s2[1] = N; snprintf(path, sizeof path, "%s/w_out.npy", dir); npy_write(path, ref->w_out, 2, s2);
-    CHECK(analysis_model_load(dir, &m) == ENGRAM_EIO, "named matrices without b_out.npy: refused");
+    CHECK(analysis_model_load(dir, experiment_find, &m) == ENGRAM_EIO, "named matrices without b_out.npy: refused");
     snprintf(path, sizeof path, "%s/b_out.npy", dir); npy_write(path, ref->b_out, 1, s2);
     snprintf(path, sizeof path, "%s/weights.npy", dir); unlink(path);
-    CHECK(analysis_model_load(dir, &m) == ENGRAM_OK && !memcmp(m->net->params, ref->params, ref->n_params * sizeof(double)),
+    CHECK(analysis_model_load(dir, experiment_find, &m) == ENGRAM_OK && !memcmp(m->net->params, ref->params, ref->n_params * sizeof(double)),
           "named matrices load to the same parameters");
     analysis_model_free(m);
     s2[0] = 2; snprintf(path, sizeof path, "%s/b_out.npy", dir); npy_write(path, ref->b_out, 1, s2);
-    CHECK(analysis_model_load(dir, &m) == ENGRAM_EFORMAT, "a wrongly sized matrix is refused (%s)", engram_error());
+    CHECK(analysis_model_load(dir, experiment_find, &m) == ENGRAM_EFORMAT, "a wrongly sized matrix is refused (%s)", engram_error());
     const char *names[] = {"w_rec", "w_in", "b_rec", "w_out", "b_out", "config"};
     for (size_t k = 0; k < 6; k++) {
         snprintf(path, sizeof path, "%s/%s.%s", dir, names[k], k < 5 ? "npy" : "ini");
@@ -424,7 +424,7 @@ static void test_tmaze_conditions(void) {
     s2[0] = O; s2[1] = N; snprintf(path, sizeof path, "%s/w_out.npy", dir); npy_write(path, ref->w_out, 2, s2);
     snprintf(path, sizeof path, "%s/b_out.npy", dir); npy_write(path, ref->b_out, 1, s2);
     analysis_model *m = NULL;
-    CHECK(analysis_model_load(dir, &m) == ENGRAM_OK && m->kind == ANALYSIS_TASK_TMAZE && m->episode_trials == 2,
+    CHECK(analysis_model_load(dir, experiment_find, &m) == ENGRAM_OK && m->kind == ANALYSIS_TASK_TMAZE && m->episode_trials == 2,
           "a tmaze run with named matrices loads (alternation, 2 trials per episode)");
     if (m) {
         analysis_rec *rec = analysis_rec_alloc(m, 30);

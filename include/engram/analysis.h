@@ -39,7 +39,7 @@
  *
  * Example:
  *     analysis_model *m;
- *     if (analysis_model_load("runs/anbn", &m) != ENGRAM_OK) puts(engram_error());
+ *     if (analysis_model_load("runs/anbn", experiment_find, &m) != ENGRAM_OK) puts(engram_error());
  *     analysis_rec *rec = analysis_rec_alloc(m, 200);
  *     analysis_trials(m, 200, 7, rec);          // seeded trials and task variables
  *     analysis_simulate(m->net, NULL, rec);     // activity and outputs
@@ -56,6 +56,7 @@
 #include <stdint.h>
 #include <gsl/gsl_rng.h>
 #include "engram/config.h"
+#include "engram/experiment.h"
 #include "engram/rnn.h"
 #include "engram/task.h"
 
@@ -74,10 +75,14 @@ typedef struct analysis_model {
     rnn *net;                /* the trained network */
 } analysis_model;
 
-/* Loads the run in run_dir (see the overview). Returns ENGRAM_OK, ENGRAM_EIO (missing
- * files), ENGRAM_EFORMAT (weights of the wrong size), ENGRAM_ERANGE (an experiment or
- * rule the analyses do not support) or ENGRAM_EINVAL, with a one-line message. */
-int analysis_model_load(const char *run_dir, analysis_model **out);
+/* Loads the run in run_dir (see the overview). find looks an experiment up by name (the
+ * command line passes its registry's experiment_find: the registry lives above the
+ * analyses, which only need the experiment's configuration tables). Returns ENGRAM_OK,
+ * ENGRAM_EIO (missing files), ENGRAM_EFORMAT (weights of the wrong size), ENGRAM_ERANGE
+ * (an experiment or rule the analyses do not support) or ENGRAM_EINVAL, with a one-line
+ * message. */
+int analysis_model_load(const char *run_dir, const experiment *(*find)(const char *name),
+                        analysis_model **out);
 
 /* Frees a model; NULL is a no-op. */
 void analysis_model_free(analysis_model *m);

@@ -3,6 +3,7 @@
  * (analysis.h). */
 #include <assert.h>
 #include <ini.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,16 +76,18 @@ static int model_task(analysis_model *m) {
     return m->tk ? ENGRAM_OK : ENGRAM_EINVAL;
 }
 
-int analysis_model_load(const char *run_dir, analysis_model **out) {
+int analysis_model_load(const char *run_dir, const experiment *(*find)(const char *name),
+                        analysis_model **out) {
     *out = NULL;
-    char path[1200], name[32] = "";
-    snprintf(path, sizeof path, "%s/config.ini", run_dir);
+    char path[PATH_MAX], name[32] = "";
+    if (snprintf(path, sizeof path, "%s/config.ini", run_dir) >= (int)sizeof path)
+        return engram_fail(ENGRAM_EINVAL, "analysis: run directory name too long");
     FILE *f = fopen(path, "r");
     if (!f) return engram_fail(ENGRAM_EIO, "%s: cannot read (is %s a run directory?)", path, run_dir);
     fclose(f);
     if (ini_parse(path, ini_find_experiment, name) < 0 || !name[0])
         return engram_fail(ENGRAM_EINVAL, "%s: no [run] experiment", path);
-    const experiment *e = experiment_find(name);
+    const experiment *e = find(name);
     if (!e) return engram_fail(ENGRAM_EINVAL, "%s: unknown experiment '%s'", path, name);
     analysis_model *m = calloc(1, sizeof *m);
     if (!m) return engram_fail(ENGRAM_ENOMEM, "analysis: out of memory");

@@ -853,7 +853,7 @@ int cmd_analyze(int argc, char **argv) {
     while (whats[w] && strcmp(whats[w], o.what)) w++;
     if (!whats[w]) return fail(2, "unknown analysis '%s' (record, pca, lesion, perturb, tuning, fixedpoints, encode)", o.what);
     analysis_model *m;
-    int st = analysis_model_load(o.run_dir, &m);
+    int st = analysis_model_load(o.run_dir, experiment_find, &m);
     if (st != ENGRAM_OK) return fail(2, "%s", engram_error());
     analysis_rec *rec = analysis_rec_alloc(m, o.trials);
     if (!rec) { analysis_model_free(m); return fail(1, "out of memory"); }
