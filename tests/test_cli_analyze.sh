@@ -6,17 +6,7 @@ BUILD=${BUILD:-build}
 E="$BUILD/engram"
 T=$(mktemp -d /tmp/engram-cli-analyze-XXXXXX)
 passed=0; failed=0
-ok()   { passed=$((passed + 1)); echo "ok   $*"; }
-bad()  { failed=$((failed + 1)); echo "FAIL $*"; }
-
-# expect CODE DESCRIPTION -- COMMAND...: exit code CODE and exactly one stderr line.
-expect() {
-    code=$1; desc=$2; shift 3
-    "$@" >"$T/out" 2>"$T/err"; rc=$?
-    lines=$(wc -l <"$T/err")
-    if [ "$rc" -eq "$code" ] && [ "$lines" -eq 1 ]; then ok "$desc (exit $rc: $(cat "$T/err"))"
-    else bad "$desc: exit $rc (want $code), $lines stderr lines: $(head -c 400 "$T/err")"; fi
-}
+. "$(dirname "$0")/cli_lib.sh" # ok, bad, expect
 
 R="$T/anbn"
 "$E" run anbn --set train.rule=bptt --set train.steps=400 --set model.n_rec=24 --out "$R" --quiet --threads 1 >/dev/null 2>&1 \

@@ -7,15 +7,7 @@ BUILD=${BUILD:-build}
 E="$BUILD/engram"
 T=$(mktemp -d /tmp/engram-cog-XXXXXX)
 passed=0; failed=0
-ok()   { passed=$((passed + 1)); echo "ok   $*"; }
-bad()  { failed=$((failed + 1)); echo "FAIL $*"; }
-expect() {
-    code=$1; desc=$2; shift 3
-    "$@" >"$T/out" 2>"$T/err"; rc=$?
-    lines=$(wc -l <"$T/err")
-    if [ "$rc" -eq "$code" ] && [ "$lines" -eq 1 ]; then ok "$desc (exit $rc: $(cat "$T/err"))"
-    else bad "$desc: exit $rc (want $code), $lines stderr lines: $(head -c 400 "$T/err")"; fi
-}
+. "$(dirname "$0")/cli_lib.sh" # ok, bad, expect
 Q="--quick --quiet --threads 1 --set train.steps=20 --set train.eval_every=10 --set task.test_trials=40"
 
 for x in decision:psychometric.png decision:chronometric.png delayed-response:accuracy_by_delay.png \

@@ -6,8 +6,7 @@ BUILD=${BUILD:-build}
 E="$BUILD/engram"
 T=$(mktemp -d /tmp/engram-cli-fig-XXXXXX)
 passed=0; failed=0
-ok()   { passed=$((passed + 1)); echo "ok   $*"; }
-bad()  { failed=$((failed + 1)); echo "FAIL $*"; }
+. "$(dirname "$0")/cli_lib.sh" # ok, bad, expect
 
 # The memory-capacity quick run writes a 1-D array to render as a curve.
 "$E" run memory-capacity --quick --quiet --force --out "$T/mc" >/dev/null 2>"$T/err"

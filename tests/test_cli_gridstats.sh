@@ -7,16 +7,7 @@ BUILD=${BUILD:-build}
 E="$BUILD/engram"
 T=$(mktemp -d /tmp/engram-gridstats-XXXXXX)
 passed=0; failed=0
-ok()   { passed=$((passed + 1)); echo "ok   $*"; }
-bad()  { failed=$((failed + 1)); echo "FAIL $*"; }
-
-expect() {
-    code=$1; desc=$2; shift 3
-    "$@" >"$T/out" 2>"$T/err"; rc=$?
-    lines=$(wc -l <"$T/err")
-    if [ "$rc" -eq "$code" ] && [ "$lines" -eq 1 ]; then ok "$desc (exit $rc: $(cat "$T/err"))"
-    else bad "$desc: exit $rc (want $code), $lines stderr lines: $(head -c 400 "$T/err")"; fi
-}
+. "$(dirname "$0")/cli_lib.sh" # ok, bad, expect
 
 TINY="--set train.steps=4 --set eval.every=2 --set eval.trajectories=40 --set eval.batch=20 --set train.batch=8 --set eval.null_maps=50"
 "$E" run gridcells-rnn --quiet --seed 3 --threads 1 $TINY --set model.n_hidden=32 --set cells.n_pc=32 --out "$T/r1" >/dev/null 2>"$T/e1"; rc=$?

@@ -6,8 +6,7 @@ BUILD=${BUILD:-build}
 E="$BUILD/engram"
 T=$(mktemp -d /tmp/engram-py-XXXXXX)
 passed=0; failed=0
-ok()   { passed=$((passed + 1)); echo "ok   $*"; }
-bad()  { failed=$((failed + 1)); echo "FAIL $*"; }
+. "$(dirname "$0")/cli_lib.sh" # ok, bad, expect
 # Debian's python3 (with python3-numpy); PYTHON overrides.
 PY=${PYTHON:-python3}
 "$PY" -c 'import numpy' 2>/dev/null || PY=/usr/bin/python3

@@ -8,17 +8,7 @@ E="$(pwd)/$BUILD/engram"
 export ENGRAM_PRESETS="$(pwd)/experiments"
 T=$(mktemp -d /tmp/engram-rel-XXXXXX)
 passed=0; failed=0
-ok()   { passed=$((passed + 1)); echo "ok   $*"; }
-bad()  { failed=$((failed + 1)); echo "FAIL $*"; }
-
-# expect CODE DESCRIPTION -- COMMAND...: exit code CODE and exactly one stderr line.
-expect() {
-    code=$1; desc=$2; shift 3
-    "$@" >"$T/out" 2>"$T/err"; rc=$?
-    lines=$(wc -l <"$T/err")
-    if [ "$rc" -eq "$code" ] && [ "$lines" -eq 1 ]; then ok "$desc (exit $rc: $(cat "$T/err"))"
-    else bad "$desc: exit $rc (want $code), $lines stderr lines: $(head -c 400 "$T/err")"; fi
-}
+. "$(dirname "$0")/cli_lib.sh" # ok, bad, expect
 
 # --- 1. two runs into one new directory: exactly one succeeds, the other exits 2 ---
 for trial in 1 2 3; do

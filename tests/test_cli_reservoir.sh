@@ -6,16 +6,8 @@ BUILD=${BUILD:-build}
 E="$BUILD/engram"
 T=$(mktemp -d /tmp/engram-cli-res-XXXXXX)
 passed=0; failed=0
-ok()   { passed=$((passed + 1)); echo "ok   $*"; }
-bad()  { failed=$((failed + 1)); echo "FAIL $*"; }
+. "$(dirname "$0")/cli_lib.sh" # ok, bad, expect
 
-expect() {
-    code=$1; desc=$2; shift 3
-    "$@" >"$T/out" 2>"$T/err"; rc=$?
-    lines=$(wc -l <"$T/err")
-    if [ "$rc" -eq "$code" ] && [ "$lines" -eq 1 ]; then ok "$desc (exit $rc: $(cat "$T/err"))"
-    else bad "$desc: exit $rc (want $code), $lines stderr lines: $(head -c 400 "$T/err")"; fi
-}
 key() { sed -n "s/.*\"$2\": \([^,}]*\).*/\1/p" "$1/summary.json"; }
 
 expect 2 "unknown radius method" -- "$E" run mackey-glass --quick --set reservoir.radius_method=power --out "$T/a"
