@@ -57,6 +57,12 @@ typedef struct learner_type {
     size_t (*blobs)(learner *l, ckpt_blob *out, size_t max);
 } learner_type;
 
+/* Runs item i of batch b closed-loop from the initial state (lt->reset, then lt->step
+ * through its b->len[i] steps, no learning): outputs (T, O) into out and, when act is
+ * not NULL, the hidden state after each step (T, N) into act. Returns T = b->len[i]. */
+size_t learner_run_item(const learner_type *lt, learner *l, const trial_batch *b, size_t i,
+                        double *out, double *act);
+
 /* Returns the learner type of a rule name, or NULL. */
 const learner_type *learner_type_find(const char *name);
 

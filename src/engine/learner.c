@@ -21,6 +21,21 @@ const learner_type *learner_type_find(const char *name) {
     return NULL;
 }
 
+size_t learner_run_item(const learner_type *lt, learner *l, const trial_batch *b, size_t i,
+                        double *out, double *act) {
+    size_t T = b->len[i], O = b->n_out;
+    lt->reset(l);
+    for (size_t t = 0; t < T; t++) {
+        lt->step(l, b->x + (i * b->t_max + t) * b->n_in, out + t * O);
+        if (act) {
+            size_t n;
+            const double *h = lt->state(l, &n);
+            memcpy(act + t * n, h, n * sizeof *h);
+        }
+    }
+    return T;
+}
+
 /* The N >= 1 with a N^2 + b N + c = P exactly, or 0. */
 static size_t solve_n(double a, double b, double c, size_t P) {
     double x = (-b + sqrt(b * b - 4 * a * (c - (double)P))) / (2 * a);

@@ -82,20 +82,10 @@ static void anbn_run_free(anbn_run *r) {
     free(r->state);
 }
 
-/* Runs test item i closed-loop; writes outputs (T, O) and, if act, states (T, N). */
+/* Runs test item i closed-loop; writes outputs (T, O) into r->out and, if act, states
+ * (T, N). */
 static size_t anbn_run_item(anbn_run *r, size_t i, double *act) {
-    const trial_batch *b = r->test;
-    size_t T = b->len[i], O = b->n_out;
-    r->lt->reset(r->l);
-    for (size_t t = 0; t < T; t++) {
-        r->lt->step(r->l, b->x + (i * b->t_max + t) * b->n_in, r->out + t * O);
-        if (act) {
-            size_t n;
-            const double *h = r->lt->state(r->l, &n);
-            memcpy(act + t * n, h, n * sizeof *h);
-        }
-    }
-    return T;
+    return learner_run_item(r->lt, r->l, r->test, i, r->out, act);
 }
 
 /* Evaluates the test set: fraction correct and mean loss per counted step (xent: the

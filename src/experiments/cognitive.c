@@ -221,20 +221,10 @@ static int cog_params_read(const config *cfg, cog_kind kind, cog_params *p) {
     return ENGRAM_OK;
 }
 
-/* Runs test item i closed-loop; writes outputs (T, O) and, if act, states (T, N). */
+/* Runs test item i closed-loop; writes outputs (T, O) into r->out and, if act, states
+ * (T, N). */
 static size_t cog_run_item(cog_run *r, size_t i, double *act) {
-    const trial_batch *b = r->test;
-    size_t T = b->len[i], O = b->n_out;
-    r->lt->reset(r->l);
-    for (size_t t = 0; t < T; t++) {
-        r->lt->step(r->l, b->x + (i * b->t_max + t) * b->n_in, r->out + t * O);
-        if (act) {
-            size_t n;
-            const double *h = r->lt->state(r->l, &n);
-            memcpy(act + t * n, h, n * sizeof *h);
-        }
-    }
-    return T;
+    return learner_run_item(r->lt, r->l, r->test, i, r->out, act);
 }
 
 /* Is test trial i in the "top" group (highest coherence or |f1 - f2|)? */
