@@ -63,7 +63,8 @@ typedef struct learner_type {
 size_t learner_run_item(const learner_type *lt, learner *l, const trial_batch *b, size_t i,
                         double *out, double *act);
 
-/* Returns the learner type of a rule name, or NULL. */
+/* Returns the learner type of a rule name, or NULL (the table is src/experiments/rules.c,
+ * above the models). */
 const learner_type *learner_type_find(const char *name);
 
 /* Names the matrices inside a learner's checkpoint blob for run_write_params: the rate
