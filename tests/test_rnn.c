@@ -793,6 +793,54 @@ static void test_learners_learn(void) {
     config_free(c);
 }
 
+/* run.precision = float32 trains like float64: the same seed and batches for 40 AnBn
+ * updates, every batch loss within 1e-3 relative of the float64 run's (float rounding
+ * grows along the trajectory: measured ~1e-7 here) and the final parameters within 1e-3
+ * relative L2; esn refuses float32 with one line. */
+static void test_learner_float32(void) {
+    const char *rules[3] = {"bptt", "fa", "rflo"};
+    task *tk = anbn_task_alloc(1, 3);
+    trial_batch *b = trial_batch_alloc(8, tk);
+    for (int k = 0; k < 3; k++) {
+        const learner_type *lt = learner_type_find(rules[k]);
+        learner *l[2];
+        double worst = 0;
+        int rc = ENGRAM_OK;
+        for (int p = 0; p < 2; p++) {
+            config *c = learner_config();
+            set(c, "model.n_rec", "32");
+            set(c, "train.lr", "0.01");
+            set(c, "model.alpha", "0.6");
+            if (p) set(c, "run.precision", "float32");
+            l[p] = lt->alloc(c, 3, 3, tk->t_max, 5);
+            config_free(c);
+        }
+        gsl_rng *r = rng_stream_alloc(9, "data", 0);
+        for (int s = 0; s < 40 && rc == ENGRAM_OK; s++) {
+            trial_batch_fill(b, tk, r);
+            double loss[2], extra[LEARNER_MAX_EXTRA];
+            for (int p = 0; p < 2 && rc == ENGRAM_OK; p++) rc = lt->train(l[p], b, &loss[p], extra);
+            worst = fmax(worst, fabs(loss[1] - loss[0]) / loss[0]);
+        }
+        ckpt_blob b64[8], b32[8];
+        size_t n64 = lt->blobs(l[0], b64, 8), n32 = lt->blobs(l[1], b32, 8);
+        size_t k64 = find_blob(b64, n64, "rnn.params"), k32 = find_blob(b32, n32, "rnn.params");
+        double e = rel_l2(b32[k32].data, b64[k64].data, b64[k64].size / sizeof(double));
+        CHECK(rc == ENGRAM_OK && worst < 1e-3, "%s float32: 40 batch losses within %.3g relative of float64", rules[k], worst);
+        CHECK(e < 1e-3, "%s float32: parameters after 40 updates within %.3g relative L2 of float64", rules[k], e);
+        gsl_rng_free(r);
+        lt->free(l[0]);
+        lt->free(l[1]);
+    }
+    config *c = learner_config();
+    set(c, "run.precision", "float32");
+    learner *l = learner_esn.alloc(c, 3, 3, tk->t_max, 5);
+    CHECK(!l && strstr(engram_error(), "float32"), "esn refuses float32: %s", engram_error());
+    config_free(c);
+    trial_batch_free(b);
+    task_free(tk);
+}
+
 static const test_case tests[] = {
     {"forward", test_forward_matches_reference},
     {"bptt_fd", test_bptt_finite_differences},
@@ -810,6 +858,7 @@ static const test_case tests[] = {
     {"learner_fa_identity", test_learner_fa_identity},
     {"learner_diverges", test_learner_diverges},
     {"learners_learn", test_learners_learn},
+    {"learner_float32", test_learner_float32},
     {NULL, NULL},
 };
 

@@ -25,6 +25,12 @@
  * the last bits of the results. Chunk k of n items is [k c, min(n, (k + 1) c)). */
 #define RNN_ITEM_CHUNK 8
 #define RNN_ROW_CHUNK 32
+#ifndef RNN_ITEM_CHUNK_F32
+#define RNN_ITEM_CHUNK_F32 8
+#endif
+#ifndef RNN_ROW_CHUNK_F32
+#define RNN_ROW_CHUNK_F32 32
+#endif
 
 static size_t rnn_n_chunks(size_t n, size_t c) { return (n + c - 1) / c; }
 
@@ -184,23 +190,31 @@ void rnn_work_free(rnn_work *w) {
 #define RS(name) name##_f64
 #define RWORK rnn_work
 #define RGEMM cblas_dgemm
+#define RCHUNK RNN_ITEM_CHUNK
+#define RROWS RNN_ROW_CHUNK
 #define RNN_REAL_F32 0
 #include "rnn_real.h"
 #undef REAL
 #undef RS
 #undef RWORK
 #undef RGEMM
+#undef RCHUNK
+#undef RROWS
 #undef RNN_REAL_F32
 #define REAL float
 #define RS(name) name##_f32
 #define RWORK rnn_work32
 #define RGEMM cblas_sgemm
+#define RCHUNK RNN_ITEM_CHUNK_F32
+#define RROWS RNN_ROW_CHUNK_F32
 #define RNN_REAL_F32 1
 #include "rnn_real.h"
 #undef REAL
 #undef RS
 #undef RWORK
 #undef RGEMM
+#undef RCHUNK
+#undef RROWS
 #undef RNN_REAL_F32
 
 static void rnn_to_float(const double *x, float *y, size_t n) {

@@ -47,11 +47,11 @@ static void RS(rnn_fwd)(const rnn *net, const REAL *w_rec, const REAL *w_in, con
     RS(rnn_transpose)(w_in, N, I, w->u_t);
     int par = B * N * N >= RNN_PAR_MIN_WORK;
     (void)par;
-    size_t n_chunks = rnn_n_chunks(B, RNN_ITEM_CHUNK);
+    size_t n_chunks = rnn_n_chunks(B, RCHUNK);
 RNN_OMP("omp parallel for schedule(static) if (par)")
     for (size_t ch = 0; ch < n_chunks; ch++) {
         size_t lo, hi;
-        rnn_chunk(ch, B, RNN_ITEM_CHUNK, &lo, &hi);
+        rnn_chunk(ch, B, RCHUNK, &lo, &hi);
         size_t nb = hi - lo;
         for (size_t t = 0; nb && t < t_run; t++) {
             /* a_t = b + U x_t  (rows of the items lo..hi; each a_n summed as
@@ -174,11 +174,11 @@ static void RS(rnn_wgrads)(const rnn *net, size_t BT, const REAL *xs, RWORK *w, 
     size_t N = net->n_rec, I = net->n_in, O = net->n_out;
     REAL *g_w_rec = grads, *g_w_in = g_w_rec + N * N, *g_b_rec = g_w_in + N * I;
     REAL *g_w_out = g_b_rec + N, *g_b_out = g_w_out + O * N;
-    size_t n_row_chunks = rnn_n_chunks(N, RNN_ROW_CHUNK);
+    size_t n_row_chunks = rnn_n_chunks(N, RROWS);
 RNN_OMP("omp for schedule(static)")
     for (size_t ch = 0; ch < n_row_chunks; ch++) {
         size_t r0, r1;
-        rnn_chunk(ch, N, RNN_ROW_CHUNK, &r0, &r1);
+        rnn_chunk(ch, N, RROWS, &r0, &r1);
         int nr = (int)(r1 - r0);
         /* dW[r0:r1] = sum_{b,t} da_t[r0:r1] h_{t-1}^T */
         RGEMM(CblasRowMajor, CblasTrans, CblasNoTrans, nr, (int)N, (int)BT, 1, w->d_a + r0,
@@ -217,14 +217,14 @@ static void RS(rnn_bwd)(const rnn *net, const trial_batch *b, const REAL *xs, RW
     RS(rnn_transpose)(fb_rec, N, N, w->m_t);
     int par = B * N * N >= RNN_PAR_MIN_WORK;
     (void)par;
-    size_t n_item_chunks = rnn_n_chunks(B, RNN_ITEM_CHUNK);
+    size_t n_item_chunks = rnn_n_chunks(B, RCHUNK);
 RNN_OMP("omp parallel if (par)")
     {
         /* 1. the error backward in time, each chunk of items on its own */
 RNN_OMP("omp for schedule(static)")
         for (size_t ch = 0; ch < n_item_chunks; ch++) {
             size_t lo, hi;
-            rnn_chunk(ch, B, RNN_ITEM_CHUNK, &lo, &hi);
+            rnn_chunk(ch, B, RCHUNK, &lo, &hi);
             size_t nb = hi - lo;
             REAL *dh = w->d_h + lo * N, *dh2 = w->d_h2 + lo * N;
             if (nb) memset(dh, 0, nb * N * sizeof *dh);
@@ -273,13 +273,13 @@ static void RS(rnn_rflo)(const rnn *net, const trial_batch *b, const REAL *xs, R
     RS(rnn_transpose)(fb_out, N, O, w->v_t); /* fb_out^T (O, N): contiguous over units */
     int par = B * N * N >= RNN_PAR_MIN_WORK;
     (void)par;
-    size_t n_item_chunks = rnn_n_chunks(B, RNN_ITEM_CHUNK);
+    size_t n_item_chunks = rnn_n_chunks(B, RCHUNK);
 RNN_OMP("omp parallel if (par)")
     {
 RNN_OMP("omp for schedule(static)")
         for (size_t ch = 0; ch < n_item_chunks; ch++) {
             size_t lo, hi;
-            rnn_chunk(ch, B, RNN_ITEM_CHUNK, &lo, &hi);
+            rnn_chunk(ch, B, RCHUNK, &lo, &hi);
             for (size_t i = lo; i < hi; i++) {
                 size_t len = b->len[i];
                 REAL *D = w->d_h + i * N, *delta = w->d_h2 + i * N;
