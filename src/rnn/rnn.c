@@ -347,13 +347,16 @@ RNN_OMP("omp parallel for schedule(static) if (par)")
 void rnn_step(const rnn *net, const double *h_prev, const double *x, double *h, double *out) {
     size_t N = net->n_rec, I = net->n_in, O = net->n_out;
     double alpha = net->alpha;
+    /* a into h, then tanh in place with the batched pass's kernel, then the leak */
     for (size_t n = 0; n < N; n++) {
         double a = net->b_rec[n];
         const double *wr = net->w_rec + n * N, *u = net->w_in + n * I;
         for (size_t j = 0; j < N; j++) a += wr[j] * h_prev[j];
         for (size_t k = 0; k < I; k++) a += u[k] * x[k];
-        h[n] = (1 - alpha) * h_prev[n] + alpha * tanh(a);
+        h[n] = a;
     }
+    kern_tanh(h, h, N);
+    for (size_t n = 0; n < N; n++) h[n] = (1 - alpha) * h_prev[n] + alpha * h[n];
     /* logits into out, then softmax in place (rnn_output allows out == logit) */
     for (size_t k = 0; k < O; k++) {
         double s = net->b_out[k];

@@ -7,11 +7,10 @@
  *                o, logit, d_o, d_a, d_h, d_h2 of the shapes in rnn.h
  *   RGEMM        cblas_dgemm or cblas_sgemm
  *   RNN_REAL_F32 0 or 1
- * The double instance performs exactly the operations of the float64 path before the
- * float32 path existed (same BLAS calls and shapes, libm tanh, the readout as ordered dot
- * products), so float64 results keep their bits. The float instance uses the vector tanh
- * (kern_tanh_f32) and a GEMM for the readout. Sums of losses and the softmax are taken in
- * double in both. */
+ * Both use the vector tanh of kernels.h (kern_tanh, kern_tanh_f32: a few ulp from libm,
+ * the same bits for any split of the array). The double instance keeps the readout as
+ * ordered dot products; the float instance makes it one GEMM per item. Sums of losses and
+ * the softmax are taken in double in both. */
 
 /* Writes the transpose of the (rows, cols) matrix m into mt (cols, rows). */
 static void RS(rnn_transpose)(const REAL *m, size_t rows, size_t cols, REAL *mt) {
@@ -79,7 +78,7 @@ RNN_OMP("omp simd")
 #if RNN_REAL_F32
                 kern_tanh_f32(z, z, N);
 #else
-                for (size_t n = 0; n < N; n++) z[n] = tanh(z[n]);
+                kern_tanh(z, z, N);
 #endif
 RNN_OMP("omp simd")
                 for (size_t n = 0; n < N; n++) h[n] = (1 - alpha) * hp[n] + alpha * z[n];
