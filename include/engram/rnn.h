@@ -48,13 +48,15 @@
  * O*N + O numbers (the ESN trains only that tail).
  *
  * Speed and determinism: the forward and backward time loops run the batch through
- * gsl_blas_dgemm, one (B x N) x (N x N) product per step in the NoTrans x NoTrans form
- * (with W^T, resp. fb_rec^T, copied once per call into the workspace), the batch split
- * into contiguous ranges of items, one per OpenMP thread (only when B N^2 is large
- * enough to pay for the threads). Weight gradients are then single products over all
- * B*T rows (dW = dA^T H_prev), the rows of dW (columns of dV) split between threads.
- * Each output element is computed by one thread in the same order for any thread count,
- * so results are bitwise identical for 1 and 2 threads (with gslcblas, the default BLAS).
+ * cblas_dgemm (cblas_sgemm in float32), one (b x N) x (N x N) product per step and chunk
+ * of b = 8 items in the NoTrans x NoTrans form (with W^T, resp. fb_rec^T, copied once per
+ * call into the workspace), the chunks shared between OpenMP threads (only when B N^2 is
+ * large enough to pay for the threads), tanh by the vector kernel of kernels.h. One
+ * parallel region per pass: the time loop runs inside it with no barrier per step.
+ * Weight gradients are then single products over all B*T rows (dW = dA^T H_prev), rows
+ * of dW (columns of dV) in chunks of 32 between threads. Every BLAS call has the same
+ * shape for any thread count and each output element is computed by one thread, so
+ * results are bitwise identical for 1 and 2 threads with any BLAS.
  * RFLO's update is the same weight-gradient products over errors filtered backward
  * within each item (rnn_rflo_grad), the items in chunks as in the forward pass.
  *
@@ -62,7 +64,7 @@
  * (rnn_work_alloc_precision): the same kernels, written once for both types (rnn_real.h),
  * run on float activations with float copies of the weights, sgemm and a vector tanh;
  * the parameters and the optimiser stay in double.
-
+ *
  * Example:
  *     rnn *net = rnn_alloc(3, 64, 3, 1.0, RNN_XENT);
  *     gsl_rng *r = rng_stream_alloc(seed, "weights", 0);
