@@ -156,6 +156,11 @@ static void sparse_code(double *v, size_t n, double frac, gsl_rng *r) {
 
 static learner *l_alloc(const config *cfg, size_t n_in, size_t n_out, size_t t_max,
                         uint64_t seed) {
+    if (config_has(cfg, "run.precision") && strcmp(config_str(cfg, "run.precision"), "float64") != 0) {
+        engram_fail(ENGRAM_EINVAL, "r2n2: run.precision = %s is not supported (the reverse "
+                    "replay is exact in float64 only)", config_str(cfg, "run.precision"));
+        return NULL;
+    }
     learner *l = calloc(1, sizeof *l);
     if (!l) { engram_fail(ENGRAM_ENOMEM, "r2n2: out of memory"); return NULL; }
     l->n_in = n_in;

@@ -6,12 +6,16 @@
  *   bptt  rnn_backward with fb_out = V^T, fb_rec = W^T (truncated at train.truncate);
  *   fa    rnn_backward with a fixed random fb_out and, when fa.mode = full, a fixed
  *         random fb_rec (fa.mode = readout keeps fb_rec = W^T);
- *   rflo  rnn_rflo_grad with a fixed random fb_out. The traces and the per-step updates
- *         are computed online, step by step, as in Murray 2019; the per-step updates are
- *         accumulated over the trial and the batch and applied once per train() call
- *         (one optimiser step per batch, as for the other rules);
+ *   rflo  rnn_rflo_grad with a fixed random fb_out. The per-step updates of the traces
+ *         (Murray 2019) are accumulated over the trial and the batch and applied once per
+ *         train() call (one optimiser step per batch, as for the other rules), so they are
+ *         computed in the closed form of that sum (rnn.h), equal to the step-by-step
+ *         traces up to rounding;
  *   esn   W, U, b frozen (W rescaled to esn.spectral_radius); only the readout V, c is
  *         trained, by the delta rule dV = sum_t e_t h_t^T (the LMS rule with SGD).
+ * run.precision = float32 gives bptt, fa and rflo a float32 workspace (rnn.h): the passes
+ * run in single precision, the parameters, the optimiser and the closed-loop steps stay
+ * double; esn refuses it.
  * fa and rflo report `grad_angle_deg`: the angle between their update direction and the
  * full BPTT gradient on the same batch (NaN when train.grad_angle is off).
  */
@@ -26,6 +30,8 @@
 #include "engram/constraints.h"
 
 const cfg_key learner_keys[] = {
+    {"run.precision", CFG_ENUM, "float64", 0, 0, "float64|float32",
+     "precision of the training passes (bptt, fa, rflo): float32 runs activations and GEMMs in single precision, parameters and optimiser stay double"},
     {"train.optimizer", CFG_ENUM, "adam", 0, 0, "sgd|adam|rmsprop|rmsprop-tf", "optimiser"},
     {"train.lr", CFG_REAL, "0.01", 0, 1e6, NULL, "learning rate"},
     {"train.lr_schedule", CFG_ENUM, "constant", 0, 0, "constant|step|exp",
@@ -66,10 +72,9 @@ struct learner {
     double *wt;            /* one block: V^T (N, O) then W^T (N, N), refreshed per update */
     double *wt_out, *wt_rec;
     double *g_true;        /* (P,) BPTT gradient for the angle */
-    double *traces;        /* rflo: (B, N, N+I+1) */
-    double *slices;        /* rflo: (B, P) */
     double *h, *h_next;    /* (N,) closed-loop state */
     size_t max_batch, t_max, window;
+    rnn_precision precision;
     int fa_full, angle;
     double max_loss, last_angle;
     rnn_constraints *cons; /* Dale, masks, fixed weights (constraints.h); NULL = none */
@@ -83,8 +88,6 @@ static void rnn_learner_free(learner *l) {
     free(l->fb);
     free(l->wt);
     free(l->g_true);
-    free(l->traces);
-    free(l->slices);
     free(l->h);
     free(l->h_next);
     rnn_constraints_free(l->cons);
@@ -94,18 +97,8 @@ static void rnn_learner_free(learner *l) {
 /* (Re)allocates the batch-sized workspaces for max_batch trials of t_max steps. */
 static int rnn_learner_size(learner *l, size_t max_batch, size_t t_max) {
     rnn_work_free(l->work);
-    free(l->traces);
-    free(l->slices);
-    l->traces = l->slices = NULL;
-    l->work = rnn_work_alloc(l->net, max_batch, t_max);
+    l->work = rnn_work_alloc_precision(l->net, max_batch, t_max, l->precision);
     if (!l->work) return ENGRAM_ENOMEM;
-    if (l->rule == RULE_RFLO) {
-        size_t N = l->net->n_rec, I = l->net->n_in;
-        l->traces = malloc(max_batch * N * (N + I + 1) * sizeof(double));
-        l->slices = malloc(max_batch * l->net->n_params * sizeof(double));
-        if (!l->traces || !l->slices)
-            return engram_fail(ENGRAM_ENOMEM, "rflo: out of memory for the eligibility traces");
-    }
     l->max_batch = max_batch;
     l->t_max = t_max;
     return ENGRAM_OK;
@@ -118,9 +111,19 @@ static learner *rnn_learner_alloc(const learner_type *type, rnn_rule rule, const
     size_t N = (size_t)config_int(cfg, "model.n_rec");
     optim_kind kind;
     if (optim_kind_parse(config_str(cfg, "train.optimizer"), &kind) != ENGRAM_OK) return NULL;
+    rnn_precision precision = RNN_FLOAT64;
+    if (config_has(cfg, "run.precision") && strcmp(config_str(cfg, "run.precision"), "float32") == 0) {
+        if (rule == RULE_ESN) {
+            engram_fail(ENGRAM_EINVAL, "esn: run.precision = float32 is not supported "
+                        "(only bptt, fa and rflo have a float32 path)");
+            return NULL;
+        }
+        precision = RNN_FLOAT32;
+    }
     learner *l = calloc(1, sizeof *l);
     if (!l) { engram_fail(ENGRAM_ENOMEM, "%s: out of memory", type->name); return NULL; }
     l->type = type;
+    l->precision = precision;
     l->rule = rule;
     l->window = (size_t)config_int(cfg, "train.truncate");
     l->fa_full = strcmp(config_str(cfg, "fa.mode"), "full") == 0;
@@ -274,7 +277,7 @@ static int rnn_learner_train(learner *l, const trial_batch *b, double *loss, dou
                      net->grads);
         break;
     case RULE_RFLO:
-        rnn_rflo_grad(net, b, l->work, l->fb_out, l->traces, l->slices, net->grads);
+        rnn_rflo_grad(net, b, l->work, l->fb_out, net->grads);
         break;
     case RULE_ESN:
         rnn_readout_grad(net, b, l->work, net->grads);
