@@ -2,10 +2,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include "engram/engram.h"
+#include "engram/kernels.h"
 #include "engram/placecells.h"
 
 /* Rows per parallel chunk below which the loops stay serial (thread start-up costs). */
 #define PC_PAR_MIN_WORK 65536
+/* Cells per vectorised exp call in the difference-of-softmaxes code (stack buffers). */
+#define PC_BLOCK 64
 
 pc_ensemble *pc_alloc(size_t n, double sigma, double surround, double box, gsl_rng *r) {
     if (n == 0) { engram_fail(ENGRAM_EINVAL, "place cells: n must be >= 1"); return NULL; }
@@ -74,21 +77,42 @@ static void pc_encode_row(const pc_ensemble *pc, const double *x, double *out) {
         return;
     }
     /* Difference of softmaxes (Sorscher): centre minus surround, shifted by the minimum
-     * and renormalised. Both softmaxes share the shift by the smallest d2. */
+     * and renormalised. Both softmaxes share the shift by the smallest d2. The
+     * exponentials go through kern_exp (vectorised, <= 1 ulp) PC_BLOCK cells at a time:
+     * the first pass keeps the centre terms in out (overwriting d2), the second
+     * recomputes d2 (the same expression, so the same bits) for the surround terms. */
     double dmin = out[0];
     for (size_t i = 1; i < n; i++) if (out[i] < dmin) dmin = out[i];
-    double sc = 0, ss = 0;
+    double sc = 0, ss = 0, ec[PC_BLOCK], es[PC_BLOCK];
     const double var_s = var * pc->surround;
-    for (size_t i = 0; i < n; i++) {
-        sc += exp(-(out[i] - dmin) / (2.0 * var));
-        ss += exp(-(out[i] - dmin) / (2.0 * var_s));
+    for (size_t i0 = 0; i0 < n; i0 += PC_BLOCK) {
+        const size_t nb = n - i0 < PC_BLOCK ? n - i0 : PC_BLOCK;
+        for (size_t j = 0; j < nb; j++) {
+            ec[j] = -(out[i0 + j] - dmin) / (2.0 * var);
+            es[j] = -(out[i0 + j] - dmin) / (2.0 * var_s);
+        }
+        kern_exp(ec, ec, nb);
+        kern_exp(es, es, nb);
+        for (size_t j = 0; j < nb; j++) {
+            sc += ec[j];
+            ss += es[j];
+            out[i0 + j] = ec[j];
+        }
     }
     double qmin = INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        double q = exp(-(out[i] - dmin) / (2.0 * var)) / sc -
-                   exp(-(out[i] - dmin) / (2.0 * var_s)) / ss;
-        out[i] = q;
-        if (q < qmin) qmin = q;
+    for (size_t i0 = 0; i0 < n; i0 += PC_BLOCK) {
+        const size_t nb = n - i0 < PC_BLOCK ? n - i0 : PC_BLOCK;
+        for (size_t j = 0; j < nb; j++) {
+            const size_t i = i0 + j;
+            double dx = x[0] - pc->centres[2 * i], dy = x[1] - pc->centres[2 * i + 1];
+            es[j] = -((dx * dx + dy * dy) - dmin) / (2.0 * var_s);
+        }
+        kern_exp(es, es, nb);
+        for (size_t j = 0; j < nb; j++) {
+            double q = out[i0 + j] / sc - es[j] / ss;
+            out[i0 + j] = q;
+            if (q < qmin) qmin = q;
+        }
     }
     double tot = 0;
     for (size_t i = 0; i < n; i++) { out[i] -= qmin; tot += out[i]; }
