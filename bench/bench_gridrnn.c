@@ -4,8 +4,9 @@
  * float64 and float32 (run.precision), with 1 and 2 OpenMP threads, against the same
  * update in PyTorch float32 and float64 (bench/gridrnn_ref.py) run in the same
  * invocation with /usr/bin/python3 (skipped with a message if torch is missing).
- * Prints engram's GFLOP/s (the six (T B, H) x (H, H)-sized products of forward and
- * backward: 12 T B H (H + P) flops) and the ratio PyTorch / engram.
+ * Prints wall and process CPU seconds per update (medians), engram's GFLOP/s (the six
+ * products of forward and backward: 6 T B H (H + P) flops) and the ratios PyTorch /
+ * engram of both: on a loaded machine the CPU ratio of the 1-thread rows is the fair one.
  *
  * Usage: build/bench/bench_gridrnn [reps]   (run from the repository root)
  * Set OPENBLAS_NUM_THREADS=1 (bench/run_bench.sh does) so engram's own OpenMP split is
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -27,8 +29,25 @@
 
 enum { N_IN = 2, N_H = 512, N_PC = 512, BATCH = 200, STEPS = 20 };
 
-/* Seconds per update (median of reps after one warm-up) at the current thread count. */
-static double time_engram(int f32, int reps) {
+/* Process CPU seconds (all threads). */
+static double cpu_now(void) {
+    struct timespec c;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c);
+    return (double)c.tv_sec + 1e-9 * (double)c.tv_nsec;
+}
+
+/* Median of x[0..n-1] (sorts x). */
+static double median(double *x, int n) {
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (x[j] < x[i]) { double y = x[i]; x[i] = x[j]; x[j] = y; }
+    return x[n / 2];
+}
+
+/* Seconds per update (median of reps after one warm-up) at the current thread count;
+ * *cpu gets the median process CPU seconds per update. */
+static double time_engram(int f32, int reps, double *cpu) {
+    *cpu = -1;
     const size_t B = BATCH, T = STEPS, P = N_PC;
     pathint_dims d = {N_IN, N_H, N_H, N_PC, 0, PATHINT_RNN};
     pathint *m = pathint_alloc(&d, B, T);
@@ -56,27 +75,28 @@ static double time_engram(int f32, int reps) {
         for (size_t k = 0; k < P; k++) y[k] /= s;
     }
     gsl_rng_free(r);
-    double *t = malloc((size_t)(reps + 1) * sizeof *t), loss, dummy = 0; /* no HD head */
+    double *t = malloc((size_t)(reps + 1) * sizeof *t), *c = malloc((size_t)(reps + 1) * sizeof *c);
+    double loss, dummy = 0; /* no HD head */
     for (int k = 0; k <= reps; k++) {
-        double t0 = engram_wall_time();
+        double t0 = engram_wall_time(), c0 = cpu_now();
         pathint_forward(m, B, vel, pc0, &dummy, pc, &dummy, 0, &loss);
         pathint_backward(m, pc, &dummy);
         optim_step(o, m->params, m->grads);
         t[k] = engram_wall_time() - t0;
+        c[k] = cpu_now() - c0;
     }
-    /* median of the timed updates (t[0] is the warm-up) */
-    for (int i = 1; i <= reps; i++)
-        for (int j = i + 1; j <= reps; j++)
-            if (t[j] < t[i]) { double x = t[i]; t[i] = t[j]; t[j] = x; }
-    double med = t[1 + reps / 2];
-    free(t); free(vel); free(pc0); free(pc);
+    /* medians of the timed updates (index 0 is the warm-up) */
+    double med = median(t + 1, reps);
+    *cpu = median(c + 1, reps);
+    free(t); free(c); free(vel); free(pc0); free(pc);
     optim_free(o);
     pathint_free(m);
     return med;
 }
 
-/* Seconds per update of the PyTorch reference, or -1 if it cannot run. */
-static double time_torch(int f32, int threads, int reps) {
+/* Seconds per update of the PyTorch reference (*cpu: its CPU seconds), or -1 if it
+ * cannot run. */
+static double time_torch(int f32, int threads, int reps, double *cpu) {
     if (access("bench/gridrnn_ref.py", R_OK) != 0) return -1;
     char cmd[300];
     snprintf(cmd, sizeof cmd,
@@ -87,8 +107,10 @@ static double time_torch(int f32, int threads, int reps) {
     if (!p) return -1;
     char line[512];
     double s = -1;
+    *cpu = -1;
     while (fgets(line, sizeof line, p)) {
         if (sscanf(line, "seconds_per_step %lf", &s) == 1) continue;
+        if (sscanf(line, "cpu_seconds_per_step %lf", cpu) == 1) continue;
         fprintf(stderr, "  gridrnn_ref.py: %s", line);
     }
     pclose(p);
@@ -109,17 +131,16 @@ int main(int argc, char **argv) {
 #ifdef _OPENMP
         omp_set_num_threads(th);
 #endif
-        double t32 = time_torch(1, th, reps), t64 = time_torch(0, th, reps);
+        double c32, c64, t32 = time_torch(1, th, reps, &c32), t64 = time_torch(0, th, reps, &c64);
         for (int f32 = 1; f32 >= 0; f32--) {
-            double te = time_engram(f32, reps), tt = f32 ? t32 : t64;
+            double ce = -1, te = time_engram(f32, reps, &ce), tt = f32 ? t32 : t64, ct = f32 ? c32 : c64;
             if (te < 0) continue;
-            printf("%s, %d thread%s: engram %.4f s (%.1f GFLOP/s)", f32 ? "float32" : "float64", th,
-                   th > 1 ? "s" : " ", te, flops / te * 1e-9);
-            if (tt > 0) printf(", pytorch %.4f s, ratio pytorch/engram %.2f\n", tt, tt / te);
-            else printf(", pytorch skipped (torch or bench/gridrnn_ref.py unavailable)\n");
-        }
-        if (t32 > 0) {
-            printf("  pytorch float32 %d thread%s: %.4f s per update\n", th, th > 1 ? "s" : "", t32);
+            printf("%s, %d thread%s: engram %.4f s (%.1f GFLOP/s), CPU %.4f s", f32 ? "float32" : "float64",
+                   th, th > 1 ? "s" : " ", te, flops / te * 1e-9, ce);
+            if (tt > 0)
+                printf("; pytorch %.4f s, CPU %.4f s; ratio pytorch/engram %.2f (CPU %.2f)\n", tt, ct,
+                       tt / te, ct / ce);
+            else printf("; pytorch skipped (torch or bench/gridrnn_ref.py unavailable)\n");
         }
     }
     return 0;

@@ -7,8 +7,9 @@ loss + (wd / 2) |W_rec|^2, Adam 1e-3 (the `gridcells-rnn` preset's update).
 
 Usage: /usr/bin/python3 bench/gridrnn_ref.py --threads 1 [--hidden 512 --pc 512 --batch 200
        --steps 20 --reps 10 --float32]
-Prints one line: "seconds_per_step <s>" (median of REPS timed updates after 3 warm-ups),
-or "skip <reason>" if torch cannot be imported.
+Prints "seconds_per_step <s>" and "cpu_seconds_per_step <s>" (medians of REPS timed
+updates after 3 warm-ups, wall and process CPU time), or "skip <reason>" if torch cannot
+be imported.
 """
 import argparse
 import sys
@@ -68,13 +69,16 @@ def main():
 
     for _ in range(3):
         step()
-    times = []
+    times, cpus = [], []
     for _ in range(a.reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
     times.sort()
+    cpus.sort()
     print("seconds_per_step %.6g" % times[len(times) // 2])
+    print("cpu_seconds_per_step %.6g" % cpus[len(cpus) // 2])
 
 
 if __name__ == "__main__":

@@ -44,10 +44,19 @@
  * mirrors it. Workspaces are sized at alloc for up to max_batch
  * items of n_steps steps; nothing is allocated afterwards.
  *
- * Threads: products are cut into fixed row chunks and the recurrence into fixed groups of
- * batch items (lstm.h), softmaxes are split by rows, and every reduction is done in a
- * fixed order by one thread, so results are byte-identical for any OpenMP thread count
- * (also with OpenBLAS when OPENBLAS_NUM_THREADS=1). Dropout masks come from one
+ * Precision (pathint_set_precision): the RNN core runs in float64 (default) or float32.
+ * Its forward and backward passes and the softmax heads are written once for both types
+ * (pathint_core.h); float32 keeps the float64 parameter block as the master copy and
+ * rounds it to float32 at every forward pass, so the optimiser, checkpoints and saved
+ * weights are unchanged. Sums of a row (softmax, cross-entropy, bias gradients) are
+ * accumulated in double in both. Gradient checks run in float64 (test_lstm.c); the
+ * float32 path is tested against it (test_pathint.c).
+ *
+ * Threads: products are cut into fixed pieces whose shapes depend on the sizes only
+ * (kern_gemm.h, and lstm.h for the LSTM's recurrence), softmaxes are split by rows, and
+ * every reduction is done in a fixed order by one thread, so results are byte-identical
+ * for any OpenMP thread count in both precisions (OpenBLAS single-threaded, as engram
+ * sets it). Dropout masks come from one
  * stream per (update, item): rng stream ("dropout", step * 2^20 + b).
  *
  * Example (one training update):

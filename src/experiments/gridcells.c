@@ -7,7 +7,8 @@
  * cells.pc_surround > 1), the input scaling (input.velocity egocentric [speed, sin, cos]
  * or allocentric (dx, dy); input.velocity_units step or mps; input.zscore_init), the
  * optimisers, the evaluation and the figures. Presets: gridcells (Banino), gridcells-rnn,
- * gridcells-lstm.
+ * gridcells-lstm. run.precision = float32 (the gridcells-rnn preset) runs the RNN core's
+ * products in float32 with float64 master weights and optimiser; the LSTM refuses it.
  *
  * Grid statistics of every evaluation (gc_grid_stats): a bin-shuffle null of score60
  * (eval.null_maps maps, stream ("null", 0)), the untrained network's 99th percentile
