@@ -140,6 +140,10 @@ void lstm_gemm_serial(int trans_a, int trans_b, size_t M, size_t N, size_t K, do
  * sizes differing by at most one). */
 void lstm_partition(size_t n, size_t n_parts, size_t k, size_t *lo, size_t *hi);
 
+/* The calling thread's share [*lo, *hi) of n parts inside an OpenMP parallel region
+ * (lstm_partition by thread number; all of [0, n) outside a region). */
+void lstm_thread_range(size_t n, size_t *lo, size_t *hi);
+
 /* out (N,) = column sums of a (R, N); each column is summed in row order by one
  * thread, so the result is the same for any thread count. */
 void lstm_col_sums(const double *a, size_t R, size_t N, double *out);

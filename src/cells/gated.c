@@ -258,13 +258,10 @@ static int gated_learner_train(learner *l, const trial_batch *b, double *loss, d
     }
     double L = gated_loss_grad(g, b);
     *loss = L;
-    if (!isfinite(L) || (l->max_loss > 0 && L > l->max_loss))
-        return engram_fail(ENGRAM_EDIVERGED, "lstm: the training loss %g diverged (lower train.lr "
-                           "or set train.clip_norm)", L);
-    if (optim_step(l->opt, g->params, g->grads) != ENGRAM_OK || !engram_all_finite(g->params, g->n_params))
-        return engram_fail(ENGRAM_EDIVERGED, "lstm: non-finite update, training diverged "
-                           "(lower train.lr or set train.clip_norm)");
-    return ENGRAM_OK;
+    int st = learner_check_loss(l->type->name, L, l->max_loss);
+    if (st != ENGRAM_OK) return st;
+    return learner_check_update(l->type->name, optim_step(l->opt, g->params, g->grads), g->params,
+                                g->n_params);
 }
 
 static size_t gated_learner_n_extra(const learner *l) { (void)l; return 0; }

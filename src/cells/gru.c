@@ -13,9 +13,6 @@
  */
 #include <math.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #include "engram/cells.h"
 #include "engram/lstm.h"
 
@@ -73,12 +70,8 @@ void gru_forward(const double *w, size_t T, size_t B, size_t I, size_t H, const 
 #pragma omp parallel if (n_groups > 1 && (double)T * B * H * G >= LSTM_PARALLEL_MIN)
 #endif
     {
-        size_t n_parts = 1, k = 0, g0, g1;
-#ifdef _OPENMP
-        n_parts = (size_t)omp_get_num_threads();
-        k = (size_t)omp_get_thread_num();
-#endif
-        lstm_partition(n_groups, n_parts, k, &g0, &g1);
+        size_t g0, g1;
+        lstm_thread_range(n_groups, &g0, &g1);
         gru_forward_groups(w_h, b_hn, T, B, H, n_groups, g0, g1, ax, gates, hs);
     }
 }
@@ -132,12 +125,8 @@ void gru_backward(const double *w, double *gw, size_t T, size_t B, size_t I, siz
 #pragma omp parallel if (n_groups > 1 && (double)T * B * H * G >= LSTM_PARALLEL_MIN)
 #endif
     {
-        size_t n_parts = 1, k = 0, g0, g1;
-#ifdef _OPENMP
-        n_parts = (size_t)omp_get_num_threads();
-        k = (size_t)omp_get_thread_num();
-#endif
-        lstm_partition(n_groups, n_parts, k, &g0, &g1);
+        size_t g0, g1;
+        lstm_thread_range(n_groups, &g0, &g1);
         gru_backward_groups(w_h, T, B, H, n_groups, g0, g1, gates, hs, dh, dax, dah, dh0);
     }
     /* weight gradients over all T B rows */

@@ -47,6 +47,15 @@ void lstm_partition(size_t n, size_t n_parts, size_t k, size_t *lo, size_t *hi) 
     *hi = *lo + q + (k < r ? 1 : 0);
 }
 
+void lstm_thread_range(size_t n, size_t *lo, size_t *hi) {
+    size_t n_parts = 1, k = 0;
+#ifdef _OPENMP
+    n_parts = (size_t)omp_get_num_threads();
+    k = (size_t)omp_get_thread_num();
+#endif
+    lstm_partition(n, n_parts, k, lo, hi);
+}
+
 /* out (N,) = column sums of a (R, N), each column summed in row order by one thread,
  * so the result does not depend on the thread count. */
 void lstm_col_sums(const double *a, size_t R, size_t N, double *out) {
@@ -54,12 +63,8 @@ void lstm_col_sums(const double *a, size_t R, size_t N, double *out) {
 #pragma omp parallel if ((double)R * N >= LSTM_PARALLEL_MIN)
 #endif
     {
-        size_t n_parts = 1, k = 0, j0, j1;
-#ifdef _OPENMP
-        n_parts = (size_t)omp_get_num_threads();
-        k = (size_t)omp_get_thread_num();
-#endif
-        lstm_partition(N, n_parts, k, &j0, &j1);
+        size_t j0, j1;
+        lstm_thread_range(N, &j0, &j1);
         for (size_t j = j0; j < j1; j++) out[j] = 0;
         for (size_t r = 0; r < R; r++)
             for (size_t j = j0; j < j1; j++) out[j] += a[r * N + j];
@@ -189,13 +194,8 @@ void lstm_forward_variant(const lstm_params *p, const lstm_variant *v, size_t T,
 #pragma omp parallel if (n_groups > 1 && (double)T * B * H * G >= LSTM_PARALLEL_MIN)
 #endif
     {
-        size_t n_parts = 1, k = 0;
-#ifdef _OPENMP
-        n_parts = (size_t)omp_get_num_threads();
-        k = (size_t)omp_get_thread_num();
-#endif
         size_t g0, g1;
-        lstm_partition(n_groups, n_parts, k, &g0, &g1);
+        lstm_thread_range(n_groups, &g0, &g1);
         for (size_t t = 0; t < T; t++) {
             for (size_t gi = g0; gi < g1; gi++) {
                 size_t b0, b1;
@@ -280,14 +280,9 @@ void lstm_backward_variant(const lstm_params *p, lstm_params *g, const lstm_vari
 #pragma omp parallel if (n_groups > 1 && (double)T * B * H * G >= LSTM_PARALLEL_MIN)
 #endif
     {
-        size_t n_parts = 1, k = 0;
-#ifdef _OPENMP
-        n_parts = (size_t)omp_get_num_threads();
-        k = (size_t)omp_get_thread_num();
-#endif
         /* the same fixed item groups as lstm_forward */
         size_t g0, g1, i0, i1, tmp;
-        lstm_partition(n_groups, n_parts, k, &g0, &g1);
+        lstm_thread_range(n_groups, &g0, &g1);
         lstm_partition(B, n_groups, g0, &i0, &tmp);
         lstm_partition(B, n_groups, g1 > 0 ? g1 - 1 : 0, &tmp, &i1);
         if (g1 <= g0) i1 = i0;
