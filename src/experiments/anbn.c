@@ -66,7 +66,6 @@ typedef struct anbn_run {
     size_t n_eval_max, n_state;
 } anbn_run;
 
-
 static void anbn_run_free(anbn_run *r) {
     if (r->l) r->lt->free(r->l);
     task_free(r->tk);

@@ -148,7 +148,6 @@ typedef struct cog_run {
     size_t n_eval_max, n_state, N;
 } cog_run;
 
-
 static void cog_run_free(cog_run *r) {
     if (r->l) r->lt->free(r->l);
     task_free(r->tk);
@@ -616,7 +615,6 @@ static int flipflop_figure(run_ctx *ctx, cog_run *r, size_t T) {
     return st;
 }
 
-/* The learning curve: the score and the test loss against updates. */
 static int cog_run_fn(run_ctx *ctx) {
     const config *cfg = ctx->cfg;
     const char *rule = config_str(cfg, "train.rule"), *en = ctx->experiment;
