@@ -61,3 +61,17 @@ if [ "${GRID:-1}" != 0 ]; then
     cp "$OUT/gridcells-adam/trajectory.$FMT" "$DEST/gridcells-trajectory-adam.$FMT"
 fi
 echo "figures written to $DEST/; summaries in $RES"
+
+# ---- rule comparisons on the cognitive tasks (README, Comparing rules) ----
+# Self-contained: five rules, 5 seeds, the presets' budgets (2000 updates), one run per
+# process on one thread; about 15 minutes per task on 2 shared cores. COGNITIVE=0 skips it.
+if [ "${COGNITIVE:-1}" != 0 ]; then
+    for task in decision delayed-response; do
+        echo "== engram compare $task --rules bptt,fa,rflo,esn,gru --seeds 5 --threads 1" >&2
+        nice -n 10 "$E" compare "$task" --rules bptt,fa,rflo,esn,gru --seeds 5 --threads 1 --quiet --force \
+            --out "$OUT/$task-compare" >"$OUT/$task-compare.txt"
+        sed "s/^/$task-compare: /" "$OUT/$task-compare.txt" >>"$RES"
+        cp "$OUT/$task-compare/comparison.png" "figures/$task-compare.png"
+    done
+    echo "comparison figures written to figures/decision-compare.png, figures/delayed-response-compare.png"
+fi

@@ -260,12 +260,8 @@ static int rnn_learner_train(learner *l, const trial_batch *b, double *loss, dou
     rnn_forward(net, b, l->work);
     double L = rnn_loss(net, b, l->work);
     *loss = L;
-    if (!isfinite(L))
-        return engram_fail(ENGRAM_EDIVERGED, "%s: the training loss became non-finite "
-                           "(lower train.lr or set train.clip_norm)", name);
-    if (l->max_loss > 0 && L > l->max_loss)
-        return engram_fail(ENGRAM_EDIVERGED, "%s: the training loss %g exceeds train.max_loss = %g "
-                           "(lower train.lr or set train.clip_norm)", name, L, l->max_loss);
+    int st = learner_check_loss(name, L, l->max_loss);
+    if (st != ENGRAM_OK) return st;
     int want_angle = l->angle && (l->rule == RULE_FA || l->rule == RULE_RFLO);
     if (l->rule != RULE_ESN) rnn_transpose_weights(net, l->wt_rec, l->wt_out);
     switch (l->rule) {
@@ -295,13 +291,7 @@ static int rnn_learner_train(learner *l, const trial_batch *b, double *loss, dou
     int rc = l->rule == RULE_ESN ? optim_step(l->opt, net->w_out, net->g_w_out)
                                  : optim_step(l->opt, net->params, net->grads);
     rnn_constraints_project(l->cons, net->params);
-    if (rc != ENGRAM_OK)
-        return engram_fail(rc, "%s: non-finite update, training diverged "
-                           "(lower train.lr or set train.clip_norm)", name);
-    if (!engram_all_finite(net->params, net->n_params))
-        return engram_fail(ENGRAM_EDIVERGED, "%s: non-finite weights, training diverged "
-                           "(lower train.lr or set train.clip_norm)", name);
-    return ENGRAM_OK;
+    return learner_check_update(name, rc, net->params, net->n_params);
 }
 
 static size_t rnn_learner_n_extra(const learner *l) {
