@@ -16,7 +16,7 @@
  * The radius solver is the default (`auto`: ARPACK above N = 500, with its second-start
  * check). Then: the state update's GFLOP/s (2 flops per non-zero of W), B = 8 series
  * stepped together (SpMM) against 8 single steps on the same reservoir, and the build
- * of a sparse N = 10,000 reservoir (ARPACK radius, 10 non-zeros per row; --no-big skips
+ * of a sparse N = 10,000 reservoir (ARPACK radius with and without its check, 10 non-zeros per row; --no-big skips
  * it). When RESERVOIRPY_PATH points at ReservoirPy's source (0.4.2), its ESN runs the
  * same task (bench/esn_reservoirpy.py: same N, non-zeros per row, radius, scalings, ridge
  * and steps, its own random draws) in K repeats interleaved with engram's build + fit +
@@ -259,7 +259,7 @@ int main(int argc, char **argv) {
             return 1;
         }
         printf("sparse N = 10000 build (ARPACK, nev %zu, ncv %zu): %.3f s wall, %.3f s CPU with the"
-               " second-start check; %.3f s wall, %.3f s CPU with one run; radius %.15g (residual"
+               " deflated check run; %.3f s wall, %.3f s CPU with one run; radius %.15g (residual"
                " %.2g), %zu bytes\n",
                pb.arpack.nev, pb.arpack.ncv, tb, cb, tb1, cb1, eb->radius_raw, eb->radius_residual,
                esn_bytes(eb));
