@@ -57,7 +57,7 @@
  *     of 8 seeds); the deflated run cannot return them. In the tests, weak settings
  *     missed the largest modulus 5 times in 9 reservoirs and the check caught all 5.
  *     At N = 10,000 the default (power 16, nev 8, ncv 40, tol 1e-10) agreed with two
- *     strong references (nev 24, ncv 120 on W; nev 24, ncv 80 on W^16) to 1e-13 for 20
+ *     strong references (nev 24, ncv 120 on W; nev 24, ncv 80 on W^16) to 2e-13 for 20
  *     seeds. Non-convergence, a residual above the bound or a miss is an error naming
  *     the keys to change, never a silently wrong radius: `auto` then falls back to the
  *     dense solver when N <= 4000 and fails above.
