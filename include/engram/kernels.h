@@ -26,8 +26,8 @@
  * has R + 1 entries. The fast products sum each row's terms in storage order, exactly as
  * the references do (each y[i] is the start of its row's sum, so a caller that puts a
  * bias into y first gets bias + sum_k in that order), so kern_csr_mv equals kern_csr_mv_ref bit for bit and column b of
- * kern_csr_mm equals kern_csr_mv on column b of X. kern_csr_mv interleaves eight rows so
- * that the eight sequential sums (each a chain of dependent additions) overlap.
+ * kern_csr_mm equals kern_csr_mv on column b of X. kern_csr_mv interleaves four rows so
+ * that the four sequential sums (each a chain of dependent additions) overlap.
  *
  * Example:
  *     kern_tanh(pre, pre, n);                          // in place
