@@ -45,7 +45,12 @@
  * outward, right arm inward to outward), ratemaps.png / ratemaps.npy ((units, rows,
  * cols) mean activity per maze cell, NaN for walls and unvisited cells; tiles of 16
  * units evenly spaced in peak order). summary `place_coverage` = fraction of track
- * positions holding the peak of at least one unit.
+ * positions holding the peak of at least one unit. Track cells split by trial type
+ * (tm_split_cells, splitcells.h): split_place_cells.png, split_activity.npy,
+ * cell_types.csv and summary cells_place / cells_ramp / cells_other / cells_splitter.
+ * heldout.csv: one row per held-out trial (geometry, rewarded and chosen arm, steps, the
+ * first action off the correct path, its row relative to the arm row and the action);
+ * summary `heldout_arm_reached` = fraction of held-out trials that reached an arm end.
  */
 #include <math.h>
 #include <stdio.h>
@@ -546,10 +551,15 @@ static int tm_split_cells(run_ctx *ctx, tm_run *r, const tm_test *res, const cha
         while (j > 0 && peak[order[j - 1]] > peak[k]) { order[j] = order[j - 1]; j--; }
         order[j] = k;
     }
-    double *tiles = maps; /* reuse: (C, N, L) sorted and normalised */
+    /* (C, N, L * rep) sorted and normalised, each position repeated rep times so that a
+     * short maze's panels are at least 96 cells wide */
+    size_t rep = L >= 96 ? 1 : (96 + L - 1) / L, W = L * rep;
+    double *tiles = malloc(C * N * W * sizeof(double));
+    if (!tiles) { st = engram_fail(ENGRAM_ENOMEM, "tmaze: out of memory"); goto done; }
     for (size_t c = 0; c < C; c++)
         for (size_t i = 0; i < N; i++)
-            memcpy(tiles + (c * N + i) * L, norm + (c * N + order[i]) * L, L * sizeof(double));
+            for (size_t j = 0; j < W; j++)
+                tiles[(c * N + i) * W + j] = norm[(c * N + order[i]) * L + j / rep];
     static const char *const cn2[2] = {"left turn", "right turn"};
     static const char *const cn4[4] = {"sample, left", "sample, right", "choice, left", "choice, right"};
     char tt[4][48];
@@ -565,12 +575,13 @@ static int tm_split_cells(run_ctx *ctx, tm_run *r, const tm_test *res, const cha
              "delay stem%s", N, counts[CELLS_PLACE], counts[CELLS_RAMP], counts[CELLS_OTHER], n_split,
              config_bool(ctx->cfg, "run.quick") ? " (quick demo: not trained)" : "");
     size_t scale = N * 3 <= 600 ? 3 : 1;
-    image_tiles tf = {.maps = tiles, .n = C, .rows = N, .cols = L, .per_row = C,
+    image_tiles tf = {.maps = tiles, .n = C, .rows = N, .cols = W, .per_row = C,
                       .cmap = IMAGE_CMAP_JET, .scale = scale, .titles = tn, .title = title,
                       .subtitle = sub, .x_label = "track position: start -> stem -> junction -> arm end",
                       .y_label = "unit", .cbar_label = "activity, unit min (0) to max (1) over trial types",
                       .shared_range = 1};
     st = image_write_tile_fig(experiment_figure_path(ctx, "split_place_cells.png"), &tf);
+    free(tiles);
 done:
     free(act); free(maps); free(cnt); free(range); free(eff); free(pv); free(norm);
     free(label); free(stratum); free(cls); free(seg); free(order); free(peak);
