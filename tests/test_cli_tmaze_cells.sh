@@ -54,6 +54,17 @@ cmp -s "$T/r/cell_types.csv" "$T/r2/cell_types.csv" && cmp -s "$T/r/split_activi
 "$E" run tmaze --quick --quiet --threads 1 --out "$T/q" >/dev/null 2>&1
 [ -s "$T/q/cell_types.csv" ] && ! grep -q cells_splitter "$T/q/summary.json" &&
     ok "no trial reached an arm: cells_splitter left out" || bad "quick run: $(cat "$T/q/summary.json")"
+# train.judge = replay (no extra pass) judges exactly as step when the replay starts where
+# step() starts and sees the same inputs: rate RNNs, r2n2 with h0 = 0 and no cache
+for rl in "--set train.rule=bptt --set model.n_rec=16" "--set r2n2.n_h=16 --set r2n2.cache=false"; do
+    for j in step replay; do
+        "$E" run tmaze --quiet --seed 4 --threads 1 $SMALL $rl --set train.judge=$j --out "$T/j-$j" >/dev/null 2>&1
+        cut -d, -f1-8 "$T/j-$j/metrics.csv" >"$T/j-$j.csv"
+    done
+    cmp -s "$T/j-step.csv" "$T/j-replay.csv" && [ -s "$T/j-step.csv" ] &&
+        ok "train.judge replay = step ($rl)" || bad "train.judge replay differs from step ($rl)"
+done
+expect 2 "an unknown train.judge" -- "$E" run tmaze --set train.judge=twice --out "$T/bad"
 rm -rf "$T"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -14,7 +14,10 @@
  * 1 for exp7, which avoids the released exp7's empty epochs). train.exp8_error =
  * released uses the released error scale (the mean per-step loss). The first epoch replays n_seq. A replay is correct when the
  * argmax of the predicted action (outputs 0..3) equals the next scripted action at
- * every counted step, judged with the learner's step() just before the replay.
+ * every counted step, judged with the learner's step() just before the replay
+ * (train.judge = step) or from the replay's own forward pass (replay: one pass fewer;
+ * the same judgement when the replay starts from the state step() starts from and sees
+ * the same inputs, i.e. rate RNNs, and r2n2 with h0 = 0 and no cache).
  * Training stops when the mean correctness over the last train.window replays reaches
  * train.criterion (the released exp2 uses 0.85 over 3 n_seq), or after
  * train.max_epochs; summary `train_correct` is that mean.
@@ -97,6 +100,9 @@ static const cfg_key tmaze_keys[] = {
     {"train.exp8_error", CFG_ENUM, "engram", 0, 0, "engram|released", "exp8 error e: mean squared "
      "error per output component and step (engram), or the released mean of the per-step loss "
      "0.5 ||o - y||^2 (5.5x larger for 11 outputs)"},
+    {"train.judge", CFG_ENUM, "step", 0, 0, "step|replay", "a replay's correctness: from a "
+     "separate closed-loop step() pass just before it (step), or from the replay's own forward "
+     "pass, one pass fewer per replay (replay; rules without one fall back to step)"},
     {"train.max_epochs", CFG_INT, "400", 1, 1e7, NULL, "epochs at most"},
     {"train.window", CFG_INT, "400", 1, 1e7, NULL, "replays averaged for the stopping rule"},
     {"train.criterion", CFG_REAL, "0.9", 0, 1, NULL, "stop when the mean correctness over the "
@@ -153,6 +159,16 @@ static int replay_correct(tm_run *r) {
         if (b->mask[t] > 0 && argmax4(r->out) != argmax4(b->y + t * O)) ok = 0;
     }
     return ok;
+}
+
+/* 1 if outputs (T, O) of the replay's own forward pass give the scripted action at
+ * every counted step of batch item 0. */
+static int outputs_correct(const tm_run *r, const double *out, size_t T) {
+    const trial_batch *b = r->b;
+    size_t O = b->n_out;
+    for (size_t t = 0; t < T && t < b->len[0]; t++)
+        if (b->mask[t] > 0 && argmax4(out + t * O) != argmax4(b->y + t * O)) return 0;
+    return 1;
 }
 
 /* Linear track position of cell (row, col) (see the file comment), or -1. */
@@ -669,8 +685,10 @@ static int tmaze_run_fn(run_ctx *ctx) {
     const char *sched = config_str(cfg, "train.schedule");
     int released_e8 = strcmp(config_str(cfg, "train.exp8_error"), "released") == 0;
     long ckpt_every = config_int(cfg, "run.checkpoint_every");
+    int judge_replay = strcmp(config_str(cfg, "train.judge"), "replay") == 0;
     r.lt = learner_type_find(rule);
     if (!r.lt) return engram_fail(ENGRAM_EINVAL, "tmaze: rule '%s' is not available in this build", rule);
+    if (!r.lt->train_outputs) judge_replay = 0;
     r.tk = tmaze_task_alloc(&r.tp);
     if (!r.tk) return ENGRAM_EINVAL;
     r.l = r.lt->alloc(cfg, TMAZE_N_IN, TMAZE_N_IN, r.tk->t_max, ctx->seed);
@@ -733,9 +751,14 @@ static int tmaze_run_fn(run_ctx *ctx) {
         for (size_t k = 0; k < LEARNER_MAX_EXTRA; k++) extra[k] = NAN;
         for (size_t i = 0; i < n; i++) {
             trial_batch_fill(r.b, r.tk, r.data);
-            int ok = replay_correct(&r);
+            int ok = judge_replay ? 0 : replay_correct(&r);
             double loss;
             st = r.lt->train(r.l, r.b, &loss, extra);
+            if (st == ENGRAM_OK && judge_replay) {
+                size_t T_out = 0;
+                const double *o = r.lt->train_outputs(r.l, &T_out);
+                ok = outputs_correct(&r, o, T_out);
+            }
             if (st != ENGRAM_OK) {
                 run_summary_real(ctx, "train_correct", train_correct);
                 run_summary_real(ctx, "reward_rate", NAN);
