@@ -75,3 +75,19 @@ if [ "${COGNITIVE:-1}" != 0 ]; then
     done
     echo "comparison figures written to figures/decision-compare.png, figures/delayed-response-compare.png"
 fi
+
+# T-maze track cells split by trial type at the released size: R2N2 (the tmaze-released
+# preset) and a leaky BPTT rate RNN on the same preset, side by side (self-contained block).
+E=${E:-build/engram}
+SPLIT_OUT=${FIGURE_RUNS:-runs/figures}/tmaze-split
+SPLIT_FMT=${FIGURE_FORMAT:-png}
+case "$SPLIT_FMT" in png) SPLIT_DEST=figures ;; *) SPLIT_DEST=figures/$SPLIT_FMT ;; esac
+mkdir -p "$SPLIT_OUT" "$SPLIT_DEST"
+for rule in r2n2 bptt; do
+    set -- --set run.figure_format="$SPLIT_FMT" --quiet --force --threads 1 --out "$SPLIT_OUT/$rule"
+    [ "$rule" = bptt ] && set -- "$@" --set train.rule=bptt --set model.alpha=0.1 --set model.n_rec=128 --set train.lr=0.001
+    echo "== engram run tmaze-released $*" >&2
+    "$E" run tmaze-released "$@" | tail -n 1 | sed "s/^/tmaze-split-$rule: /" | tee -a "${SPLIT_DEST}/results.txt"
+done
+cp "$SPLIT_OUT/r2n2/split_place_cells.$SPLIT_FMT" "$SPLIT_DEST/tmaze-split-place-cells.$SPLIT_FMT"
+cp "$SPLIT_OUT/bptt/split_place_cells.$SPLIT_FMT" "$SPLIT_DEST/tmaze-split-place-cells-bptt.$SPLIT_FMT"

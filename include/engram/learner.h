@@ -56,6 +56,12 @@ typedef struct learner_type {
     /* Blobs to save in or load from a checkpoint (parameters, optimiser state).
      * Writes up to max blobs into out and returns their count. */
     size_t (*blobs)(learner *l, ckpt_blob *out, size_t max);
+    /* Optional, NULL when the rule has none: the outputs (T, O) of batch item 0 in the
+     * forward pass of the last train() call (made with the parameters before that
+     * call's update; the same argmax as step()'s outputs), *T = that item's length.
+     * Lets an experiment judge a replay from the replay itself instead of an extra
+     * step() pass. Valid until the next train(). */
+    const double *(*train_outputs)(const learner *l, size_t *T);
 } learner_type;
 
 /* Runs item i of batch b closed-loop from the initial state (lt->reset, then lt->step

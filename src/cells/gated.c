@@ -289,7 +289,7 @@ static size_t gated_learner_blobs(learner *l, ckpt_blob *out, size_t max) {
 #define GATED_LEARNER(NAME, ALLOC)                                                          \
     {NAME, ALLOC, gated_learner_free, gated_learner_train, gated_learner_n_extra,          \
      gated_learner_extra_name, gated_learner_reset, gated_learner_step, gated_learner_state, \
-     gated_learner_blobs}
+     gated_learner_blobs, NULL}
 
 const learner_type learner_lstm = GATED_LEARNER("lstm", lstm_learner_alloc);
 const learner_type learner_gru = GATED_LEARNER("gru", gru_learner_alloc);

@@ -75,6 +75,7 @@ struct learner {
     double *h, *h_next;    /* (N,) closed-loop state */
     size_t max_batch, t_max, window;
     rnn_precision precision;
+    size_t last_len;       /* item 0's length in the last train() */
     int fa_full, angle;
     double max_loss, last_angle;
     rnn_constraints *cons; /* Dale, masks, fixed weights (constraints.h); NULL = none */
@@ -258,6 +259,7 @@ static int rnn_learner_train(learner *l, const trial_batch *b, double *loss, dou
         if (rnn_learner_size(l, mb, tm) != ENGRAM_OK) return ENGRAM_ENOMEM;
     }
     rnn_forward(net, b, l->work);
+    l->last_len = b->n_batch ? b->len[0] : 0;
     double L = rnn_loss(net, b, l->work);
     *loss = L;
     int st = learner_check_loss(name, L, l->max_loss);
@@ -316,6 +318,12 @@ static const double *rnn_learner_state(const learner *l, size_t *n) {
     return l->h;
 }
 
+/* Item 0's outputs of the last train() (rnn_work.o, rows t * O of item 0). */
+static const double *rnn_learner_train_outputs(const learner *l, size_t *T) {
+    *T = l->last_len;
+    return l->work->o;
+}
+
 static size_t rnn_learner_blobs(learner *l, ckpt_blob *out, size_t max) {
     size_t N = l->net->n_rec, O = l->net->n_out;
     ckpt_blob all[5] = {
@@ -333,7 +341,7 @@ static size_t rnn_learner_blobs(learner *l, ckpt_blob *out, size_t max) {
 #define RNN_LEARNER(NAME, ALLOC)                                                          \
     {NAME, ALLOC, rnn_learner_free, rnn_learner_train, rnn_learner_n_extra,              \
      rnn_learner_extra_name, rnn_learner_reset, rnn_learner_step, rnn_learner_state,      \
-     rnn_learner_blobs}
+     rnn_learner_blobs, rnn_learner_train_outputs}
 
 const learner_type learner_bptt = RNN_LEARNER("bptt", learner_bptt_alloc);
 const learner_type learner_fa = RNN_LEARNER("fa", learner_fa_alloc);
