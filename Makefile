@@ -31,6 +31,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 
 ifneq ($(BLAS),gsl)
   PKG_LIBS := $(filter-out -lgslcblas,$(PKG_LIBS)) -lopenblas
+  BLAS_DEF = -DENGRAM_OPENBLAS
 endif
 ifeq ($(NO_OMP),1)
   OMP = -Wno-unknown-pragmas
@@ -38,7 +39,7 @@ else
   OMP = -fopenmp
 endif
 
-CFLAGS  += $(CSTD) $(OPT) $(WARN) $(OMP) -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP \
+CFLAGS  += $(CSTD) $(OPT) $(WARN) $(OMP) -Iinclude -Isrc $(PKG_CFLAGS) $(BLAS_DEF) -MMD -MP \
            -DENGRAM_DATADIR='"$(PREFIX)/share/engram"'
 LDLIBS  += $(PKG_LIBS) -larpack $(OMP) -lm
 

@@ -422,8 +422,14 @@ static void cholesky_solve(const double *a, size_t n, double *b) {
     }
 }
 
-/* OpenBLAS, when it is the linked BLAS (the symbol is weak: absent with GSL's CBLAS). */
-extern void openblas_set_num_threads(int n) __attribute__((weak));
+/* 1 when the CBLAS engram links is OpenBLAS (the Makefile defines ENGRAM_OPENBLAS unless
+ * BLAS=gsl). A run-time test cannot tell: with GSL's CBLAS, ARPACK still loads OpenBLAS
+ * as its Fortran BLAS, while cblas_dsyrk binds to GSL's plain loops. */
+#ifdef ENGRAM_OPENBLAS
+#define GRAM_USE_BLAS 1
+#else
+#define GRAM_USE_BLAS 0
+#endif
 
 #define GRAM_BLAS_NB 128 /* column block of gram_blas() */
 
@@ -459,7 +465,7 @@ static int ridge_flush(readout *r) {
         return engram_fail(ENGRAM_EDIVERGED,
                            "ridge readout: non-finite reservoir state or target near training step %zu"
                            " (lower the spectral radius or input scaling)", r->count);
-    if (openblas_set_num_threads) {
+    if (GRAM_USE_BLAS) {
         gram_blas(r->xtx, d, r->zb, nb);
     } else {
         gram_pack(r->pack, r->zb, d, nb, d);
