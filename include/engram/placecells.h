@@ -88,6 +88,10 @@ int pc_decode(const pc_ensemble *pc, const double *scores, size_t rows, size_t k
 double pc_decode_error_cm(const pc_ensemble *pc, const double *scores,
                           const double *true_pos, size_t rows, size_t k);
 
+/* Replaces each of the B rows of an initial code pc0 (B, P) by its z-score over the P
+ * cells (population standard deviation; a constant row becomes 0). */
+void pc_zscore_rows(double *pc0, size_t B, size_t P);
+
 /* Allocates M head-direction cells with preferred directions i.i.d. uniform in
  * (-pi, pi) drawn from r. Returns NULL with engram_error() set if n = 0 or
  * kappa < 0, or on no memory. */

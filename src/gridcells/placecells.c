@@ -254,3 +254,14 @@ int hdc_decode(const hd_ensemble *hdc, const double *scores, size_t rows, size_t
     }
     return ENGRAM_OK;
 }
+
+void pc_zscore_rows(double *pc0, size_t B, size_t P) {
+    for (size_t b = 0; b < B; b++) {
+        double *r = pc0 + b * P, mu = 0, var = 0;
+        for (size_t i = 0; i < P; i++) mu += r[i];
+        mu /= (double)P;
+        for (size_t i = 0; i < P; i++) var += (r[i] - mu) * (r[i] - mu);
+        double sd = sqrt(var / (double)P);
+        for (size_t i = 0; i < P; i++) r[i] = sd > 0 ? (r[i] - mu) / sd : 0.0;
+    }
+}
