@@ -88,7 +88,7 @@ static int grid_read_weights(analysis_grid *g, const char *run_dir) {
         int got = analysis_read_named(run_dir, f[k].name, f[k].dst, f[k].n);
         if (got < 0) return -got;
         if (got == 0 && f[k].needed)
-            return engram_fail(ENGRAM_EIO, "%s: no %s (a %s path integrator%s needs it; runs "
+            return engram_fail(ENGRAM_EIO, "%s: no %s (an %s path integrator%s needs it; runs "
                                "written before every parameter was saved cannot be analysed)",
                                run_dir, f[k].name, lstm ? "LSTM" : "RNN",
                                D ? " with a head-direction head" : "");

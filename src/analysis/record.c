@@ -118,6 +118,7 @@ int analysis_model_load(const char *run_dir, const experiment *(*find)(const cha
     else if (cog_kind_parse(!strcmp(name, "delayed-response") ? "delayed_response" : name, &ck) == 0) {
         m->kind = ANALYSIS_TASK_COGNITIVE;
         m->cog = (int)ck;
+        if (ck == COG_FLIPFLOP) { m->metric_name = "mse"; m->lower_is_better = 1; }
     } else if (!strcmp(name, "gridcells") || !strcmp(name, "mackey-glass") || !strcmp(name, "narma10") ||
                !strcmp(name, "memory-capacity")) {
         st = !strcmp(name, "gridcells") ? analysis_grid_load(m, run_dir) : analysis_series_load(m, run_dir);

@@ -14,7 +14,8 @@
  *                                      [--lags L] [--average]
  *
  * Exit status: 0 ok; 1 an output could not be written or a computation failed; 2 bad
- * usage, a missing or unsupported run, or a response matrix of the wrong shape.
+ * usage, a missing or unsupported run, an analysis the network does not support
+ * (fixedpoints of the path-integrating LSTM), or a response matrix of the wrong shape.
  */
 #include <errno.h>
 #include <math.h>
@@ -1046,5 +1047,5 @@ int cmd_analyze(int argc, char **argv) {
     analysis_rec_free(rec);
     analysis_model_free(m);
     if (st == ENGRAM_OK) return 0;
-    return fail(st == ENGRAM_EINVAL ? 2 : 1, "%s", engram_error());
+    return fail(st == ENGRAM_EINVAL || st == ENGRAM_ERANGE ? 2 : 1, "%s", engram_error());
 }
