@@ -581,6 +581,7 @@ static int do_lesion(const opts *o, const analysis_model *m, analysis_rec *rec) 
         snprintf(grp[n_grp++].name, sizeof grp[0].name, "random_%zu", ns);
     }
     if (st == ENGRAM_OK) {
+        if (grid) lesion_fixed(m, rec, "top_k_score60", by_score, k, &grp[n_grp++]);
         lesion_fixed(m, rec, "top_k_single_lesion", order, k, &grp[n_grp++]);
         lesion_fixed(m, rec, "top_k_readout_norm", by_norm, k, &grp[n_grp++]);
         lesion_random(m, rec, k, draws, o->seed, "lesion", pick, &grp[n_grp]);
@@ -601,22 +602,38 @@ static int do_lesion(const opts *o, const analysis_model *m, analysis_rec *rec) 
                  rec->n_trials, (unsigned long long)o->seed, draws);
         st = draw_groups(out_path(o, "lesion_groups.png"), m, grp, n_grp, sub);
     }
-    /* bar figure: the change of the loss per unit, sorted */
+    /* bar figure: the change of the loss per unit (grid runs: of the decoding error, grid
+     * units in orange), sorted */
+    char *is_grid = calloc(N, 1);
+    if (st == ENGRAM_OK && !is_grid) st = engram_fail(ENGRAM_ENOMEM, "out of memory");
+    double g_mean = 0, o_mean = 0;
+    for (size_t i = 0; is_grid && i < ng; i++) is_grid[gset[i]] = 1;
+    for (size_t i = 0; is_grid && i < N; i++) {
+        if (is_grid[i]) g_mean += delta[i] / (double)ng;
+        else o_mean += delta[i] / (double)(N - ng);
+    }
+    const double *bars = grid ? delta : dl;
     if (st == ENGRAM_OK) {
         size_t W = 60 + N * 8 + 20, H = 360;
         if (W < 400) W = 400;
         figure *im = figure_open(out_path(o, "lesion.png"), W, H);
         if (!im) st = ENGRAM_EIO;
         else {
-            const uint8_t black[3] = {0, 0, 0}, bar[3] = {31, 119, 180}, grey[3] = {160, 160, 160};
+            const uint8_t black[3] = {0, 0, 0}, bar[3] = {31, 119, 180}, grey[3] = {160, 160, 160},
+                          gbar[3] = {255, 127, 14};
             double lo = 0, hi = 0;
-            for (size_t i = 0; i < N; i++) { lo = fmin(lo, dl[i]); hi = fmax(hi, dl[i]); }
+            for (size_t i = 0; i < N; i++) { lo = fmin(lo, bars[i]); hi = fmax(hi, bars[i]); }
             if (hi - lo < 1e-9) { lo -= 0.01; hi += 0.01; }
             long y0 = 40, h = (long)H - 80;
             long zero = y0 + (long)(hi / (hi - lo) * (double)h);
-            char t[200];
-            snprintf(t, sizeof t, "%s %s: loss change per silenced unit (intact: loss %.3f, %s %.3f)",
-                     m->experiment, m->rule, base_loss, m->metric_name ? m->metric_name : "metric", base);
+            char t[240];
+            if (grid)
+                snprintf(t, sizeof t, "%s %s: decoding error change (cm) per silenced unit (intact %.3g cm); "
+                         "orange: the %zu grid units (mean %+.3g cm, others %+.3g cm)", m->experiment, m->rule,
+                         base, ng, g_mean, o_mean);
+            else
+                snprintf(t, sizeof t, "%s %s: loss change per silenced unit (intact: loss %.3f, %s %.3f)",
+                         m->experiment, m->rule, base_loss, m->metric_name ? m->metric_name : "metric", base);
             fig_txt(im, 10, 10, t, black);
             snprintf(t, sizeof t, "%+.3f", hi);
             fig_txt(im, 5, y0, t, black);
@@ -624,31 +641,34 @@ static int do_lesion(const opts *o, const analysis_model *m, analysis_rec *rec) 
             fig_txt(im, 5, y0 + h - 8, t, black);
             fig_ln(im, 50, zero, (long)W - 10, zero, grey);
             for (size_t r = 0; r < N; r++) {
-                double v = dl[order[r]];
+                double v = bars[order[r]];
                 long bh = (long)(fabs(v) / (hi - lo) * (double)h);
                 long x = 60 + (long)r * 8;
-                if (v < 0) fig_fill(im, x, zero, 6, bh, bar);
-                else fig_fill(im, x, zero - bh, 6, bh, bar);
+                const uint8_t *c = is_grid[order[r]] ? gbar : bar;
+                if (v < 0) fig_fill(im, x, zero, 6, bh, c);
+                else fig_fill(im, x, zero - bh, 6, bh, c);
             }
             fig_txt(im, 60, (long)H - 30, "units ranked by metric change, then loss change (most harmful first)", black);
             st = figure_close(im);
         }
     }
+    free(is_grid);
     size_t hurting = 0;
     for (size_t i = 0; i < N; i++) hurting += harm[i] < 0;
     if (st == ENGRAM_OK) {
-        size_t gk = grid ? 8 : 1; /* the index of top_k_single_lesion */
         printf("{\"analysis\": \"lesion\", \"metric_name\": \"%s\", \"metric\": %.6g, \"worst_unit\": %zu, "
                "\"worst_delta\": %.6g, \"worst_delta_loss\": %.6g, \"loss\": %.6g, \"units_hurting\": %zu, "
                "\"k\": %zu, \"top_k\": %.6g, \"top_k_readout\": %.6g, \"random_k\": %.6g",
                m->metric_name ? m->metric_name : "accuracy", base, order[0], delta[order[0]], dl[order[0]],
                base_loss, hurting, k, grp[n_grp - 3].metric, grp[n_grp - 2].metric, grp[n_grp - 1].metric);
-        (void)gk;
         if (grid)
             printf(", \"grid_units\": %zu, \"grid_lesion\": %.6g, \"random_matched\": %.6g, \"random_matched_min\": %.6g, "
                    "\"random_matched_max\": %.6g, \"top_score60\": %.6g, \"grid_untrained_p99\": %zu, "
-                   "\"strict_lesion\": %.6g, \"random_strict\": %.6g", ng, grp[1].metric, grp[2].metric,
-                   grp[2].lo, grp[2].hi, grp[3].metric, ns, grp[4].metric, grp[5].metric);
+                   "\"strict_lesion\": %.6g, \"random_strict\": %.6g, \"random_strict_min\": %.6g, "
+                   "\"random_strict_max\": %.6g, \"top_k_score60\": %.6g, \"single_grid_mean\": %.6g, "
+                   "\"single_other_mean\": %.6g", ng, grp[1].metric, grp[2].metric,
+                   grp[2].lo, grp[2].hi, grp[3].metric, ns, grp[4].metric, grp[5].metric, grp[5].lo, grp[5].hi,
+                   grp[6].metric, g_mean, o_mean);
         printf("}\n");
     }
     free(delta); free(norm); free(dl); free(harm); free(score); free(order); free(by_norm); free(pick);
