@@ -36,15 +36,8 @@ static int series_drive(analysis_model *m, analysis_series *s) {
     const config *c = m->cfg;
     const size_t T = s->T;
     if (!strcmp(m->experiment, "mackey-glass")) {
-        mackey_glass_params mg = mackey_glass_default();
-        mg.tau = config_real(c, "task.tau");
-        mg.a = config_real(c, "task.a");
-        mg.b = config_real(c, "task.b");
-        mg.n = config_real(c, "task.n");
-        mg.h = config_real(c, "task.h");
-        mg.sample = config_real(c, "task.sample");
-        mg.x0 = config_real(c, "task.x0");
-        mg.discard = config_real(c, "task.discard");
+        mackey_glass_params mg;
+        mackey_glass_from_config(c, &mg);
         size_t hz = (size_t)config_int(c, "task.horizon");
         double *x = malloc((T + hz) * sizeof *x), off = config_real(c, "task.offset");
         if (!x) return engram_fail(ENGRAM_ENOMEM, "out of memory");
@@ -56,14 +49,8 @@ static int series_drive(analysis_model *m, analysis_series *s) {
         free(x);
         return st;
     }
-    narma_params np = narma_default();
-    np.alpha = config_real(c, "task.alpha");
-    np.beta = config_real(c, "task.beta");
-    np.gamma = config_real(c, "task.gamma");
-    np.delta = config_real(c, "task.delta");
-    np.order = (size_t)config_int(c, "task.order");
-    np.u_min = config_real(c, "task.u_min");
-    np.u_max = config_real(c, "task.u_max");
+    narma_params np;
+    narma_from_config(c, &np);
     gsl_rng *rd = rng_stream_alloc(m->seed, "data", 0);
     if (!rd) return engram_fail(ENGRAM_ENOMEM, "out of memory");
     int st = narma_generate(&np, rd, s->drive, s->target, T);

@@ -399,15 +399,8 @@ done:
 
 static int mackey_glass_run(run_ctx *ctx) {
     const config *c = ctx->cfg;
-    mackey_glass_params mg = mackey_glass_default();
-    mg.tau = config_real(c, "task.tau");
-    mg.a = config_real(c, "task.a");
-    mg.b = config_real(c, "task.b");
-    mg.n = config_real(c, "task.n");
-    mg.h = config_real(c, "task.h");
-    mg.sample = config_real(c, "task.sample");
-    mg.x0 = config_real(c, "task.x0");
-    mg.discard = config_real(c, "task.discard");
+    mackey_glass_params mg;
+    mackey_glass_from_config(c, &mg);
     int generate = strcmp(config_str(c, "task.mode"), "generate") == 0;
     size_t horizon = generate ? 1 : (size_t)config_int(c, "task.horizon");
     size_t T = (size_t)(config_int(c, "data.washout") + config_int(c, "data.train") +
@@ -456,14 +449,8 @@ const experiment exp_mackey_glass = {
 
 static int narma10_run(run_ctx *ctx) {
     const config *c = ctx->cfg;
-    narma_params np = narma_default();
-    np.alpha = config_real(c, "task.alpha");
-    np.beta = config_real(c, "task.beta");
-    np.gamma = config_real(c, "task.gamma");
-    np.delta = config_real(c, "task.delta");
-    np.order = (size_t)config_int(c, "task.order");
-    np.u_min = config_real(c, "task.u_min");
-    np.u_max = config_real(c, "task.u_max");
+    narma_params np;
+    narma_from_config(c, &np);
     size_t T = (size_t)(config_int(c, "data.washout") + config_int(c, "data.train") +
                         config_int(c, "data.test"));
     double *u = malloc(T * sizeof(double)), *y = malloc(T * sizeof(double));
