@@ -482,14 +482,15 @@ static int grid_unit_sets(const char *run_dir, const analysis_model *m, size_t *
 
 /* The groups' bar figure: the metric of each group, random groups with their range. */
 static int draw_groups(const char *path, const analysis_model *m, const lesion_group *g, size_t n,
-                       const char *subtitle) {
-    const long W = 120 + (long)n * 110, H = 460, y0 = 70, h = 300, x0 = 70;
+                       const char *subtitle, double ref, const char *ref_name) {
+    const long W = 120 + (long)n * 140, H = 460, y0 = 70, h = 300, x0 = 70;
     figure *im = figure_open(path, (size_t)W, (size_t)H);
     if (!im) return ENGRAM_EIO;
     const uint8_t black[3] = {0, 0, 0}, grey[3] = {150, 150, 150}, bar[3] = {31, 119, 180},
                   rnd[3] = {255, 127, 14}, intact[3] = {90, 90, 90};
     double hi = 0;
     for (size_t i = 0; i < n; i++) hi = fmax(hi, fmax(g[i].metric, isfinite(g[i].hi) ? g[i].hi : 0));
+    if (isfinite(ref)) hi = fmax(hi, ref);
     if (!(hi > 0)) hi = 1;
     hi *= 1.1;
     char t[200];
@@ -504,8 +505,14 @@ static int draw_groups(const char *path, const analysis_model *m, const lesion_g
         snprintf(t, sizeof t, "%.3g", hi * q / 4);
         fig_txt(im, 10, yy - 6, t, black);
     }
+    if (isfinite(ref)) {
+        long yr = y0 + h - (long)(ref / hi * h);
+        for (long x = x0; x < W - 20; x += 12) fig_ln(im, x, yr, x + 6, yr, black);
+        snprintf(t, sizeof t, "%s %.3g", ref_name, ref);
+        fig_txt(im, x0 + 8, yr - 16, t, black);
+    }
     for (size_t i = 0; i < n; i++) {
-        long x = x0 + 20 + (long)i * 110, bh = (long)(g[i].metric / hi * h);
+        long x = x0 + 20 + (long)i * 140, bh = (long)(g[i].metric / hi * h);
         fig_fill(im, x, y0 + h - bh, 70, bh, i == 0 ? intact : g[i].draws > 1 ? rnd : bar);
         if (g[i].draws > 1) {
             long ylo = y0 + h - (long)(g[i].lo / hi * h), yhi = y0 + h - (long)(g[i].hi / hi * h);
@@ -600,7 +607,19 @@ static int do_lesion(const opts *o, const analysis_model *m, analysis_rec *rec) 
         char sub[200];
         snprintf(sub, sizeof sub, "%zu test trials (--seed %llu); random groups: mean of %zu draws, bar = range",
                  rec->n_trials, (unsigned long long)o->seed, draws);
-        st = draw_groups(out_path(o, "lesion_groups.png"), m, grp, n_grp, sub);
+        /* the grid run's reference: always answering the box centre, on the recorded
+         * positions (rec->aux: the initial code (O values), then positions (T + 1, 2)) */
+        double centre = NAN;
+        if (grid) {
+            centre = 0;
+            for (size_t q = 0; q < rec->n_trials; q++)
+                for (size_t t = 1; t <= rec->t_max; t++) {
+                    const double *p = rec->aux + q * rec->n_aux + rec->n_out + t * 2;
+                    centre += 100 * hypot(p[0], p[1]) / (double)(rec->n_trials * rec->t_max);
+                }
+        }
+        st = draw_groups(out_path(o, "lesion_groups.png"), m, grp, n_grp, sub, centre,
+                         "always the box centre:");
     }
     /* bar figure: the change of the loss per unit (grid runs: of the decoding error, grid
      * units in orange), sorted */
