@@ -67,7 +67,7 @@
  *     analysis_model *m;
  *     if (analysis_model_load("runs/anbn", experiment_find, &m) != ENGRAM_OK) puts(engram_error());
  *     analysis_rec *rec = analysis_rec_alloc(m, 200);
- *     analysis_trials(m, 200, 7, rec);          // seeded trials and task variables
+ *     analysis_trials(m, 7, rec);               // seeded trials and task variables
  *     analysis_model_simulate(m, NULL, rec);    // activity and outputs
  *     double acc = analysis_metric(m, rec);
  *     analysis_rec_free(rec); analysis_model_free(m);
@@ -180,7 +180,12 @@ void analysis_rec_free(analysis_rec *rec);
  * and fills len, x, y, mask and the task variables cond: anbn: count n, position t,
  * input symbol, counter (a's seen so far during the a-run, b's still to come after it);
  * tmaze: cue side of the episode (0 left, 1 right), trial k of the episode, position in
- * the trial, rewarded arm of the trial (0 left, 1 right). */
+ * the trial, rewarded arm of the trial (0 left, 1 right); cognitive tasks: the cog_info
+ * conditions, the answer, the epoch (0 fixation, 1 stimulus and delay, 2 response) and
+ * the step (flipflop: the three target bits and the step); pathint: trajectories and
+ * their position bin, x and y bins, heading sector, speed bin and step (aux holds the
+ * initial code and the positions); esn: every trial is the run's drive (cond_names
+ * say which variables). */
 void analysis_trials(const analysis_model *m, uint64_t seed, analysis_rec *rec);
 
 /* An intervention during simulation (all fields optional: NULL / unit < 0 = none). */
