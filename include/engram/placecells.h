@@ -115,4 +115,12 @@ int hdc_encode_steps(const hd_ensemble *hdc, const double *hd, size_t B, size_t 
 int hdc_decode(const hd_ensemble *hdc, const double *scores, size_t rows, size_t k,
                double *hd_out);
 
+/* Builds the gridcells experiment's ensembles from its configuration: cells.n_pc place
+ * cells (cells.pc_sigma, cells.pc_surround) in a box of side box, then, when
+ * cells.n_hd > 0, head-direction cells (cells.hd_kappa), both from stream (cells.seed,
+ * "cells", 0) in that order. *hdc is NULL without head-direction cells. Returns
+ * ENGRAM_OK, ENGRAM_ENOMEM or ENGRAM_EINVAL (message set). */
+struct config;
+int pc_cells_from_config(const struct config *c, double box, pc_ensemble **pc, hd_ensemble **hdc);
+
 #endif

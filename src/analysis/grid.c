@@ -115,13 +115,7 @@ int analysis_grid_load(analysis_model *m, const char *run_dir) {
     g->I = g->allocentric ? 2 : 3;
     g->vel_scale = strcmp(config_str(c, "input.velocity_units"), "mps") == 0 ? 1.0 / g->tp.dt : 1.0;
     g->zscore_init = config_bool(c, "input.zscore_init");
-    gsl_rng *rc = rng_stream_alloc((uint64_t)config_int(c, "cells.seed"), "cells", 0);
-    if (!rc) return engram_fail(ENGRAM_ENOMEM, "analysis: out of memory");
-    g->pc = pc_alloc(g->P, config_real(c, "cells.pc_sigma"), config_real(c, "cells.pc_surround"),
-                     g->tp.box, rc);
-    g->hdc = g->pc && g->D ? hdc_alloc(g->D, config_real(c, "cells.hd_kappa"), rc) : NULL;
-    gsl_rng_free(rc);
-    if (!g->pc || (g->D && !g->hdc)) return ENGRAM_EINVAL;
+    if ((st = pc_cells_from_config(c, g->tp.box, &g->pc, &g->hdc)) != ENGRAM_OK) return st;
     pathint_dims d = {g->I, g->H, g->Ng, g->P, g->D, is_rnn ? PATHINT_RNN : PATHINT_LSTM};
     g->pi = pathint_alloc(&d, GRID_CHUNK, g->T);
     if (!g->pi) return ENGRAM_ENOMEM;

@@ -626,13 +626,7 @@ static int gc_setup(run_ctx *ctx, gc_run *g) {
     g->max_plane_r2 = config_real(c, "eval.max_plane_r2");
     int st = traj_params_from_config(c, &g->tp);
     if (st != ENGRAM_OK) return st;
-    gsl_rng *rc = rng_stream_alloc((uint64_t)config_int(c, "cells.seed"), "cells", 0);
-    if (!rc) return engram_fail(ENGRAM_ENOMEM, "out of memory");
-    g->pc = pc_alloc(g->P, config_real(c, "cells.pc_sigma"), config_real(c, "cells.pc_surround"),
-                     g->tp.box, rc);
-    g->hdc = g->pc && g->D ? hdc_alloc(g->D, config_real(c, "cells.hd_kappa"), rc) : NULL;
-    gsl_rng_free(rc);
-    if (!g->pc || (g->D && !g->hdc)) return ENGRAM_EINVAL;
+    if ((st = pc_cells_from_config(c, g->tp.box, &g->pc, &g->hdc)) != ENGRAM_OK) return st;
     const int rnn = strcmp(config_str(c, "model.kind"), "rnn") == 0;
     size_t H = (size_t)config_int(c, "model.n_hidden");
     if (rnn) g->Ng = H; /* the RNN's units are the scored layer */
