@@ -3,7 +3,7 @@
  * implementation of the same network (bench/esn_ref.py, same W, W_in, b and series)
  * run in the same invocation with /usr/bin/python3.
  *
- * Usage: build/bench/bench_esn [N] [--no-ref] [--repeat K] [--no-gsl]
+ * Usage: build/bench/bench_esn [N] [--no-ref] [--repeat K] [--no-gsl] [--no-big] [--rpy-repeat K]
  * Prints engram's and NumPy's times (build = W, W_in, b and the exact spectral radius,
  * fit = states + X^T X + solve, run = test predictions), engram's fit broken into
  * reservoir states / Gram accumulation / Cholesky solve, the build time of GSL's
@@ -16,9 +16,13 @@
  * The radius solver is the default (`auto`: ARPACK above N = 500, with its second-start
  * check). Then: the state update's GFLOP/s (2 flops per non-zero of W), B = 8 series
  * stepped together (SpMM) against 8 single steps on the same reservoir, and the build
- * of a sparse N = 10,000 reservoir (ARPACK radius, 10 non-zeros per row; --no-big skips
- * it). ReservoirPy 0.4.2 is not run: it needs numpy >= 1.25 (Generator.spawn) and
- * scipy >= 1.12 (sparse.random_array, sparray), newer than Debian 12's 1.24 and 1.10.
+ * of a sparse N = 10,000 reservoir (ARPACK radius with and without its check, 10 non-zeros per row; --no-big skips
+ * it). When RESERVOIRPY_PATH points at ReservoirPy's source (0.4.2), its ESN runs the
+ * same task (bench/esn_reservoirpy.py: same N, non-zeros per row, radius, scalings, ridge
+ * and steps, its own random draws) in K repeats interleaved with engram's build + fit +
+ * run (--rpy-repeat K, default 5; 0 skips it), and the median of the per-repeat ratios is
+ * printed, wall and CPU. bench/reservoirpy_compat.py supplies the three NumPy >= 1.25 /
+ * SciPy >= 1.12 functions ReservoirPy calls that Debian 12's 1.24 and 1.10 lack.
  */
 #include <math.h>
 #include <stdio.h>
@@ -65,14 +69,88 @@ static double cpu_time(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Wall and CPU seconds of one build + fit + run (bfr_once()). */
+typedef struct bfr_times {
+    double build, fit, run, states, acc, solve, c_build, c_fit, c_run;
+} bfr_times;
+
+/* Builds the reservoir and readout (*e, *r: the caller frees them), fits the ridge readout
+ * on s[washout .. washout + train) (drive s[t], target s[t + 1]) after the washout, and
+ * predicts the next `test` steps into pred; feat (N + 1,) is work. Fills *bt and the
+ * test NRMSE. Returns ENGRAM_OK or the failing call's status. */
+static int bfr_once(const esn_params *p, const readout_params *rp, const double *s,
+                    size_t washout, size_t train, size_t test, double *feat, double *pred,
+                    esn **e_out, readout **r_out, bfr_times *bt, double *nrmse) {
+    size_t N = p->n_res;
+    double c0 = cpu_time(), t0 = engram_wall_time();
+    esn *e = esn_alloc(p, 1);
+    bt->build = engram_wall_time() - t0;
+    bt->c_build = cpu_time() - c0;
+    readout *r = readout_alloc(rp);
+    *e_out = e;
+    *r_out = r;
+    if (!e || !r) return ENGRAM_ENOMEM;
+    double ts = 0.0, ta = 0.0;
+    c0 = cpu_time();
+    t0 = engram_wall_time();
+    for (size_t t = 0; t < washout + train; t++) {
+        double a = engram_wall_time();
+        esn_step(e, &s[t], NULL);
+        double b = engram_wall_time();
+        ts += b - a;
+        if (t < washout) continue;
+        memcpy(feat, esn_state(e), N * sizeof(double));
+        feat[N] = s[t];
+        int st = readout_train_step(r, feat, &s[t + 1], NULL);
+        if (st != ENGRAM_OK) return st;
+        ta += engram_wall_time() - b;
+    }
+    double a = engram_wall_time();
+    int st = readout_finish(r);
+    if (st != ENGRAM_OK) return st;
+    bt->solve = engram_wall_time() - a;
+    bt->fit = engram_wall_time() - t0;
+    bt->c_fit = cpu_time() - c0;
+    bt->states = ts;
+    bt->acc = ta;
+    c0 = cpu_time();
+    t0 = engram_wall_time();
+    for (size_t i = 0; i < test; i++) {
+        size_t t = washout + train + i;
+        esn_step(e, &s[t], NULL);
+        memcpy(feat, esn_state(e), N * sizeof(double));
+        feat[N] = s[t];
+        readout_predict(r, feat, &pred[i]);
+    }
+    bt->run = engram_wall_time() - t0;
+    bt->c_run = cpu_time() - c0;
+    double mse = 0.0;
+    const double *tgt = s + washout + train + 1;
+    for (size_t i = 0; i < test; i++) mse += (pred[i] - tgt[i]) * (pred[i] - tgt[i]);
+    *nrmse = sqrt(mse / (double)test) / std_pop(tgt, test);
+    return ENGRAM_OK;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The median of v (k,), sorted in place. */
+static double median(double *v, int k) {
+    qsort(v, (size_t)k, sizeof(double), cmp_double);
+    return k % 2 ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
+}
+
 int main(int argc, char **argv) {
     size_t N = 1000, washout = 100, train = 7900, test = 2000;
-    int want_ref = 1, want_gsl = 1, want_big = 1, repeat = 1;
+    int want_ref = 1, want_gsl = 1, want_big = 1, repeat = 1, rpy_repeat = 5;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--no-ref") == 0) want_ref = 0;
         else if (strcmp(argv[i], "--no-gsl") == 0) want_gsl = 0;
         else if (strcmp(argv[i], "--no-big") == 0) want_big = 0;
         else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) repeat = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--rpy-repeat") == 0 && i + 1 < argc) rpy_repeat = atoi(argv[++i]);
         else N = (size_t)atol(argv[i]);
     }
     if (repeat < 1) repeat = 1;
@@ -109,63 +187,26 @@ int main(int argc, char **argv) {
            t_solve = 1e300, t_fitrun = 1e300, c_build = 1e300, c_fit = 1e300, c_run = 1e300;
     esn *e = NULL;
     readout *r = NULL;
+    bfr_times bt;
+    double nrmse = NAN;
     for (int rep = 0; rep < repeat; rep++) {
         esn_free(e);
         readout_free(r);
-        double c0 = cpu_time(), t0 = engram_wall_time();
-        e = esn_alloc(&p, 1);
-        t_build = min_d(t_build, engram_wall_time() - t0);
-        c_build = min_d(c_build, cpu_time() - c0);
-        r = readout_alloc(&rp);
-        if (!e || !r || !feat || !pred) {
+        if (bfr_once(&p, &rp, s, washout, train, test, feat, pred, &e, &r, &bt, &nrmse) != ENGRAM_OK) {
             fprintf(stderr, "bench_esn: %s\n", engram_error());
             return 1;
         }
-        double ts = 0.0, ta = 0.0;
-        c0 = cpu_time();
-        t0 = engram_wall_time();
-        for (size_t t = 0; t < washout + train; t++) {
-            double a = engram_wall_time();
-            esn_step(e, &s[t], NULL);
-            double b = engram_wall_time();
-            ts += b - a;
-            if (t < washout) continue;
-            memcpy(feat, esn_state(e), N * sizeof(double));
-            feat[N] = s[t];
-            if (readout_train_step(r, feat, &s[t + 1], NULL) != ENGRAM_OK) break;
-            ta += engram_wall_time() - b;
-        }
-        double a = engram_wall_time();
-        if (readout_finish(r) != ENGRAM_OK) {
-            fprintf(stderr, "bench_esn: %s\n", engram_error());
-            return 1;
-        }
-        double fin = engram_wall_time() - a;
-        double fit = engram_wall_time() - t0;
-        double cf = cpu_time() - c0;
-        c0 = cpu_time();
-        t0 = engram_wall_time();
-        for (size_t i = 0; i < test; i++) {
-            size_t t = washout + train + i;
-            esn_step(e, &s[t], NULL);
-            memcpy(feat, esn_state(e), N * sizeof(double));
-            feat[N] = s[t];
-            readout_predict(r, feat, &pred[i]);
-        }
-        double run = engram_wall_time() - t0;
-        c_fit = min_d(c_fit, cf);
-        c_run = min_d(c_run, cpu_time() - c0);
-        t_fit = min_d(t_fit, fit);
-        t_run = min_d(t_run, run);
-        t_fitrun = min_d(t_fitrun, fit + run);
-        t_states = min_d(t_states, ts);
-        t_acc = min_d(t_acc, ta);
-        t_solve = min_d(t_solve, fin);
+        t_build = min_d(t_build, bt.build);
+        c_build = min_d(c_build, bt.c_build);
+        c_fit = min_d(c_fit, bt.c_fit);
+        c_run = min_d(c_run, bt.c_run);
+        t_fit = min_d(t_fit, bt.fit);
+        t_run = min_d(t_run, bt.run);
+        t_fitrun = min_d(t_fitrun, bt.fit + bt.run);
+        t_states = min_d(t_states, bt.states);
+        t_acc = min_d(t_acc, bt.acc);
+        t_solve = min_d(t_solve, bt.solve);
     }
-    double mse = 0.0;
-    const double *tgt = s + washout + train + 1;
-    for (size_t i = 0; i < test; i++) mse += (pred[i] - tgt[i]) * (pred[i] - tgt[i]);
-    double nrmse = sqrt(mse / (double)test) / std_pop(tgt, test);
     printf("engram: build %.3f s (%s spectral radius), fit %.3f s, run %.3f s, fit+run %.3f s,"
            " test NRMSE %.6g\n",
            t_build, esn_radius_method_name(e->radius_used), t_fit, t_run, t_fitrun, nrmse);
@@ -218,7 +259,7 @@ int main(int argc, char **argv) {
             return 1;
         }
         printf("sparse N = 10000 build (ARPACK, nev %zu, ncv %zu): %.3f s wall, %.3f s CPU with the"
-               " second-start check; %.3f s wall, %.3f s CPU with one run; radius %.15g (residual"
+               " deflated check run; %.3f s wall, %.3f s CPU with one run; radius %.15g (residual"
                " %.2g), %zu bytes\n",
                pb.arpack.nev, pb.arpack.ncv, tb, cb, tb1, cb1, eb->radius_raw, eb->radius_residual,
                esn_bytes(eb));
@@ -309,6 +350,76 @@ int main(int argc, char **argv) {
             printf("numpy reference skipped (numpy or bench/esn_ref.py unavailable; run from the"
                    " source tree)\n");
         }
+    }
+    const char *rpy = getenv("RESERVOIRPY_PATH");
+    if (rpy && *rpy && rpy_repeat > 0) {
+        /* ReservoirPy's ESN on the same task, interleaved with engram's build + fit + run:
+         * repeat k runs engram once, then ReservoirPy once (a fresh python3 each time;
+         * its import is not timed); the ratios are per repeat, and their medians reported */
+        char dir[] = "/tmp/engram_bench_rpy_XXXXXX", path[256], cmd[1024], line[512];
+        if (!mkdtemp(dir)) {
+            perror("bench_esn: mkdtemp");
+            return 1;
+        }
+        snprintf(path, sizeof path, "%s/series.npy", dir);
+        size_t shs[1] = {T + 1};
+        if (npy_write(path, s, 1, shs) != ENGRAM_OK) {
+            fprintf(stderr, "bench_esn: %s\n", engram_error());
+            return 1;
+        }
+        snprintf(cmd, sizeof cmd,
+                 "/usr/bin/python3 bench/esn_reservoirpy.py %s %zu %zu %zu %zu %zu %g %g %g %g %g 1 2>&1",
+                 dir, washout, train, test, N, p.nnz_per_row, p.spectral_radius, p.input_scaling,
+                 p.bias_scaling, leak, ridge);
+        double rw[64], rc[64], rn = NAN;
+        int k = 0;
+        printf("reservoirpy (RESERVOIRPY_PATH=%s), %d interleaved repeats of build + fit + run:\n", rpy,
+               rpy_repeat);
+        for (int rep = 0; rep < rpy_repeat && rep < 64; rep++) {
+            esn *e1 = NULL;
+            readout *r1 = NULL;
+            bfr_times b1;
+            double n1 = NAN;
+            if (bfr_once(&p, &rp, s, washout, train, test, feat, pred, &e1, &r1, &b1, &n1) != ENGRAM_OK) {
+                fprintf(stderr, "bench_esn: %s\n", engram_error());
+                return 1;
+            }
+            esn_free(e1);
+            readout_free(r1);
+            double ew = b1.build + b1.fit + b1.run, ec = b1.c_build + b1.c_fit + b1.c_run;
+            FILE *pp = popen(cmd, "r");
+            double yb = -1, yf = -1, yr = -1, cb = -1, cf = -1, cr = -1;
+            char ver[32] = "?";
+            int got = 0;
+            while (pp && fgets(line, sizeof line, pp)) {
+                if (sscanf(line, "rpy build_s %lf fit_s %lf run_s %lf nrmse %lf version %31s", &yb,
+                           &yf, &yr, &rn, ver) == 5)
+                    got |= 1;
+                else if (sscanf(line, "rpycpu build_s %lf fit_s %lf run_s %lf", &cb, &cf, &cr) == 3)
+                    got |= 2;
+                else
+                    fprintf(stderr, "  esn_reservoirpy.py: %s", line);
+            }
+            if (pp) pclose(pp);
+            if (got != 3) {
+                printf("  reservoirpy skipped (no result from bench/esn_reservoirpy.py; run from the"
+                       " source tree with RESERVOIRPY_PATH at ReservoirPy's source)\n");
+                break;
+            }
+            rw[k] = (yb + yf + yr) / ew;
+            rc[k] = (cb + cf + cr) / ec;
+            printf("  repeat %d: engram %.3f s (CPU %.3f: build %.3f, fit %.3f, run %.3f), NRMSE %.6g;"
+                   " reservoirpy %s %.3f s (CPU %.3f: build %.3f, fit %.3f, run %.3f), NRMSE %.6g;"
+                   " ratio %.2f (CPU %.2f)\n",
+                   rep + 1, ew, ec, b1.c_build, b1.c_fit, b1.c_run, n1, ver, yb + yf + yr,
+                   cb + cf + cr, cb, cf, cr, rn, rw[k], rc[k]);
+            k++;
+        }
+        if (k > 0)
+            printf("ratio reservoirpy/engram, build + fit + run: median %.2f wall, %.2f CPU (%d repeats)\n",
+                   median(rw, k), median(rc, k), k);
+        unlink(path);
+        rmdir(dir);
     }
     print_load("after");
     free(w);

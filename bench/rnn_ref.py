@@ -1,10 +1,13 @@
 """PyTorch reference for bench/bench_rnn.c: one BPTT training step of the rate RNN
 a_t = b + W h_{t-1} + U x_t, h_t = tanh(a_t), o_t = c + V h_t, softmax cross-entropy
-over every step, Adam update (the same model and step engram's `bptt` learner takes).
+over every step, Adam update (the same model and step engram's `bptt` learner takes),
+in float64 or float32.
 
-Usage: /usr/bin/python3 bench/rnn_ref.py N_REC N_IN N_OUT T BATCH THREADS REPS
-Prints one line: "seconds_per_step <s>" (median of REPS timed steps after 3 warm-ups),
-or "skip <reason>" if torch cannot be imported.
+Usage: /usr/bin/python3 bench/rnn_ref.py N_REC N_IN N_OUT T BATCH
+then one request per line on stdin, "DTYPE THREADS REPS" (DTYPE float64 or float32),
+each answered by one line "seconds_per_step <s>" (median of REPS timed steps, after
+one warm-up step), so that the C bench can interleave its own timings with these in one
+run. Prints "ready" first, or "skip <reason>" if torch cannot be imported.
 """
 import sys
 import time
@@ -12,15 +15,12 @@ import time
 try:
     import torch
 except Exception as e:  # torch absent: the C bench prints the skip message
-    print("skip torch unavailable: %s" % e)
+    print("skip torch unavailable: %s" % e, flush=True)
     sys.exit(0)
 
 
-def main():
-    n, i, o, t, b, threads, reps = (int(a) for a in sys.argv[1:8])
-    torch.set_num_threads(threads)
+def make_step(n, i, o, t, b, dt):
     torch.manual_seed(1)
-    dt = torch.float64
     W = (torch.randn(n, n, dtype=dt) / n ** 0.5).requires_grad_()
     U = (torch.randn(n, i, dtype=dt) / i ** 0.5).requires_grad_()
     bb = torch.zeros(n, dtype=dt, requires_grad=True)
@@ -45,15 +45,26 @@ def main():
         opt.step()
         return loss.item()
 
-    for _ in range(3):
+    return step
+
+
+def main():
+    n, i, o, t, b = (int(a) for a in sys.argv[1:6])
+    steps = {"float64": make_step(n, i, o, t, b, torch.float64),
+             "float32": make_step(n, i, o, t, b, torch.float32)}
+    print("ready torch %s" % torch.__version__, flush=True)
+    for line in sys.stdin:
+        dtype, threads, reps = line.split()
+        torch.set_num_threads(int(threads))
+        step = steps[dtype]
         step()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    print("seconds_per_step %.6g" % times[len(times) // 2])
+        times = []
+        for _ in range(int(reps)):
+            t0 = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - t0)
+        times.sort()
+        print("seconds_per_step %.6g" % times[len(times) // 2], flush=True)
 
 
 if __name__ == "__main__":

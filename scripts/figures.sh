@@ -61,3 +61,33 @@ if [ "${GRID:-1}" != 0 ]; then
     cp "$OUT/gridcells-adam/trajectory.$FMT" "$DEST/gridcells-trajectory-adam.$FMT"
 fi
 echo "figures written to $DEST/; summaries in $RES"
+
+# ---- rule comparisons on the cognitive tasks (README, Comparing rules) ----
+# Self-contained: five rules, 5 seeds, the presets' budgets (2000 updates), one run per
+# process on one thread; about 15 minutes per task on 2 shared cores. COGNITIVE=0 skips it.
+if [ "${COGNITIVE:-1}" != 0 ]; then
+    for task in decision delayed-response; do
+        echo "== engram compare $task --rules bptt,fa,rflo,esn,gru --seeds 5 --threads 1" >&2
+        nice -n 10 "$E" compare "$task" --rules bptt,fa,rflo,esn,gru --seeds 5 --threads 1 --quiet --force \
+            --out "$OUT/$task-compare" >"$OUT/$task-compare.txt"
+        sed "s/^/$task-compare: /" "$OUT/$task-compare.txt" >>"$RES"
+        cp "$OUT/$task-compare/comparison.png" "figures/$task-compare.png"
+    done
+    echo "comparison figures written to figures/decision-compare.png, figures/delayed-response-compare.png"
+fi
+
+# T-maze track cells split by trial type at the released size: R2N2 (the tmaze-released
+# preset) and a leaky BPTT rate RNN on the same preset, side by side (self-contained block).
+E=${E:-build/engram}
+SPLIT_OUT=${FIGURE_RUNS:-runs/figures}/tmaze-split
+SPLIT_FMT=${FIGURE_FORMAT:-png}
+case "$SPLIT_FMT" in png) SPLIT_DEST=figures ;; *) SPLIT_DEST=figures/$SPLIT_FMT ;; esac
+mkdir -p "$SPLIT_OUT" "$SPLIT_DEST"
+for rule in r2n2 bptt; do
+    set -- --set run.figure_format="$SPLIT_FMT" --quiet --force --threads 1 --out "$SPLIT_OUT/$rule"
+    [ "$rule" = bptt ] && set -- "$@" --set train.rule=bptt --set model.alpha=0.1 --set model.n_rec=128 --set train.lr=0.001
+    echo "== engram run tmaze-released $*" >&2
+    "$E" run tmaze-released "$@" | tail -n 1 | sed "s/^/tmaze-split-$rule: /" | tee -a "${SPLIT_DEST}/results.txt"
+done
+cp "$SPLIT_OUT/r2n2/split_place_cells.$SPLIT_FMT" "$SPLIT_DEST/tmaze-split-place-cells.$SPLIT_FMT"
+cp "$SPLIT_OUT/bptt/split_place_cells.$SPLIT_FMT" "$SPLIT_DEST/tmaze-split-place-cells-bptt.$SPLIT_FMT"

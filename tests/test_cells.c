@@ -36,14 +36,24 @@ static trial_batch *make_batch(size_t B, size_t T, size_t I, size_t O, rnn_loss_
     return b;
 }
 
+/* The cells under test: the LSTM variants and the GRU. */
+typedef struct { const char *name; gated_kind kind; lstm_variant var; } cell_case;
+static const cell_case cases[] = {
+    {"lstm", GATED_LSTM, {0, 0}},
+    {"lstm-peephole", GATED_LSTM, {1, 0}},
+    {"lstm-cifg", GATED_LSTM, {0, 1}},
+    {"lstm-peephole-cifg", GATED_LSTM, {1, 1}},
+    {"gru", GATED_GRU, {0, 0}},
+};
+
 static void test_finite_differences(void) {
     size_t I = 3, H = 5, O = 3, B = 3, T = 6;
-    for (int gk = 0; gk < 4; gk++) {
-        int lk = gk % 2;
-        gated_kind kind = gk < 2 ? GATED_LSTM : GATED_GRU;
-        const char *cn = kind == GATED_GRU ? "gru" : "lstm";
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++)
+    for (int lk = 0; lk < 2; lk++) {
+        const cell_case *cc = &cases[ci];
+        const char *cn = cc->name;
         rnn_loss_kind loss = lk ? RNN_MSE : RNN_XENT;
-        gated_net *g = gated_alloc(kind, I, H, O, loss, 1.0, B, T, 41 + (uint64_t)lk);
+        gated_net *g = gated_alloc(cc->kind, &cc->var, I, H, O, loss, 1.0, B, T, 41 + (uint64_t)lk);
         /* non-zero biases, so every parameter is exercised */
         gsl_rng *r = rng_stream_alloc(9, "test", 1);
         for (size_t k = 0; k < g->n_params; k++) g->params[k] += 0.1 * (gsl_rng_uniform(r) - 0.5);
@@ -69,9 +79,35 @@ static void test_finite_differences(void) {
             }
         }
         asym /= (double)(counted ? counted : 1);
-        CHECK(asym < 1e-6 && counted > g->n_params * 9 / 10,
+        /* the coupled cell's forget columns take no part: (I + H + 1) H parameters
+         * with a zero gradient both ways */
+        size_t dead = cc->var.coupled ? (I + H + 1) * H : 0;
+        CHECK(asym < 1e-6 && counted > (g->n_params - dead) * 9 / 10,
               "%s (%s) vs central differences, all %zu parameters: mean abs asymmetry %.3g, max |diff| %.3g",
               cn, lk ? "mse" : "xent", g->n_params, asym, worst);
+        if (cc->var.coupled) {
+            /* second oracle: f = 1 - i leaves W_x, W_h, b's forget columns unused */
+            double mx = 0;
+            for (size_t row = 0; row < I + H + 1; row++)
+                for (size_t u = 0; u < H; u++) mx = fmax(mx, fabs(an[row * 4 * H + 2 * H + u]));
+            CHECK(mx == 0, "%s (%s): the forget-gate columns' gradient is exactly zero (max %.3g)",
+                  cn, lk ? "mse" : "xent", mx);
+        }
+        if (cc->var.peephole && !cc->var.coupled) {
+            /* second oracle: with zero peepholes the cell is the standard one, loss and
+             * gradient bit for bit (the same seed draws the same other weights) */
+            gated_net *s0 = gated_alloc(GATED_LSTM, NULL, I, H, O, loss, 1.0, B, T, 41 + (uint64_t)lk);
+            size_t PS = lstm_n_params(I, H), rest = g->n_params - PS - 3 * H;
+            memcpy(s0->params, g->params, PS * sizeof(double));
+            memcpy(s0->params + PS, g->params + PS + 3 * H, rest * sizeof(double));
+            memset(g->core.w_p, 0, 3 * H * sizeof(double));
+            double l1 = gated_loss_grad(g, b), l0 = gated_loss_grad(s0, b);
+            int same = l1 == l0 && !memcmp(s0->grads, g->grads, PS * sizeof(double)) &&
+                       !memcmp(s0->grads + PS, g->grads + PS + 3 * H, rest * sizeof(double));
+            CHECK(same, "%s (%s): zero peepholes give the standard cell's loss and gradient bit for bit",
+                  cn, lk ? "mse" : "xent");
+            gated_free(s0);
+        }
         /* closed-loop steps reproduce the batched forward pass of item 0 */
         gated_loss(g, b);
         double out[3], err = 0;
@@ -91,24 +127,26 @@ static void test_finite_differences(void) {
 static config *cells_config(void) {
     static const cfg_key *const tables[] = {config_common_keys, learner_keys, cells_keys, NULL};
     config *c = config_alloc(tables);
-    config_set_value(c, "model.n_rec", "24", "test");
-    config_set_value(c, "train.batch", "16", "test");
+    /* large enough (T B H 4H >= LSTM_PARALLEL_MIN) that the recurrence runs threaded */
+    config_set_value(c, "model.n_rec", "48", "test");
+    config_set_value(c, "train.batch", "32", "test");
     return c;
 }
 
 /* Trains the learner on decision trials for n updates with nt threads; returns the
  * parameter block (malloc'd). */
-static double *train_run(const learner_type *lt, int nt, size_t n, size_t *P) {
+static double *train_run(const learner_type *lt, const char *set, int nt, size_t n, size_t *P) {
 #ifdef _OPENMP
     omp_set_num_threads(nt);
 #else
     (void)nt;
 #endif
     config *c = cells_config();
+    if (set) config_set(c, set, "test");
     cog_params cp = cog_defaults(COG_DECISION);
     task *tk = cog_task_alloc(&cp);
     learner *l = lt->alloc(c, tk->n_in, tk->n_out, tk->t_max, 3);
-    trial_batch *b = trial_batch_alloc(16, tk);
+    trial_batch *b = trial_batch_alloc(32, tk);
     gsl_rng *r = rng_stream_alloc(3, "data", 0);
     double loss;
     for (size_t s = 0; s < n; s++) {
@@ -129,12 +167,14 @@ static double *train_run(const learner_type *lt, int nt, size_t n, size_t *P) {
 }
 
 static void test_threads(void) {
-    const learner_type *lts[2] = {&learner_lstm, &learner_gru};
-    for (int k = 0; k < 2; k++) {
+    const learner_type *lts[3] = {&learner_lstm, &learner_lstm, &learner_gru};
+    const char *sets[3] = {NULL, "cells.peephole=true", NULL};
+    for (int k = 0; k < 3; k++) {
         size_t P1, P2;
-        double *a = train_run(lts[k], 1, 10, &P1), *b = train_run(lts[k], 2, 10, &P2);
+        double *a = train_run(lts[k], sets[k], 1, 10, &P1), *b = train_run(lts[k], sets[k], 2, 10, &P2);
         CHECK(P1 == P2 && !memcmp(a, b, P1 * sizeof(double)),
-              "%s: 10 updates with 1 and with 2 threads give byte-identical parameters", lts[k]->name);
+              "%s%s%s: 10 updates with 1 and with 2 threads give byte-identical parameters",
+              lts[k]->name, sets[k] ? " " : "", sets[k] ? sets[k] : "");
         free(a);
         free(b);
     }
@@ -148,7 +188,7 @@ static void test_checkpoint(void) {
     config *c = cells_config();
     cog_params cp = cog_defaults(COG_DECISION);
     task *tk = cog_task_alloc(&cp);
-    trial_batch *b = trial_batch_alloc(16, tk);
+    trial_batch *b = trial_batch_alloc(32, tk);
     learner *l1 = learner_lstm.alloc(c, tk->n_in, tk->n_out, tk->t_max, 3);
     gsl_rng *r = rng_stream_alloc(3, "data", 0);
     double loss;
@@ -181,7 +221,11 @@ static void test_checkpoint(void) {
 }
 
 static void test_errors(void) {
-    CHECK(gated_alloc(GATED_GRU, 0, 4, 2, RNN_XENT, 1, 1, 1, 1) == NULL, "zero inputs rejected: %s", engram_error());
+    config *c = cells_config();
+    config_set(c, "cells.coupled=true", "test");
+    CHECK(learner_gru.alloc(c, 3, 3, 22, 1) == NULL, "gru refuses the LSTM variants: %s", engram_error());
+    config_free(c);
+    CHECK(gated_alloc(GATED_GRU, NULL, 0, 4, 2, RNN_XENT, 1, 1, 1, 1) == NULL, "zero inputs rejected: %s", engram_error());
 }
 
 static const test_case tests[] = {

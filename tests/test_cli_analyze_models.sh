@@ -105,7 +105,7 @@ head -1 "$T/gng/analysis/record/conditions.csv" | grep -q '^trial,t,go,answer,ep
 "$E" run gonogo --quick --set train.rule=r2n2 --set r2n2.cache=false --set r2n2.n_h=6 --set train.steps=10 \
     --out "$T/gr2" --quiet --threads 1 >/dev/null 2>&1
 analyze_ok "$T/gr2" lesion --trials 20
-rm -f "$T/gr2/r2n2_params.npy"
+rm -f "$T/gr2/r2n2_params.npy" "$T/gr2/w_ab.npy"
 expect 2 "an r2n2 run without its weights" -- "$E" analyze "$T/gr2" pca
 
 rm -rf "$T"

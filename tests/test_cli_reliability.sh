@@ -140,8 +140,8 @@ kill -TERM $gp; wait $gp; rc=$?
 [ $rc -eq 143 ] && ok "SIGTERM without checkpoints ends the run at once (143)" || bad "SIGTERM exit $rc"
 
 # SIGTERM with checkpoints: checkpoint written, resume finishes with the bytes of an uninterrupted run.
-"$E" run anbn --quick --quiet --threads 1 --set train.steps=1500 --set run.checkpoint_every=100000 --out "$T/full" >/dev/null 2>&1
-"$E" run anbn --quick --threads 1 --set train.steps=1500 --set run.checkpoint_every=100000 --out "$T/int" >/dev/null 2>"$T/err" &
+"$E" run anbn --quick --quiet --threads 1 --set train.steps=6000 --set run.checkpoint_every=100000 --out "$T/full" >/dev/null 2>&1
+"$E" run anbn --quick --threads 1 --set train.steps=6000 --set run.checkpoint_every=100000 --out "$T/int" >/dev/null 2>"$T/err" &
 ip=$!
 sleep 1
 kill -TERM $ip; wait $ip; rc=$?

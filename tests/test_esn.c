@@ -560,6 +560,7 @@ static void test_radius_arpack(void) {
         p.n_res = 300;
         p.radius_method = ESN_RADIUS_ARPACK;
         p.arpack.max_iter = 1;
+        p.arpack.power = 1; /* on (W / s)^16 one restart suffices at N = 300 */
         esn *e = esn_alloc(&p, 42);
         CHECK(e == NULL && strstr(engram_error(), "did not converge") &&
                   strstr(engram_error(), "radius_method = dense"),
@@ -1020,6 +1021,86 @@ static void test_experiments(void) {
     config_free(c);
 }
 
+/* The check must catch ARPACK returning a smaller eigenvalue than the largest. Weak
+ * settings (power 1, few wanted eigenvalues) make such misses common; for each seed the
+ * unchecked radius is compared with the truth, and the checked call must then either give
+ * the truth or fail, never a wrong radius. */
+static void test_radius_arpack_check(void) {
+    int misses = 0, caught = 0, wrong = 0;
+    /* the case that once went unnoticed: N = 10,000, 10 non-zeros per row, nev 4, ncv 40,
+     * ARPACK on W itself, seed 6: the second largest modulus, residual near 1e-14. The raw
+     * W is rebuilt by asking for its own radius (the rescaling factor is then exactly 1);
+     * the truth is the default solver's radius (power 16, nev 8, checked) */
+    {
+        esn_params p = esn_params_default();
+        p.n_res = 10000;
+        p.radius_method = ESN_RADIUS_ARPACK;
+        esn *e = esn_alloc(&p, 6);
+        double truth = e ? e->radius_raw : NAN;
+        esn_free(e);
+        p.spectral_radius = truth;
+        e = esn_alloc(&p, 6);
+        esn_arpack_opts o = esn_arpack_opts_default();
+        o.power = 1;
+        o.nev = 4;
+        o.ncv = 40;
+        o.tol = 0.0;
+        o.check = 0;
+        double r0 = NAN, r1 = NAN, res;
+        int s0 = e ? esn_spectral_radius_arpack(10000, e->row_ptr, e->w_col, e->w_val, 6, &o, &r0, &res)
+                   : ENGRAM_EINVAL;
+        o.check = 1;
+        int s1 = e ? esn_spectral_radius_arpack(10000, e->row_ptr, e->w_col, e->w_val, 6, &o, &r1, &res)
+                   : ENGRAM_EINVAL;
+        int miss = s0 == ENGRAM_OK && !(fabs(r0 - truth) <= 1e-9 * truth);
+        int ok1 = s1 == ENGRAM_OK && fabs(r1 - truth) <= 1e-9 * truth;
+        misses += miss;
+        caught += miss && s1 != ENGRAM_OK;
+        wrong += s1 == ENGRAM_OK && !ok1;
+        CHECK(e && s0 == ENGRAM_OK && (!miss || (s1 == ENGRAM_ERANGE && strstr(engram_error(), "missed"))) &&
+                  (s1 != ENGRAM_OK || ok1),
+              "N = 10000, nev 4, power 1, seed 6: one run gives %.12g against %.12g (%s); checked: %s",
+              r0, truth, miss ? "a miss" : "right", s1 == ENGRAM_OK ? "the radius" : engram_error());
+        esn_free(e);
+    }
+    /* N = 2000, nev 2 (one complex pair), ncv 20, power 1: W rescaled to radius 1 by the
+     * default solver, so the truth is 1 */
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        esn_params p = esn_params_default();
+        p.n_res = 2000;
+        p.spectral_radius = 1.0;
+        p.radius_method = ESN_RADIUS_ARPACK;
+        esn *e = esn_alloc(&p, seed);
+        if (!e) {
+            CHECK(0, "N = 2000 seed %d: build failed: %s", (int)seed, engram_error());
+            continue;
+        }
+        esn_arpack_opts o = esn_arpack_opts_default();
+        o.power = 1;
+        o.nev = 2;
+        o.ncv = 20;
+        o.tol = 0.0;
+        o.check = 0;
+        double r0 = NAN, r1 = NAN, res;
+        int s0 = esn_spectral_radius_arpack(2000, e->row_ptr, e->w_col, e->w_val, seed, &o, &r0, &res);
+        o.check = 1;
+        int s1 = esn_spectral_radius_arpack(2000, e->row_ptr, e->w_col, e->w_val, seed, &o, &r1, &res);
+        int miss = s0 == ENGRAM_OK && !(fabs(r0 - 1.0) <= 1e-9);
+        int ok1 = s1 == ENGRAM_OK && fabs(r1 - 1.0) <= 1e-9;
+        misses += miss;
+        caught += miss && s1 != ENGRAM_OK;
+        wrong += s1 == ENGRAM_OK && !ok1;
+        CHECK(s0 == ENGRAM_OK && (s1 != ENGRAM_OK || ok1),
+              "N = 2000, nev 2, ncv 20, power 1, seed %d: one run %.12g (%s); checked: %s",
+              (int)seed, r0, miss ? "a miss" : "right",
+              s1 == ENGRAM_OK ? "the radius" : engram_error());
+        esn_free(e);
+    }
+    CHECK(misses >= 1 && caught == misses && wrong == 0,
+          "weak ARPACK settings missed the largest modulus %d times; the check caught %d, and"
+          " gave no wrong radius (%d)", misses, caught, wrong);
+}
+
 static const test_case tests[] = {
     {"ridge_closed_form", test_ridge_closed_form},
     {"ridge_singular", test_ridge_singular},
@@ -1030,6 +1111,7 @@ static const test_case tests[] = {
     {"spectral_radius", test_spectral_radius},
     {"radius_vs_gsl", test_radius_vs_gsl},
     {"radius_arpack", test_radius_arpack},
+    {"radius_arpack_check", test_radius_arpack_check},
     {"step_batch", test_step_batch},
     {"cholesky", test_cholesky},
     {"gram", test_gram},

@@ -203,10 +203,48 @@ static void test_csr(void) {
     free(ybr);
 }
 
+/* Error of a float result in float ulps of the reference (the spacing at |reference|
+ * rounded to float). */
+static double ulp_err_f(float y, long double ref) {
+    float rf = (float)ref;
+    float ulp = nextafterf(fabsf(rf), INFINITY) - fabsf(rf);
+    return (double)(fabsl((long double)y - ref) / ulp);
+}
+
+static void test_tanh_f32(void) {
+    enum { NF = 200001 };
+    float *x = malloc(NF * sizeof(float)), *y = malloc(NF * sizeof(float)), *y1 = malloc(NF * sizeof(float));
+    for (size_t i = 0; i < NF; i++) x[i] = (float)(-12.0 + 24.0 * (double)i / (NF - 1));
+    x[NF / 2] = 1e-30f; /* tiny */
+    kern_tanh_f32(x, y, NF);
+    double worst = 0, worst_libm = 0;
+    for (size_t i = 0; i < NF; i++) {
+        long double ref = tanhl((long double)x[i]);
+        worst = fmax(worst, ulp_err_f(y[i], ref));
+        worst_libm = fmax(worst_libm, ulp_err_f(tanhf(x[i]), ref));
+    }
+    CHECK(worst <= 3.0, "kern_tanh_f32 max error %.3f float ulp <= 3 over %d points in [-12, 12] (glibc tanhf: %.3f)",
+          worst, NF, worst_libm);
+    float sp[8] = {0.0f, -0.0f, INFINITY, -INFINITY, 10.0f, 9.99f, 1e-40f, -1e30f}, out[8], ref[8];
+    kern_tanh_f32(sp, out, 8);
+    kern_tanh_f32_ref(sp, ref, 8);
+    int same = 1;
+    for (int k = 0; k < 8; k++) same &= out[k] == ref[k] && signbit(out[k]) == signbit(ref[k]);
+    CHECK(same, "kern_tanh_f32 equals tanhf on +-0, +-inf, 10, 9.99, subnormal, -1e30 (signs too)");
+    float nan_in = NAN, nan_out = 0;
+    kern_tanh_f32(&nan_in, &nan_out, 1);
+    CHECK(isnan(nan_out), "kern_tanh_f32 propagates NaN");
+    int split = 1;
+    for (size_t i = 0; i < 1001; i++) { kern_tanh_f32(x + i, y1 + i, 1); split &= memcmp(&y1[i], &y[i], sizeof(float)) == 0; }
+    CHECK(split, "kern_tanh_f32 gives the same bits one value at a time as in blocks of 8");
+    free(x); free(y); free(y1);
+}
+
 static const test_case tests[] = {
     {"tanh", test_tanh},
     {"exp", test_exp},
     {"sigmoid", test_sigmoid},
+    {"tanh_f32", test_tanh_f32},
     {"csr", test_csr},
     {NULL, NULL},
 };

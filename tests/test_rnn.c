@@ -396,14 +396,16 @@ static void test_rflo_explicit(void) {
     for (int k = 0; k < NO; k++) expect[n++] = dc[k];
     CHECK(n == net->n_params, "parameter count %zu = %zu", n, net->n_params);
     rnn_work *w = rnn_work_alloc(net, 1, NT);
-    double traces[NR * (NR + NI + 1)], slices[64], g[64];
+    double traces[NR * (NR + NI + 1)], slices[64], g[64], g2[64];
     rnn_forward(net, b, w);
     rnn_loss(net, b, w);
-    rnn_rflo_grad(net, b, w, &Bf[0][0], traces, slices, g);
-    double d = max_abs_diff(g, expect, n), gmax = 0;
+    rnn_rflo_grad_online(net, b, w, &Bf[0][0], traces, slices, g);
+    rnn_rflo_grad(net, b, w, &Bf[0][0], g2);
+    double d = max_abs_diff(g, expect, n), d2 = max_abs_diff(g2, expect, n), gmax = 0;
     for (size_t k = 0; k < n; k++) gmax = fmax(gmax, fabs(expect[k]));
-    CHECK(d < 1e-14 && gmax > 1e-3, "rflo = explicit 3-unit, 4-step computation: max |diff| %.3g "
-          "(largest component %.3g)", d, gmax);
+    CHECK(d < 1e-14 && gmax > 1e-3, "rflo online traces = explicit 3-unit, 4-step computation: "
+          "max |diff| %.3g (largest component %.3g)", d, gmax);
+    CHECK(d2 < 1e-14, "rflo closed form = explicit 3-unit, 4-step computation: max |diff| %.3g", d2);
     rnn_work_free(w);
     trial_batch_free(b);
     rnn_free(net);
@@ -425,8 +427,11 @@ static void test_rflo_equals_bptt_without_recurrence(void) {
         rnn_forward(net, b, w);
         rnn_loss(net, b, w);
         rnn_backward(net, b, w, wt_out, wt_rec, 0, g1);
-        rnn_rflo_grad(net, b, w, wt_out, tr, sl, g2);
-        CHECK(max_abs_diff(g1, g2, P) < 1e-12, "rflo with W = 0 and B = V^T equals bptt (alpha %s): %.3g",
+        rnn_rflo_grad_online(net, b, w, wt_out, tr, sl, g2);
+        CHECK(max_abs_diff(g1, g2, P) < 1e-12, "rflo (online) with W = 0 and B = V^T equals bptt (alpha %s): %.3g",
+              leaky ? "0.53" : "1", max_abs_diff(g1, g2, P));
+        rnn_rflo_grad(net, b, w, wt_out, g2);
+        CHECK(max_abs_diff(g1, g2, P) < 1e-12, "rflo (closed form) with W = 0 and B = V^T equals bptt (alpha %s): %.3g",
               leaky ? "0.53" : "1", max_abs_diff(g1, g2, P));
         free(wt_rec); free(wt_out); free(tr); free(sl); free(g1); free(g2);
         rnn_work_free(w); trial_batch_free(b); rnn_free(net);
@@ -453,7 +458,7 @@ static void test_thread_invariance(void) {
         rnn_forward(net, b, w);
         L[k] = rnn_loss(net, b, w);
         rnn_backward(net, b, w, fb_out, fb_rec, 0, g[k][0]);
-        rnn_rflo_grad(net, b, w, fb_out, tr, sl, g[k][1]);
+        rnn_rflo_grad(net, b, w, fb_out, g[k][1]);
     }
     omp_set_num_threads(keep);
     CHECK(L[0] == L[1], "loss identical with 1 and 2 threads");
@@ -465,6 +470,93 @@ static void test_thread_invariance(void) {
 #else
     CHECK(1, "built without OpenMP: thread invariance trivially holds");
 #endif
+}
+
+/* The closed form of RFLO's summed update against the step-by-step traces on a larger,
+ * leaky network with recurrence, items of different lengths and masked steps. */
+static void test_rflo_closed_form(void) {
+    size_t I = 3, N = 40, O = 4, T = 17, B = 11;
+    rnn *net = make_net(I, N, O, 0.37, RNN_XENT, 81);
+    trial_batch *b = make_batch(B, T, I, O, RNN_XENT, 82);
+    rnn_work *w = rnn_work_alloc(net, B, T);
+    size_t P = net->n_params;
+    double *fb_out = malloc(N * O * sizeof(double));
+    double *tr = malloc(B * N * (N + I + 1) * sizeof(double)), *sl = malloc(B * P * sizeof(double));
+    double *g1 = malloc(P * sizeof(double)), *g2 = malloc(P * sizeof(double));
+    random_matrix(fb_out, N * O, 0.4, 8, "fb_out");
+    rnn_forward(net, b, w);
+    rnn_loss(net, b, w);
+    rnn_rflo_grad_online(net, b, w, fb_out, tr, sl, g1);
+    rnn_rflo_grad(net, b, w, fb_out, g2);
+    double d = 0, gmax = 0;
+    for (size_t k = 0; k < P; k++) { d = fmax(d, fabs(g1[k] - g2[k])); gmax = fmax(gmax, fabs(g1[k])); }
+    CHECK(d <= 1e-13 * gmax && gmax > 1e-4, "rflo closed form = online traces (N %zu, leaky, lengths %zu..%zu): "
+          "max |diff| %.3g of largest %.3g", N, b->len[B - 1], b->len[0], d, gmax);
+    free(fb_out); free(tr); free(sl); free(g1); free(g2);
+    rnn_work_free(w); trial_batch_free(b); rnn_free(net);
+}
+
+/* Relative L2 distance |a - b| / |b|. */
+static double rel_l2(const double *a, const double *b, size_t n) {
+    double d = 0, s = 0;
+    for (size_t k = 0; k < n; k++) { d += (a[k] - b[k]) * (a[k] - b[k]); s += b[k] * b[k]; }
+    return s > 0 ? sqrt(d / s) : sqrt(d);
+}
+
+/* float32 workspaces against float64 on the same batch and weights: the loss to 1e-5
+ * relative, the gradients of bptt, fa (random feedback through time) and rflo to 1e-4 in
+ * relative L2 (float's 6e-8 rounding, grown by T = 23 steps and sums over ~200 rows:
+ * measured ~1e-6); bitwise identical with 1 and 2 threads; and float64 is still
+ * untouched by the existence of the float path (same bits as a fresh float64 run). */
+static void test_float32_path(void) {
+    size_t I = 3, N = 150, O = 3, T = 23, B = 9; /* B N^2 above RNN_PAR_MIN_WORK: threaded */
+    rnn *net = make_net(I, N, O, 0.8, RNN_XENT, 91);
+    trial_batch *b = make_batch(B, T, I, O, RNN_XENT, 92);
+    rnn_work *w64 = rnn_work_alloc(net, B, T);
+    rnn_work *w32 = rnn_work_alloc_precision(net, B, T, RNN_FLOAT32);
+    CHECK(w32 && w32->precision == RNN_FLOAT32 && w32->f32 && !w32->h, "float32 workspace allocated");
+    size_t P = net->n_params;
+    double *fb_rec = malloc(N * N * sizeof(double)), *fb_out = malloc(N * O * sizeof(double));
+    double *wt_rec = malloc(N * N * sizeof(double)), *wt_out = malloc(N * O * sizeof(double));
+    double *g64 = malloc(P * sizeof(double)), *g32[2][3];
+    random_matrix(fb_rec, N * N, 0.2, 9, "fb_rec");
+    random_matrix(fb_out, N * O, 0.2, 9, "fb_out");
+    rnn_transpose_weights(net, wt_rec, wt_out);
+    double L64, L32[2];
+#ifdef _OPENMP
+    int keep = omp_get_max_threads();
+#endif
+    for (int th = 0; th < 2; th++) {
+#ifdef _OPENMP
+        omp_set_num_threads(th + 1);
+#endif
+        for (int k = 0; k < 3; k++) g32[th][k] = malloc(P * sizeof(double));
+        rnn_forward(net, b, w32);
+        L32[th] = rnn_loss(net, b, w32);
+        rnn_backward(net, b, w32, wt_out, wt_rec, 0, g32[th][0]);
+        rnn_backward(net, b, w32, fb_out, fb_rec, 0, g32[th][1]);
+        rnn_rflo_grad(net, b, w32, fb_out, g32[th][2]);
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(keep);
+#endif
+    rnn_forward(net, b, w64);
+    L64 = rnn_loss(net, b, w64);
+    CHECK(fabs(L32[0] - L64) <= 1e-5 * fabs(L64), "float32 loss %.9g vs float64 %.9g", L32[0], L64);
+    const char *names[3] = {"bptt", "fa", "rflo"};
+    for (int k = 0; k < 3; k++) {
+        if (k == 0) rnn_backward(net, b, w64, wt_out, wt_rec, 0, g64);
+        if (k == 1) rnn_backward(net, b, w64, fb_out, fb_rec, 0, g64);
+        if (k == 2) rnn_rflo_grad(net, b, w64, fb_out, g64);
+        double e = rel_l2(g32[0][k], g64, P);
+        CHECK(e < 1e-4, "float32 %s update vs float64: relative L2 %.3g", names[k], e);
+        CHECK(memcmp(g32[0][k], g32[1][k], P * sizeof(double)) == 0,
+              "float32 %s update bitwise identical with 1 and 2 threads", names[k]);
+    }
+    CHECK(L32[0] == L32[1], "float32 loss identical with 1 and 2 threads");
+    for (int th = 0; th < 2; th++) for (int k = 0; k < 3; k++) free(g32[th][k]);
+    free(fb_rec); free(fb_out); free(wt_rec); free(wt_out); free(g64);
+    rnn_work_free(w64); rnn_work_free(w32); trial_batch_free(b); rnn_free(net);
 }
 
 static void test_step_matches_forward(void) {
@@ -701,6 +793,54 @@ static void test_learners_learn(void) {
     config_free(c);
 }
 
+/* run.precision = float32 trains like float64: the same seed and batches for 40 AnBn
+ * updates, every batch loss within 1e-3 relative of the float64 run's (float rounding
+ * grows along the trajectory: measured ~1e-7 here) and the final parameters within 1e-3
+ * relative L2; esn refuses float32 with one line. */
+static void test_learner_float32(void) {
+    const char *rules[3] = {"bptt", "fa", "rflo"};
+    task *tk = anbn_task_alloc(1, 3);
+    trial_batch *b = trial_batch_alloc(8, tk);
+    for (int k = 0; k < 3; k++) {
+        const learner_type *lt = learner_type_find(rules[k]);
+        learner *l[2];
+        double worst = 0;
+        int rc = ENGRAM_OK;
+        for (int p = 0; p < 2; p++) {
+            config *c = learner_config();
+            set(c, "model.n_rec", "32");
+            set(c, "train.lr", "0.01");
+            set(c, "model.alpha", "0.6");
+            if (p) set(c, "run.precision", "float32");
+            l[p] = lt->alloc(c, 3, 3, tk->t_max, 5);
+            config_free(c);
+        }
+        gsl_rng *r = rng_stream_alloc(9, "data", 0);
+        for (int s = 0; s < 40 && rc == ENGRAM_OK; s++) {
+            trial_batch_fill(b, tk, r);
+            double loss[2], extra[LEARNER_MAX_EXTRA];
+            for (int p = 0; p < 2 && rc == ENGRAM_OK; p++) rc = lt->train(l[p], b, &loss[p], extra);
+            worst = fmax(worst, fabs(loss[1] - loss[0]) / loss[0]);
+        }
+        ckpt_blob b64[8], b32[8];
+        size_t n64 = lt->blobs(l[0], b64, 8), n32 = lt->blobs(l[1], b32, 8);
+        size_t k64 = find_blob(b64, n64, "rnn.params"), k32 = find_blob(b32, n32, "rnn.params");
+        double e = rel_l2(b32[k32].data, b64[k64].data, b64[k64].size / sizeof(double));
+        CHECK(rc == ENGRAM_OK && worst < 1e-3, "%s float32: 40 batch losses within %.3g relative of float64", rules[k], worst);
+        CHECK(e < 1e-3, "%s float32: parameters after 40 updates within %.3g relative L2 of float64", rules[k], e);
+        gsl_rng_free(r);
+        lt->free(l[0]);
+        lt->free(l[1]);
+    }
+    config *c = learner_config();
+    set(c, "run.precision", "float32");
+    learner *l = learner_esn.alloc(c, 3, 3, tk->t_max, 5);
+    CHECK(!l && strstr(engram_error(), "float32"), "esn refuses float32: %s", engram_error());
+    config_free(c);
+    trial_batch_free(b);
+    task_free(tk);
+}
+
 static const test_case tests[] = {
     {"forward", test_forward_matches_reference},
     {"bptt_fd", test_bptt_finite_differences},
@@ -709,6 +849,8 @@ static const test_case tests[] = {
     {"rflo_explicit", test_rflo_explicit},
     {"rflo_w0", test_rflo_equals_bptt_without_recurrence},
     {"threads", test_thread_invariance},
+    {"rflo_closed_form", test_rflo_closed_form},
+    {"float32", test_float32_path},
     {"step", test_step_matches_forward},
     {"errors", test_alloc_errors},
     {"spectral", test_spectral_radius},
@@ -716,6 +858,7 @@ static const test_case tests[] = {
     {"learner_fa_identity", test_learner_fa_identity},
     {"learner_diverges", test_learner_diverges},
     {"learners_learn", test_learners_learn},
+    {"learner_float32", test_learner_float32},
     {NULL, NULL},
 };
 

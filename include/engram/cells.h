@@ -3,14 +3,18 @@
  *
  * The recurrent core is the LSTM of the path integrator (lstm.h: gates i, j, f, o,
  * c_t = f c_{t-1} + i j, h_t = o tanh(c_t), a constant forget bias), so the sequence
- * learner and the grid-cell network share one forward and one backward kernel. On top:
+ * learner and the grid-cell network share one forward and one backward kernel; the keys
+ * cells.peephole and cells.coupled choose the peephole and coupled input-forget (CIFG)
+ * variants of Greff et al. 2017 (lstm.h), peepholes starting at U(-1/sqrt(H), 1/sqrt(H)).
+ * On top:
  *     o_t = c + V h_t                                           (O,)
  * with the losses of rnn.h: softmax cross-entropy or 1/2 |o_t - y_t|^2, averaged over
  * the counted (mask = 1) steps of the batch. The gradient of the readout is
  * dV = sum_t e_t h_t^T, dc = sum_t e_t (e_t = dL/do_t); dL/dh_t = V^T e_t goes into
  * lstm_backward.
  *
- * Parameters: one block [LSTM (I + H + 1) 4H (lstm.h layout) | V (O, H) | c (O,)], a
+ * Parameters: one block [LSTM (I + H + 1) 4H (+ 3H peepholes) (lstm.h layout) | V (O, H) |
+ * c (O,)], a
  * mirror gradient block, one optimiser over both. Weights: W_x, W_h ~ U(-1/sqrt(H),
  * 1/sqrt(H)) (PyTorch's nn.LSTM default), b = 0, V ~ N(0, 1/H), c = 0, from the
  * "weights" stream.
@@ -20,7 +24,7 @@
  * 2 threads with OpenBLAS.
  *
  * Example:
- *     gated_net *g = gated_alloc(GATED_LSTM, 3, 64, 3, RNN_XENT, 1.0, 32, 22, seed);
+ *     gated_net *g = gated_alloc(GATED_LSTM, NULL, 3, 64, 3, RNN_XENT, 1.0, 32, 22, seed);
  *     double L = gated_loss_grad(g, batch);   // fills g->grads
  *     gated_free(g);
  * The GRU (src/cells/gru.c) is Cho et al. 2014 in PyTorch's form, see gru_forward.
@@ -41,10 +45,11 @@ typedef enum { GATED_LSTM, GATED_GRU } gated_kind;
 
 typedef struct gated_net {
     gated_kind kind;
+    lstm_variant var;              /* LSTM: peephole / coupled (lstm.h); zero for the GRU */
     size_t n_in, n_hidden, n_out;  /* I, H, O */
     rnn_loss_kind loss;
     double forget_bias;
-    size_t n_params;               /* (I + H + 1) 4H + O H + O */
+    size_t n_params;               /* (I + H + 1) 4H [+ 3H] + O H + O */
     double *params, *grads;        /* (P,) */
     lstm_params core, g_core;      /* views into params / grads */
     double *w_out, *b_out, *g_w_out, *g_b_out;
@@ -63,11 +68,12 @@ typedef struct gated_net {
     double *ax, *dah, *step_ax; /* gru: (T, B, 3H), (T, B, 3H), (3H,) */
 } gated_net;
 
-/* Allocates an LSTM network with weights from rng_stream_alloc(seed, "weights", 0) and
- * workspaces for max_batch trials of t_max steps. NULL with engram_error() set. */
-gated_net *gated_alloc(gated_kind kind, size_t n_in, size_t n_hidden, size_t n_out,
-                       rnn_loss_kind loss, double forget_bias, size_t max_batch, size_t t_max,
-                       uint64_t seed);
+/* Allocates an LSTM (variant var, NULL = standard; ignored for the GRU) or GRU network
+ * with weights from rng_stream_alloc(seed, "weights", 0) and workspaces for max_batch
+ * trials of t_max steps. NULL with engram_error() set. */
+gated_net *gated_alloc(gated_kind kind, const lstm_variant *var, size_t n_in, size_t n_hidden,
+                       size_t n_out, rnn_loss_kind loss, double forget_bias, size_t max_batch,
+                       size_t t_max, uint64_t seed);
 
 /* Frees; NULL is a no-op. */
 void gated_free(gated_net *g);

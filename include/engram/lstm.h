@@ -14,6 +14,17 @@
  * start at zero; forget_bias is a constant, as in Sonnet, so a learned bias of 0 means an
  * effective forget bias of +1.
  *
+ * Variants (Greff et al. 2017, "LSTM: A Search Space Odyssey", IEEE TNNLS 28:2222, Sec. II
+ * and the variants NFG..CIFG of Sec. III), chosen by an lstm_variant:
+ *   peephole (Gers & Schmidhuber 2000): diagonal weights p_i, p_f, p_o (H,) each let
+ *     the gates see the cell:  i = sig(a_i + p_i * c_{t-1}),  f = sig(a_f + fb + p_f *
+ *     c_{t-1}),  o = sig(a_o + p_o * c_t); they follow b in the block as w_p (3H,).
+ *   coupled input and forget gate (CIFG): f = 1 - i. The forget columns of W_x, W_h and
+ *     b stay in the block (so every variant shares one layout and one kernel) but take
+ *     no part: their gradient is exactly zero, and forget_bias is unused.
+ * Both may be combined. With neither (lstm_forward, or a NULL variant) the arithmetic is
+ * the standard cell's, expression for expression.
+ *
  * Layout: time-major. x is (T, B, I); gate activations z (T, B, 4H); hidden and cell
  * states hs, cs (T+1, B, H), where block 0 holds the initial state h0 / c0 and block
  * t+1 holds h_t / c_t. Time-major rows make the per-step slice (B, .) contiguous and
@@ -45,18 +56,37 @@
 
 #include <stddef.h>
 
+/* Work (multiply-adds) below which a product or a recurrence runs on the calling thread:
+ * an OpenMP region costs microseconds on an idle machine but a scheduler time slice when
+ * the cores are shared, more than a small product. Only where the work runs depends on
+ * it, never a call shape, so the results are the same on either side. */
+#define LSTM_PARALLEL_MIN 4e6
+
 /* Views into a flat parameter (or gradient) block. */
 typedef struct lstm_params {
     double *w_x; /* (I, 4H) */
     double *w_h; /* (H, 4H) */
     double *b;   /* (4H,) */
+    double *w_p; /* (3H,) peepholes p_i, p_f, p_o, or NULL for a cell without them */
 } lstm_params;
+
+/* Which LSTM: flags, both 0 for the standard cell (a NULL pointer means the same). */
+typedef struct lstm_variant {
+    int peephole; /* gates see the cell through w_p */
+    int coupled;  /* f = 1 - i (CIFG) */
+} lstm_variant;
 
 /* Returns the number of doubles of an LSTM's parameters: (I + H + 1) * 4H. */
 size_t lstm_n_params(size_t n_in, size_t n_hidden);
 
-/* Points p's fields into block (lstm_n_params(n_in, n_hidden) doubles): W_x, W_h, b. */
+/* Points p's fields into block (lstm_n_params(n_in, n_hidden) doubles): W_x, W_h, b;
+ * w_p = NULL. */
 void lstm_params_map(lstm_params *p, double *block, size_t n_in, size_t n_hidden);
+
+/* The same for variant v (NULL = standard): lstm_n_params plus 3H with peepholes. */
+size_t lstm_variant_n_params(const lstm_variant *v, size_t n_in, size_t n_hidden);
+void lstm_variant_params_map(lstm_params *p, const lstm_variant *v, double *block, size_t n_in,
+                             size_t n_hidden);
 
 /* Runs the LSTM over T steps for B items. Inputs: x (T, B, I); hs[0] and cs[0] (B, H)
  * hold the initial state. Outputs: z (T, B, 4H) the gate activations i, j, f, o after
@@ -76,6 +106,17 @@ void lstm_backward(const lstm_params *p, lstm_params *g, size_t T, size_t B, siz
                    const double *hs, const double *cs, double *dh, double *dz, double *dh0,
                    double *dc0, double *w_ht);
 
+/* lstm_forward and lstm_backward for variant v (NULL = standard, the same bits as
+ * lstm_forward / lstm_backward); with v->peephole, p->w_p (and g->w_p) must be mapped
+ * (lstm_variant_params_map) and g->w_p receives the peephole gradient. */
+void lstm_forward_variant(const lstm_params *p, const lstm_variant *v, size_t T, size_t B,
+                          size_t I, size_t H, double forget_bias, const double *x, double *z,
+                          double *hs, double *cs);
+void lstm_backward_variant(const lstm_params *p, lstm_params *g, const lstm_variant *v, size_t T,
+                           size_t B, size_t I, size_t H, double forget_bias, const double *x,
+                           const double *z, const double *hs, const double *cs, double *dh,
+                           double *dz, double *dh0, double *dc0, double *w_ht);
+
 /* Writes the transpose of a (R, C) into at (C, R). */
 void lstm_transpose(const double *a, size_t R, size_t C, double *at);
 
@@ -83,15 +124,25 @@ void lstm_transpose(const double *a, size_t R, size_t C, double *at);
  * lda, ldb, ldc; op(A) is (M, K) (A itself is (K, M) when trans_a), op(B) is (K, N).
  * When the product is large (M N K >= 1e5), the rows of C are cut into min(M, 8) fixed
  * chunks, one BLAS call each, run in parallel when called outside an OpenMP parallel
- * region; the chunking depends on the sizes only, so the result does not depend on the
+ * region and M N K >= LSTM_PARALLEL_MIN; the chunking depends on the sizes only, so the result does not depend on the
  * thread count. Does nothing when M or N is 0; K = 0 scales C by beta. */
 void lstm_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, double alpha,
                const double *a, size_t lda, const double *b, size_t ldb, double beta,
                double *c, size_t ldc);
 
+/* One gsl_blas_dgemm call, the same arguments as lstm_gemm, never split or threaded
+ * (for callers that are already inside a parallel region); M, N, K must be non-zero. */
+void lstm_gemm_serial(int trans_a, int trans_b, size_t M, size_t N, size_t K, double alpha,
+                      const double *a, size_t lda, const double *b, size_t ldb, double beta,
+                      double *c, size_t ldc);
+
 /* Returns the static partition [*lo, *hi) of n items for part k of n_parts (contiguous,
  * sizes differing by at most one). */
 void lstm_partition(size_t n, size_t n_parts, size_t k, size_t *lo, size_t *hi);
+
+/* The calling thread's share [*lo, *hi) of n parts inside an OpenMP parallel region
+ * (lstm_partition by thread number; all of [0, n) outside a region). */
+void lstm_thread_range(size_t n, size_t *lo, size_t *hi);
 
 /* out (N,) = column sums of a (R, N); each column is summed in row order by one
  * thread, so the result is the same for any thread count. */

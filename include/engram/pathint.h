@@ -44,10 +44,19 @@
  * mirrors it. Workspaces are sized at alloc for up to max_batch
  * items of n_steps steps; nothing is allocated afterwards.
  *
- * Threads: products are cut into fixed row chunks and the recurrence into fixed groups of
- * batch items (lstm.h), softmaxes are split by rows, and every reduction is done in a
- * fixed order by one thread, so results are byte-identical for any OpenMP thread count
- * (also with OpenBLAS when OPENBLAS_NUM_THREADS=1). Dropout masks come from one
+ * Precision (pathint_set_precision): the RNN core runs in float64 (default) or float32.
+ * Its forward and backward passes and the softmax heads are written once for both types
+ * (pathint_core.h); float32 keeps the float64 parameter block as the master copy and
+ * rounds it to float32 at every forward pass, so the optimiser, checkpoints and saved
+ * weights are unchanged. Sums of a row (softmax, cross-entropy, bias gradients) are
+ * accumulated in double in both. Gradient checks run in float64 (test_lstm.c); the
+ * float32 path is tested against it (test_pathint.c).
+ *
+ * Threads: products are cut into fixed pieces whose shapes depend on the sizes only
+ * (kern_gemm.h, and lstm.h for the LSTM's recurrence), softmaxes are split by rows, and
+ * every reduction is done in a fixed order by one thread, so results are byte-identical
+ * for any OpenMP thread count in both precisions (OpenBLAS single-threaded, as engram
+ * sets it). Dropout masks come from one
  * stream per (update, item): rng stream ("dropout", step * 2^20 + b).
  *
  * Example (one training update):
@@ -71,6 +80,10 @@
 typedef enum { PATHINT_LSTM = 0, PATHINT_RNN = 1 } pathint_kind;
 typedef enum { PATHINT_G_LINEAR = 0, PATHINT_G_RELU = 1 } pathint_g_act;
 typedef enum { PATHINT_RELU = 0, PATHINT_TANH = 1 } pathint_rnn_act;
+/* Arithmetic of the forward and backward passes (pathint_set_precision). */
+typedef enum { PATHINT_F64 = 0, PATHINT_F32 = 1 } pathint_precision;
+
+struct pathint_f32; /* private float32 workspaces (pathint.c) */
 
 typedef struct pathint_dims {
     size_t n_in;     /* I: velocity channels (3; 2 for allocentric velocity) */
@@ -106,6 +119,10 @@ typedef struct pathint {
     pathint_g_act g_act;       /* LSTM core: linear (default) or relu g */
     pathint_rnn_act rnn_act;   /* RNN core: relu (default) or tanh */
     int bias;                  /* RNN core: learn b_h0, b_pc, b_hd (0: they stay 0) */
+    pathint_precision precision; /* PATHINT_F64 unless pathint_set_precision() changed it */
+    struct pathint_f32 *f32;   /* float32 workspaces (NULL in float64) */
+    int f32_outputs;           /* float32: fill the double outputs at every forward (1);
+                                * 0 leaves them stale (training passes) */
     size_t n_params;
     double *params;            /* (n_params,) */
     double *grads;             /* (n_params,) */
@@ -118,16 +135,17 @@ typedef struct pathint {
     double *init;              /* (B, P + D) */
     double *z;                 /* (T, B, 4H) gate activations (RNN: (T, B, H) pre-activations) */
     double *hs, *cs;           /* (T + 1, B, H), block 0 = h_0 / c_0 */
-    double *g;                 /* (T, B, Ng) linear layer before dropout */
+    double *g;                 /* (T, B, Ng) layer g before dropout (RNN: points into hs,
+                                * g = h_{1..T}) */
     double *mask;              /* (T, B, Ng) dropout multipliers */
-    double *gd;                /* (T, B, Ng) after dropout */
+    double *gd;                /* (T, B, Ng) after dropout (filled only with dropout on) */
     double *p_pc;              /* (T, B, P) place-cell softmax */
     double *p_hd;              /* (T, B, D) head-direction softmax */
     double *row_loss;          /* (T * B,) */
     /* Backward workspaces. */
     double *d_pc, *d_hd;       /* (T, B, P), (T, B, D) */
     double *d_g;               /* (T, B, Ng) */
-    double *dh;                /* (T, B, H) */
+    double *dh;                /* (T, B, H) (float64 only) */
     double *dz;                /* (T, B, 4H) (RNN: (T, B, H) dL/d pre-activation) */
     double *dh0, *dc0;         /* (B, H) */
     double *wt;                /* transposed weights, max(Ng (P + D), H Ng, 4H H) */
@@ -151,6 +169,18 @@ void pathint_free(pathint *m);
 /* Points the fields of v into block (n_params doubles) in parameter order. */
 void pathint_layers_map(pathint_layers *v, double *block, const pathint_dims *d);
 
+/* Sets the arithmetic of the forward and backward passes. PATHINT_F32 (RNN core only)
+ * keeps the float64 parameter and gradient blocks as the master copy (the optimiser,
+ * checkpoints and the saved weights stay float64): each forward pass rounds the
+ * parameters to float32, runs every product in float32 (sgemm) and the softmaxes with
+ * float32 storage and double sums, then fills row_loss, ce and (unless
+ * f32_outputs = 0) the double outputs hs, g, gd (with dropout), p_pc and p_hd; the backward pass writes float32 gradients
+ * into the double block, then adds the weight decay in double. The other double
+ * workspaces (z, dh, dz, ...) are not filled in float32. Allocates the float workspaces on
+ * first use. Returns ENGRAM_OK, ENGRAM_EINVAL (PATHINT_F32 for the LSTM core: one clear
+ * message) or ENGRAM_ENOMEM. */
+int pathint_set_precision(pathint *m, pathint_precision p);
+
 /* Draws the initial parameters from stream (seed, "weights", 0): LSTM core, truncated
  * normal weights with std 1/sqrt(fan_in); RNN core, uniform in +-1/sqrt(fan_in) (see
  * the overview); zero biases. Returns ENGRAM_OK or ENGRAM_ENOMEM. */
@@ -172,7 +202,7 @@ int pathint_forward(pathint *m, size_t B, const double *vel, const double *pc0,
 
 /* Backward pass of the last forward (which must have had targets): overwrites m->grads
  * with dL/dparams, L as in the overview (including the L2 term). pc and hd must be the
- * targets given to the forward pass. */
+ * targets given to the forward pass (which already formed dL/dlogits from them). */
 void pathint_backward(pathint *m, const double *pc, const double *hd);
 
 #endif

@@ -48,16 +48,23 @@
  * O*N + O numbers (the ESN trains only that tail).
  *
  * Speed and determinism: the forward and backward time loops run the batch through
- * gsl_blas_dgemm, one (B x N) x (N x N) product per step in the NoTrans x NoTrans form
- * (with W^T, resp. fb_rec^T, copied once per call into the workspace), the batch split
- * into contiguous ranges of items, one per OpenMP thread (only when B N^2 is large
- * enough to pay for the threads). Weight gradients are then single products over all
- * B*T rows (dW = dA^T H_prev), the rows of dW (columns of dV) split between threads.
- * Each output element is computed by one thread in the same order for any thread count,
- * so results are bitwise identical for 1 and 2 threads (with gslcblas, the default BLAS).
- * RFLO runs each item's traces in its own thread and sums the per-item updates in item
- * order.
-
+ * cblas_dgemm (cblas_sgemm in float32), one (b x N) x (N x N) product per step and chunk
+ * of b = 8 items in the NoTrans x NoTrans form (with W^T, resp. fb_rec^T, copied once per
+ * call into the workspace), the chunks shared between OpenMP threads (only when B N^2 is
+ * large enough to pay for the threads), tanh by the vector kernel of kernels.h. One
+ * parallel region per pass: the time loop runs inside it with no barrier per step.
+ * Weight gradients are then single products over all B*T rows (dW = dA^T H_prev), rows
+ * of dW (columns of dV) in chunks of 32 between threads. Every BLAS call has the same
+ * shape for any thread count and each output element is computed by one thread, so
+ * results are bitwise identical for 1 and 2 threads with any BLAS.
+ * RFLO's update is the same weight-gradient products over errors filtered backward
+ * within each item (rnn_rflo_grad), the items in chunks as in the forward pass.
+ *
+ * Precision: a workspace is float64 (the default; the gradient checks use it) or float32
+ * (rnn_work_alloc_precision): the same kernels, written once for both types (rnn_real.h),
+ * run on float activations with float copies of the weights, sgemm and a vector tanh;
+ * the parameters and the optimiser stay in double.
+ *
  * Example:
  *     rnn *net = rnn_alloc(3, 64, 3, 1.0, RNN_XENT);
  *     gsl_rng *r = rng_stream_alloc(seed, "weights", 0);
@@ -97,20 +104,32 @@ typedef struct rnn {
     double *g_w_rec, *g_w_in, *g_b_rec, *g_w_out, *g_b_out; /* the same in grads */
 } rnn;
 
+/* The precision of a workspace's activations, errors and GEMMs. Parameters, gradients
+ * handed back and the optimiser stay in double either way (float32 copies the weights in
+ * at every forward pass and the gradient out at every backward pass). */
+typedef enum { RNN_FLOAT64, RNN_FLOAT32 } rnn_precision;
+
+struct rnn_work32; /* the float32 buffers (private to rnn.c) */
+
 /* Forward activations and backward scratch for batches of up to max_batch trials of up
- * to t_max steps. */
+ * to t_max steps. The double buffers below exist for RNN_FLOAT64 only (NULL for
+ * RNN_FLOAT32, whose buffers are the same in float behind f32). */
 typedef struct rnn_work {
     size_t max_batch, t_max;
+    rnn_precision precision;
     double *z;    /* (B, T, N) tanh(a_t) */
     double *h;    /* (B, T, N) h_t (zero past the batch's longest item) */
     double *h_prev; /* (B, T, N) h_{t-1}, zero at t = 0 */
     double *m_t;  /* (N, N) scratch: the transposed recurrent (feedback) matrix */
+    double *u_t;  /* (I, N) scratch: U^T */
+    double *v_t;  /* (O, N) scratch: fb_out^T (rflo) */
     double *o;    /* (B, T, O) outputs: probabilities (xent) or linear outputs (mse) */
     double *logit; /* (B, T, O) c + V h_t */
     double *d_o;  /* (B, T, O) dL/do_t of the mean masked loss */
-    double *d_a;  /* (B, T, N) dL/da_t */
+    double *d_a;  /* (B, T, N) dL/da_t (rflo: f'(a_t) D_t) */
     double *d_h;  /* (B, N) carried state error */
     double *d_h2; /* (B, N) scratch */
+    struct rnn_work32 *f32; /* float32 buffers; NULL for RNN_FLOAT64 */
 } rnn_work;
 
 /* Allocates a network with zero parameters and gradients. alpha must lie in (0, 1].
@@ -124,9 +143,15 @@ void rnn_free(rnn *net);
  * b = c = 0. */
 void rnn_init(rnn *net, gsl_rng *r, double gain, double in_scale);
 
-/* Allocates a workspace for batches of up to max_batch trials of up to t_max steps;
- * NULL with engram_error() set on failure. */
+/* Allocates a float64 workspace for batches of up to max_batch trials of up to t_max
+ * steps; NULL with engram_error() set on failure. */
 rnn_work *rnn_work_alloc(const rnn *net, size_t max_batch, size_t t_max);
+
+/* The same in the given precision: with RNN_FLOAT32, rnn_forward, rnn_loss, rnn_backward
+ * and rnn_rflo_grad compute in float (single-precision GEMMs and a vector tanh) while
+ * taking and returning double parameters, feedback matrices and gradients. */
+rnn_work *rnn_work_alloc_precision(const rnn *net, size_t max_batch, size_t t_max,
+                                   rnn_precision precision);
 
 /* Frees a workspace; NULL is a no-op. */
 void rnn_work_free(rnn_work *w);
@@ -151,14 +176,24 @@ void rnn_transpose_weights(const rnn *net, double *w_rec_t, double *w_out_t);
 void rnn_backward(const rnn *net, const trial_batch *b, rnn_work *w, const double *fb_out,
                   const double *fb_rec, size_t window, double *grads);
 
-/* RFLO (see the overview) after rnn_forward() and rnn_loss(): runs the eligibility
- * traces of each item forward in time, with fb_out (N, O) projecting the output error,
- * and writes the summed update direction (P,) into grads (the gradient-like quantity:
- * the optimiser subtracts it). traces (B, N, N+I+1) and slices (B, P) are caller-owned
- * scratch for b->n_batch items; each item's update goes into its own slice and the
- * slices are summed in item order. */
-void rnn_rflo_grad(const rnn *net, const trial_batch *b, const rnn_work *w,
-                   const double *fb_out, double *traces, double *slices, double *grads);
+/* RFLO (see the overview) after rnn_forward() and rnn_loss(): the update direction of
+ * the eligibility traces of every item, with fb_out (N, O) projecting the output error,
+ * summed over the trials' steps and the batch, into grads (P,) (the gradient-like
+ * quantity: the optimiser subtracts it). Computed in closed form: summed over a trial,
+ * delta_t P_t = sum_s f'(a_s) D_s h_{s-1}^T with D_s = delta_s + (1 - alpha) D_{s+1}, so
+ * the traces' O(N^2) work per step is one weight-gradient GEMM per batch, as in BPTT;
+ * equal to rnn_rflo_grad_online() up to rounding (a test). Steps past an item's length
+ * contribute nothing (padding has zero mask, task.h). Overwrites w->d_a, d_h, d_h2. */
+void rnn_rflo_grad(const rnn *net, const trial_batch *b, rnn_work *w, const double *fb_out,
+                   double *grads);
+
+/* The reference for rnn_rflo_grad() (float64 workspaces only): the traces run forward
+ * in time step by step as in Murray 2019. traces (B, N, N+I+1) and slices (B, P) are
+ * caller-owned scratch for b->n_batch items; each item's update goes into its own slice
+ * and the slices are summed in item order. */
+void rnn_rflo_grad_online(const rnn *net, const trial_batch *b, const rnn_work *w,
+                          const double *fb_out, double *traces, double *slices,
+                          double *grads);
 
 /* One time step for a single trial: h (N,) from h_prev (N,) and x (I,); out (O,) gets
  * the probabilities (xent) or linear outputs (mse). h may not alias h_prev. */

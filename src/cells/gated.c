@@ -12,6 +12,8 @@
 
 const cfg_key cells_keys[] = {
     {"cells.forget_bias", CFG_REAL, "1", -100, 100, NULL, "lstm: constant added to the forget-gate pre-activation"},
+    {"cells.peephole", CFG_BOOL, "false", 0, 0, NULL, "lstm: peephole connections, the gates see the cell state (Gers & Schmidhuber 2000)"},
+    {"cells.coupled", CFG_BOOL, "false", 0, 0, NULL, "lstm: coupled input and forget gate, f = 1 - i (CIFG, Greff et al. 2017)"},
     {NULL, CFG_INT, NULL, 0, 0, NULL, NULL},
 };
 
@@ -51,9 +53,9 @@ static int gated_size(gated_net *g, size_t B, size_t T) {
     return ENGRAM_OK;
 }
 
-gated_net *gated_alloc(gated_kind kind, size_t n_in, size_t n_hidden, size_t n_out,
-                       rnn_loss_kind loss, double forget_bias, size_t max_batch, size_t t_max,
-                       uint64_t seed) {
+gated_net *gated_alloc(gated_kind kind, const lstm_variant *var, size_t n_in, size_t n_hidden,
+                       size_t n_out, rnn_loss_kind loss, double forget_bias, size_t max_batch,
+                       size_t t_max, uint64_t seed) {
     if (!n_in || !n_hidden || !n_out || !max_batch || !t_max) {
         engram_fail(ENGRAM_EINVAL, "lstm: sizes must be positive");
         return NULL;
@@ -61,8 +63,9 @@ gated_net *gated_alloc(gated_kind kind, size_t n_in, size_t n_hidden, size_t n_o
     gated_net *g = calloc(1, sizeof *g);
     if (!g) { engram_fail(ENGRAM_ENOMEM, "lstm: out of memory"); return NULL; }
     g->kind = kind;
+    if (var && kind == GATED_LSTM) g->var = *var;
     size_t I = n_in, H = n_hidden, O = n_out;
-    size_t PL = kind == GATED_GRU ? gru_n_params(I, H) : lstm_n_params(I, H);
+    size_t PL = kind == GATED_GRU ? gru_n_params(I, H) : lstm_variant_n_params(&g->var, I, H);
     g->n_in = I; g->n_hidden = H; g->n_out = O;
     g->loss = loss;
     g->forget_bias = forget_bias;
@@ -80,8 +83,8 @@ gated_net *gated_alloc(gated_kind kind, size_t n_in, size_t n_hidden, size_t n_o
         engram_fail(ENGRAM_ENOMEM, "lstm: out of memory");
         return NULL;
     }
-    lstm_params_map(&g->core, g->params, I, H);
-    lstm_params_map(&g->g_core, g->grads, I, H);
+    lstm_variant_params_map(&g->core, &g->var, g->params, I, H);
+    lstm_variant_params_map(&g->g_core, &g->var, g->grads, I, H);
     g->w_out = g->params + PL;
     g->b_out = g->w_out + O * H;
     g->g_w_out = g->grads + PL;
@@ -92,6 +95,10 @@ gated_net *gated_alloc(gated_kind kind, size_t n_in, size_t n_hidden, size_t n_o
     size_t n_w = (I + H) * (kind == GATED_GRU ? 3 : 4) * H;
     for (size_t k = 0; k < n_w; k++) g->params[k] = gsl_ran_flat(r, -a, a);
     for (size_t k = 0; k < O * H; k++) g->w_out[k] = gsl_ran_gaussian(r, a);
+    /* peepholes (after b) start at U(-a, a) too, drawn last so that the other weights
+     * are those of the standard cell with the same seed */
+    if (g->core.w_p && kind == GATED_LSTM)
+        for (size_t k = 0; k < 3 * H; k++) g->core.w_p[k] = gsl_ran_flat(r, -a, a);
     gsl_rng_free(r);
     return g;
 }
@@ -106,7 +113,7 @@ static double gated_forward_loss(gated_net *g, const trial_batch *b, int want_e)
     memset(g->hs, 0, B * H * sizeof(double));
     memset(g->cs, 0, B * H * sizeof(double));
     if (g->kind == GATED_GRU) gru_forward(g->params, T, B, I, H, g->x, g->ax, g->z, g->hs);
-    else lstm_forward(&g->core, T, B, I, H, g->forget_bias, g->x, g->z, g->hs, g->cs);
+    else lstm_forward_variant(&g->core, &g->var, T, B, I, H, g->forget_bias, g->x, g->z, g->hs, g->cs);
     /* logits (T B, O) = h V^T */
     lstm_gemm(0, 1, T * B, O, H, 1.0, g->hs + B * H, H, g->w_out, H, 0.0, g->o, O);
     double count = 0, L = 0;
@@ -154,8 +161,8 @@ double gated_loss_grad(gated_net *g, const trial_batch *b) {
     if (g->kind == GATED_GRU)
         gru_backward(g->params, g->grads, T, B, I, H, g->x, g->z, g->hs, g->dh, g->dz, g->dah, g->dh0);
     else
-        lstm_backward(&g->core, &g->g_core, T, B, I, H, g->forget_bias, g->x, g->z, g->hs, g->cs,
-                      g->dh, g->dz, g->dh0, g->dc0, g->w_ht);
+        lstm_backward_variant(&g->core, &g->g_core, &g->var, T, B, I, H, g->forget_bias, g->x, g->z,
+                              g->hs, g->cs, g->dh, g->dz, g->dh0, g->dc0, g->w_ht);
     return L;
 }
 
@@ -167,7 +174,8 @@ void gated_reset(gated_net *g) {
 void gated_step(gated_net *g, const double *x, double *out) {
     size_t H = g->n_hidden, O = g->n_out;
     if (g->kind == GATED_GRU) gru_forward(g->params, 1, 1, g->n_in, H, x, g->step_ax, g->step_z, g->step_hs);
-    else lstm_forward(&g->core, 1, 1, g->n_in, H, g->forget_bias, x, g->step_z, g->step_hs, g->step_cs);
+    else lstm_forward_variant(&g->core, &g->var, 1, 1, g->n_in, H, g->forget_bias, x, g->step_z,
+                              g->step_hs, g->step_cs);
     memcpy(g->step_hs, g->step_hs + H, H * sizeof(double));
     memcpy(g->step_cs, g->step_cs + H, H * sizeof(double));
     const double *h = g->step_hs;
@@ -210,7 +218,16 @@ static learner *gated_learner_alloc(const learner_type *type, gated_kind gk, con
     l->max_loss = config_real(cfg, "train.max_loss");
     rnn_loss_kind loss = strcmp(config_str(cfg, "train.loss"), "mse") == 0 ? RNN_MSE : RNN_XENT;
     double fb = config_has(cfg, "cells.forget_bias") ? config_real(cfg, "cells.forget_bias") : 1.0;
-    l->g = gated_alloc(gk, n_in, (size_t)config_int(cfg, "model.n_rec"), n_out, loss, fb,
+    lstm_variant var = {0, 0};
+    if (config_has(cfg, "cells.peephole")) var.peephole = config_bool(cfg, "cells.peephole");
+    if (config_has(cfg, "cells.coupled")) var.coupled = config_bool(cfg, "cells.coupled");
+    if (gk == GATED_GRU && (var.peephole || var.coupled)) {
+        free(l);
+        engram_fail(ENGRAM_EINVAL, "gru: cells.peephole and cells.coupled are LSTM variants "
+                    "(use train.rule = lstm)");
+        return NULL;
+    }
+    l->g = gated_alloc(gk, &var, n_in, (size_t)config_int(cfg, "model.n_rec"), n_out, loss, fb,
                        (size_t)config_int(cfg, "train.batch"), t_max, seed);
     if (!l->g) { gated_learner_free(l); return NULL; }
     optim_params p = optim_defaults(kind);
@@ -241,13 +258,10 @@ static int gated_learner_train(learner *l, const trial_batch *b, double *loss, d
     }
     double L = gated_loss_grad(g, b);
     *loss = L;
-    if (!isfinite(L) || (l->max_loss > 0 && L > l->max_loss))
-        return engram_fail(ENGRAM_EDIVERGED, "lstm: the training loss %g diverged (lower train.lr "
-                           "or set train.clip_norm)", L);
-    if (optim_step(l->opt, g->params, g->grads) != ENGRAM_OK || !engram_all_finite(g->params, g->n_params))
-        return engram_fail(ENGRAM_EDIVERGED, "lstm: non-finite update, training diverged "
-                           "(lower train.lr or set train.clip_norm)");
-    return ENGRAM_OK;
+    int st = learner_check_loss(l->type->name, L, l->max_loss);
+    if (st != ENGRAM_OK) return st;
+    return learner_check_update(l->type->name, optim_step(l->opt, g->params, g->grads), g->params,
+                                g->n_params);
 }
 
 static size_t gated_learner_n_extra(const learner *l) { (void)l; return 0; }
@@ -275,7 +289,7 @@ static size_t gated_learner_blobs(learner *l, ckpt_blob *out, size_t max) {
 #define GATED_LEARNER(NAME, ALLOC)                                                          \
     {NAME, ALLOC, gated_learner_free, gated_learner_train, gated_learner_n_extra,          \
      gated_learner_extra_name, gated_learner_reset, gated_learner_step, gated_learner_state, \
-     gated_learner_blobs}
+     gated_learner_blobs, NULL}
 
 const learner_type learner_lstm = GATED_LEARNER("lstm", lstm_learner_alloc);
 const learner_type learner_gru = GATED_LEARNER("gru", gru_learner_alloc);

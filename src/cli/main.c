@@ -451,6 +451,23 @@ static void install_signals(const experiment *e, const config *c) {
     if (e->resumable && config_int(c, "run.checkpoint_every") > 0) run_signals_install();
 }
 
+/* The common tail of run and resume: when st (the preparation's status) is ENGRAM_OK,
+ * executes the run with the options' threads and quietness; then frees ctx and c and
+ * returns the exit code. */
+static int launch(const experiment *e, config *c, run_ctx *ctx, const options *o, int st) {
+    if (st == ENGRAM_OK) {
+        set_threads(o->threads);
+        ctx->threads = o->threads ? o->threads : default_threads();
+        ctx->quiet = o->quiet;
+        install_signals(e, c);
+        st = execute(e, c, ctx, 1);
+    }
+    int rc = run_exit(ctx, st);
+    free(ctx);
+    config_free(c);
+    return rc;
+}
+
 static int cmd_run(int argc, char **argv) {
     options o;
     int rc = parse_options(argc, argv, &o, 0);
@@ -469,17 +486,7 @@ static int cmd_run(int argc, char **argv) {
     if (o.out) snprintf(ctx->out_dir, sizeof ctx->out_dir, "%s", o.out);
     else st = default_out(e->name, c, ctx->out_dir, sizeof ctx->out_dir);
     if (st == ENGRAM_OK) st = run_dir_prepare(ctx, o.force);
-    if (st == ENGRAM_OK) {
-        set_threads(o.threads);
-        ctx->threads = o.threads ? o.threads : default_threads();
-        ctx->quiet = o.quiet;
-        install_signals(e, c);
-        st = execute(e, c, ctx, 1);
-    }
-    rc = run_exit(ctx, st);
-    free(ctx);
-    config_free(c);
-    return rc;
+    return launch(e, c, ctx, &o, st);
 }
 
 static int cmd_resume(int argc, char **argv) {
@@ -531,18 +538,8 @@ static int cmd_resume(int argc, char **argv) {
     if (st != ENGRAM_OK) { free(ctx); return fail_status(st); }
     /* An extension is recorded in config.ini, so the directory stays repeatable. */
     if (o.n_sets) st = config_write(c, file);
-    if (st == ENGRAM_OK) {
-        set_threads(o.threads);
-        ctx->threads = o.threads ? o.threads : default_threads();
-        ctx->quiet = o.quiet;
-        ctx->resuming = 1;
-        install_signals(e, c);
-        st = execute(e, c, ctx, 1);
-    }
-    rc = run_exit(ctx, st);
-    free(ctx);
-    config_free(c);
-    return rc;
+    ctx->resuming = 1;
+    return launch(e, c, ctx, &o, st);
 }
 
 /* engram config: prints the configuration run would resolve. */

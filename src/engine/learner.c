@@ -1,25 +1,13 @@
-/* learner.c: the table of learning rules that sequence experiments can train. */
+/* learner.c: the pieces every learner and every sequence experiment share: the divergence
+ * checks of train(), closed-loop test items, parameter files and the training loop. (The
+ * rule table and the named-weight layouts know the models, so they live above them, in
+ * src/experiments/rules.c.) */
+#include <assert.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include "engram/engram.h"
 #include "engram/learner.h"
-#include "engram/rnn.h"
-#include "engram/r2n2.h"
-#include "engram/cells.h"
-
-/* Each rule's type object lives beside its model (src/rnn/, src/r2n2/). */
-static const learner_type *const learner_table[] = {
-    /* entries are added as the rules are implemented */
-    &learner_bptt, &learner_fa, &learner_rflo, &learner_esn,
-    &learner_r2n2,
-    &learner_lstm, &learner_gru,
-    NULL,
-};
-
-const learner_type *learner_type_find(const char *name) {
-    for (size_t i = 0; learner_table[i]; i++)
-        if (strcmp(learner_table[i]->name, name) == 0) return learner_table[i];
-    return NULL;
-}
 
 size_t learner_run_item(const learner_type *lt, learner *l, const trial_batch *b, size_t i,
                         double *out, double *act) {
@@ -36,41 +24,122 @@ size_t learner_run_item(const learner_type *lt, learner *l, const trial_batch *b
     return T;
 }
 
-/* The N >= 1 with a N^2 + b N + c = P exactly, or 0. */
-static size_t solve_n(double a, double b, double c, size_t P) {
-    double x = (-b + sqrt(b * b - 4 * a * (c - (double)P))) / (2 * a);
-    for (size_t n = x > 2 ? (size_t)x - 1 : 1; n <= (size_t)x + 1; n++)
-        if ((size_t)(a * (double)n * (double)n + b * (double)n + c) == P) return n;
-    return 0;
+int learner_check_loss(const char *name, double loss, double max_loss) {
+    if (!isfinite(loss))
+        return engram_fail(ENGRAM_EDIVERGED, "%s: the training loss became non-finite "
+                           "(lower train.lr or set train.clip_norm)", name);
+    if (max_loss > 0 && loss > max_loss)
+        return engram_fail(ENGRAM_EDIVERGED, "%s: the training loss %g exceeds train.max_loss = %g "
+                           "(lower train.lr or set train.clip_norm)", name, loss, max_loss);
+    return ENGRAM_OK;
 }
 
-size_t learner_param_views(const ckpt_blob *blob, size_t n_in, size_t n_out, param_view *v) {
-    size_t P = blob->size / sizeof(double), I = n_in, O = n_out, N;
-    if (!strcmp(blob->name, "rnn.params")) {
-        /* P = N N + N I + N + O N + O (rnn.h) */
-        if (!(N = solve_n(1, (double)(I + 1 + O), (double)O, P))) return 0;
-        v[0] = (param_view){"w_rec", 0, 2, {N, N, 0}};
-        v[1] = (param_view){"w_in", N * N, 2, {N, I, 0}};
-        v[2] = (param_view){"b_rec", N * N + N * I, 1, {N, 0, 0}};
-        v[3] = (param_view){"w_out", N * N + N * I + N, 2, {O, N, 0}};
-        v[4] = (param_view){"b_out", N * N + N * I + N + O * N, 1, {O, 0, 0}};
-        return 5;
+int learner_check_update(const char *name, int rc, const double *params, size_t n) {
+    if (rc != ENGRAM_OK)
+        return engram_fail(rc, "%s: non-finite update, training diverged "
+                           "(lower train.lr or set train.clip_norm)", name);
+    if (!engram_all_finite(params, n))
+        return engram_fail(ENGRAM_EDIVERGED, "%s: non-finite weights, training diverged "
+                           "(lower train.lr or set train.clip_norm)", name);
+    return ENGRAM_OK;
+}
+
+int learner_write_params(run_ctx *ctx, const char *rule, const ckpt_blob *blobs, size_t nb,
+                         size_t n_in, size_t n_out) {
+    int st = ENGRAM_OK, named = 0;
+    for (size_t k = 0; st == ENGRAM_OK && k < nb; k++) {
+        param_view pv[5];
+        size_t nv = learner_param_views(&blobs[k], n_in, n_out, pv);
+        if (nv) named = 1;
+        if (!strcmp(blobs[k].name, "rnn.feedback") && !strcmp(rule, "bptt")) nv = 0; /* unused */
+        if (nv) st = run_write_params(ctx, NULL, blobs[k].data, pv, nv);
     }
-    if (!strcmp(blob->name, "rnn.feedback")) {
-        /* fb_out (N, O) then fb_rec (N, N) */
-        if (!(N = solve_n(1, (double)O, 0, P))) return 0;
-        v[0] = (param_view){"fb_out", 0, 2, {N, O, 0}};
-        v[1] = (param_view){"fb_rec", N * O, 2, {N, N, 0}};
-        return 2;
+    if (st != ENGRAM_OK || named || nb == 0 || blobs[0].size == 0 || blobs[0].size % sizeof(double))
+        return st;
+    char name[80];
+    snprintf(name, sizeof name, "%s.npy", blobs[0].name);
+    for (char *c = name; *c && strcmp(c, ".npy"); c++) if (*c == '.') *c = '_';
+    size_t sh[1] = {blobs[0].size / sizeof(double)};
+    return run_write_npy(ctx, name, blobs[0].data, 1, sh);
+}
+
+/* Writes the summary of a run that stopped at update step with status st. */
+static void loop_summary_stop(run_ctx *ctx, const learner_loop *lp, long step, double loss) {
+    run_summary_real(ctx, "accuracy", lp->acc);
+    run_summary_int(ctx, "steps_to_criterion", (long)lp->state[LEARNER_S_CRIT]);
+    run_summary_real(ctx, "loss", loss);
+    run_summary_int(ctx, "diverged_at", step);
+}
+
+int learner_loop_run(run_ctx *ctx, learner_loop *lp, long step) {
+    double *S = lp->state;
+    int st;
+    if (ctx->resuming) step++; /* the checkpoint's step was evaluated before it was saved */
+    for (;; step++) {
+        if (step > lp->steps) break; /* resumed from the checkpoint of a finished run */
+        if (run_stop_signal() && step > 0) { /* SIGINT/SIGTERM: everything of step - 1 is done */
+            *lp->wall = run_wall(ctx);
+            st = run_ckpt_save(ctx, step - 1, lp->blobs, lp->nb);
+            return st != ENGRAM_OK ? st : engram_fail(ENGRAM_EINTR, "%s: interrupted after update "
+                                                      "%ld, checkpoint saved", lp->name, step - 1);
+        }
+        if (step > 0) {
+            double loss, extra[LEARNER_MAX_EXTRA];
+            for (size_t k = 0; k < LEARNER_MAX_EXTRA; k++) extra[k] = NAN;
+            trial_batch_fill(lp->batch, lp->tk, lp->data);
+            st = lp->lt->train(lp->l, lp->batch, &loss, extra);
+            if (st == ENGRAM_OK && !isfinite(loss))
+                st = engram_fail(ENGRAM_EDIVERGED, "%s: %s: non-finite training loss at update %ld "
+                                 "(lower train.lr or set train.clip_norm)", lp->name, lp->rule, step);
+            if (st != ENGRAM_OK) {
+                if (st == ENGRAM_EDIVERGED) {
+                    char msg[512];
+                    snprintf(msg, sizeof msg, "%s", engram_error());
+                    loop_summary_stop(ctx, lp, step, NAN);
+                    engram_fail(st, "%s: diverged at update %ld: %s", lp->name, step, msg);
+                }
+                return st;
+            }
+            S[LEARNER_S_LOSS_SUM] += loss;
+            S[LEARNER_S_LOSS_N] += 1;
+            for (size_t k = 0; k < lp->n_extra; k++) S[LEARNER_S_EXTRA + k] = extra[k];
+        }
+        if (step % lp->eval_every != 0 && step != lp->steps) continue;
+        double row[16 + LEARNER_MAX_EXTRA];
+        assert(lp->n_cols + 1 + lp->n_extra <= sizeof row / sizeof row[0]);
+        lp->eval(lp->eval_arg, step, step >= lp->steps, row, &lp->acc, &lp->score, &lp->loss);
+        size_t c = lp->n_cols;
+        row[c++] = S[LEARNER_S_LOSS_N] > 0 ? S[LEARNER_S_LOSS_SUM] / S[LEARNER_S_LOSS_N] : NAN;
+        for (size_t k = 0; k < lp->n_extra; k++) row[c + k] = S[LEARNER_S_EXTRA + k];
+        S[LEARNER_S_LOSS_SUM] = S[LEARNER_S_LOSS_N] = 0;
+        int met = lp->lower_better ? lp->score <= lp->criterion : lp->score >= lp->criterion;
+        if (S[LEARNER_S_CRIT] < 0 && met) S[LEARNER_S_CRIT] = (double)step;
+        size_t e = (size_t)S[LEARNER_S_N_EVAL];
+        if (e < lp->n_eval_max) {
+            lp->curve[e * 3] = (double)step;
+            lp->curve[e * 3 + 1] = lp->loss;
+            lp->curve[e * 3 + 2] = lp->score;
+            S[LEARNER_S_N_EVAL] = (double)(e + 1);
+        }
+        st = run_metrics_row(ctx, step, row);
+        if (st != ENGRAM_OK) return st;
+        if (!isfinite(lp->loss)) { /* xent: a target probability underflowed to 0 */
+            loop_summary_stop(ctx, lp, step, lp->loss);
+            return engram_fail(ENGRAM_EDIVERGED, "%s: %s: non-finite test loss at update %ld "
+                               "(lower train.lr or set train.clip_norm)", lp->name, lp->rule, step);
+        }
+        run_progress(ctx, step, lp->steps, "%s %.3f, test loss %.4f", lp->score_name, lp->score,
+                     lp->loss);
+        /* also at the last update, so that resume --set train.steps=N can extend the run */
+        if (lp->ckpt_every > 0 &&
+            (step - (long)S[LEARNER_S_LAST_CKPT] >= lp->ckpt_every || step >= lp->steps)) {
+            S[LEARNER_S_LAST_CKPT] = (double)step;
+            *lp->wall = run_wall(ctx);
+            st = run_ckpt_save(ctx, step, lp->blobs, lp->nb);
+            if (st != ENGRAM_OK) return st;
+        }
+        if (step >= lp->steps) break;
     }
-    if (!strcmp(blob->name, "r2n2.params")) {
-        /* P = 2 N N + N I + O N (r2n2.h) */
-        if (!(N = solve_n(2, (double)(I + O), 0, P))) return 0;
-        v[0] = (param_view){"w_ab", 0, 2, {N, N, 0}};
-        v[1] = (param_view){"w_ba", N * N, 2, {N, N, 0}};
-        v[2] = (param_view){"w_ia", 2 * N * N, 2, {N, I, 0}};
-        v[3] = (param_view){"w_bo", 2 * N * N + N * I, 2, {O, N, 0}};
-        return 4;
-    }
-    return 0;
+    run_progress_done(ctx);
+    return ENGRAM_OK;
 }

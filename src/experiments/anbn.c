@@ -62,13 +62,9 @@ typedef struct anbn_run {
     double *out;      /* (T, O) outputs of one test trial */
     double *act;      /* (T, N) hidden states of one test trial */
     double *curve;    /* (E, 3): step, test loss, accuracy per evaluation */
-    double *state;    /* run state saved in checkpoints, see ANBN_S_* */
+    double *state;    /* run state saved in checkpoints, LEARNER_S_* (learner.h) */
     size_t n_eval_max, n_state;
 } anbn_run;
-
-/* Layout of anbn_run.state (doubles). */
-enum { ANBN_S_LOSS_SUM, ANBN_S_LOSS_N, ANBN_S_CRIT, ANBN_S_N_EVAL, ANBN_S_LAST_CKPT,
-       ANBN_S_EXTRA, ANBN_S_FIXED = ANBN_S_EXTRA + LEARNER_MAX_EXTRA };
 
 static void anbn_run_free(anbn_run *r) {
     if (r->l) r->lt->free(r->l);
@@ -118,25 +114,23 @@ static void anbn_evaluate(anbn_run *r, int xent, size_t n_min, size_t n_counts, 
     *loss = total / steps;
 }
 
-/* The learning curve: accuracy and test loss against updates. */
-static int anbn_plot(run_ctx *ctx, const anbn_run *r, size_t n_eval) {
-    if (n_eval < 2) return ENGRAM_OK;
-    double *x = malloc(n_eval * sizeof *x), *y = malloc(2 * n_eval * sizeof *y);
-    if (!x || !y) { free(x); free(y); return engram_fail(ENGRAM_ENOMEM, "anbn: out of memory"); }
-    for (size_t e = 0; e < n_eval; e++) {
-        x[e] = r->curve[e * 3];
-        y[e] = r->curve[e * 3 + 2];
-        y[n_eval + e] = r->curve[e * 3 + 1];
-    }
-    char title[128];
-    snprintf(title, sizeof title, "AnBn, rule %s, seed %llu", ctx->rule,
-             (unsigned long long)ctx->seed);
-    static const char *const names[2] = {"accuracy", "test loss"};
-    image_plot p = {title, "updates", "accuracy / loss", x, y, NULL, NULL, 2, n_eval, names, 0, 0, 0};
-    int st = image_write_plot(experiment_figure_path(ctx, "learning_curve.png"), &p);
-    free(x);
-    free(y);
-    return st;
+/* The loop's evaluation (learner_loop): columns loss, accuracy; the score is the
+ * accuracy; the last evaluation also fills the accuracy per count. */
+typedef struct anbn_eval_arg {
+    anbn_run *r;
+    int xent;
+    size_t n_min, n_counts;
+    double *by_count;
+} anbn_eval_arg;
+
+static void anbn_eval(void *arg, long step, int last, double *row, double *acc, double *score,
+                      double *loss) {
+    anbn_eval_arg *a = arg;
+    (void)step;
+    anbn_evaluate(a->r, a->xent, a->n_min, a->n_counts, acc, loss, last ? a->by_count : NULL);
+    row[0] = *loss;
+    row[1] = *acc;
+    *score = *acc;
 }
 
 static int anbn_run_fn(run_ctx *ctx) {
@@ -171,7 +165,7 @@ static int anbn_run_fn(run_ctx *ctx) {
     r.act = calloc(T_max * (N ? N : 1), sizeof *r.act);
     r.n_eval_max = (size_t)(steps / eval_every) + 2;
     r.curve = calloc(r.n_eval_max * 3, sizeof *r.curve);
-    r.n_state = ANBN_S_FIXED;
+    r.n_state = LEARNER_S_FIXED;
     r.state = calloc(r.n_state, sizeof *r.state);
     if (!r.batch || !r.test || !r.data || !r.out || !r.act || !r.curve || !r.state) {
         anbn_run_free(&r);
@@ -183,8 +177,8 @@ static int anbn_run_fn(run_ctx *ctx) {
         r.test->len[i] = anbn_trial(n_min + i % n_counts, r.test->x + i * Tt * r.test->n_in,
                                     r.test->y + i * Tt * O, r.test->mask + i * Tt);
     }
-    r.state[ANBN_S_CRIT] = -1;
-    for (size_t k = 0; k < LEARNER_MAX_EXTRA; k++) r.state[ANBN_S_EXTRA + k] = NAN;
+    r.state[LEARNER_S_CRIT] = -1;
+    for (size_t k = 0; k < LEARNER_MAX_EXTRA; k++) r.state[LEARNER_S_EXTRA + k] = NAN;
 
     /* checkpoint blobs: the learner's, the data stream, the run state, the curve, wall */
     ckpt_blob blobs[ANBN_MAX_BLOBS];
@@ -206,88 +200,20 @@ static int anbn_run_fn(run_ctx *ctx) {
     st = run_metrics_begin(ctx, cols, 3 + n_extra, step);
     if (st != ENGRAM_OK) { anbn_run_free(&r); return st; }
 
-    double acc = 0, test_loss = 0;
     /* the final evaluation is the last metrics row's: one evaluation, shared numbers */
     double *by_count = calloc(n_counts, sizeof *by_count);
     if (!by_count) { anbn_run_free(&r); return engram_fail(ENGRAM_ENOMEM, "anbn: out of memory"); }
-    if (ctx->resuming) step++; /* the checkpoint's step was evaluated before it was saved */
-    for (;; step++) {
-        if (step > steps) break; /* resumed from the checkpoint of a finished run */
-        if (run_stop_signal() && step > 0) { /* everything of step - 1 is done */
-            wall = run_wall(ctx);
-            st = run_ckpt_save(ctx, step - 1, blobs, nb);
-            free(by_count);
-            anbn_run_free(&r);
-            return st != ENGRAM_OK ? st : engram_fail(ENGRAM_EINTR, "anbn: interrupted after "
-                                                      "update %ld, checkpoint saved", step - 1);
-        }
-        if (step > 0) {
-            double loss, extra[LEARNER_MAX_EXTRA];
-            for (size_t k = 0; k < LEARNER_MAX_EXTRA; k++) extra[k] = NAN;
-            trial_batch_fill(r.batch, r.tk, r.data);
-            st = r.lt->train(r.l, r.batch, &loss, extra);
-            if (st == ENGRAM_OK && !isfinite(loss))
-                st = engram_fail(ENGRAM_EDIVERGED, "anbn: %s: non-finite training loss at update %ld "
-                                 "(lower train.lr or set train.clip_norm)", rule, step);
-            if (st != ENGRAM_OK) {
-                if (st == ENGRAM_EDIVERGED) {
-                    char msg[512];
-                    snprintf(msg, sizeof msg, "%s", engram_error());
-                    run_summary_real(ctx, "accuracy", acc);
-                    run_summary_int(ctx, "steps_to_criterion", (long)r.state[ANBN_S_CRIT]);
-                    run_summary_real(ctx, "loss", NAN);
-                    run_summary_int(ctx, "diverged_at", step);
-                    engram_fail(st, "anbn: diverged at update %ld: %s", step, msg);
-                }
-                free(by_count); anbn_run_free(&r);
-                return st;
-            }
-            r.state[ANBN_S_LOSS_SUM] += loss;
-            r.state[ANBN_S_LOSS_N] += 1;
-            for (size_t k = 0; k < n_extra; k++) r.state[ANBN_S_EXTRA + k] = extra[k];
-        }
-        if (step % eval_every != 0 && step != steps) continue;
-        anbn_evaluate(&r, xent, n_min, n_counts, &acc, &test_loss, step >= steps ? by_count : NULL);
-        double row[3 + LEARNER_MAX_EXTRA];
-        row[0] = test_loss;
-        row[1] = acc;
-        row[2] = r.state[ANBN_S_LOSS_N] > 0 ? r.state[ANBN_S_LOSS_SUM] / r.state[ANBN_S_LOSS_N] : NAN;
-        for (size_t k = 0; k < n_extra; k++) row[3 + k] = r.state[ANBN_S_EXTRA + k];
-        r.state[ANBN_S_LOSS_SUM] = r.state[ANBN_S_LOSS_N] = 0;
-        if (r.state[ANBN_S_CRIT] < 0 && acc >= criterion) r.state[ANBN_S_CRIT] = (double)step;
-        size_t e = (size_t)r.state[ANBN_S_N_EVAL];
-        if (e < r.n_eval_max) {
-            r.curve[e * 3] = (double)step;
-            r.curve[e * 3 + 1] = test_loss;
-            r.curve[e * 3 + 2] = acc;
-            r.state[ANBN_S_N_EVAL] = (double)(e + 1);
-        }
-        st = run_metrics_row(ctx, step, row);
-        if (st != ENGRAM_OK) { free(by_count); anbn_run_free(&r); return st; }
-        if (!isfinite(test_loss)) { /* xent: a target probability underflowed to 0 */
-            run_summary_real(ctx, "accuracy", acc);
-            run_summary_int(ctx, "steps_to_criterion", (long)r.state[ANBN_S_CRIT]);
-            run_summary_real(ctx, "loss", test_loss);
-            run_summary_int(ctx, "diverged_at", step);
-            free(by_count); anbn_run_free(&r);
-            return engram_fail(ENGRAM_EDIVERGED, "anbn: %s: non-finite test loss at update %ld "
-                               "(lower train.lr or set train.clip_norm)", rule, step);
-        }
-        run_progress(ctx, step, steps, "accuracy %.3f, test loss %.4f", acc, test_loss);
-        /* also at the last update, so that resume --set train.steps=N can extend the run */
-        if (ckpt_every > 0 && (step - (long)r.state[ANBN_S_LAST_CKPT] >= ckpt_every || step >= steps)) {
-            r.state[ANBN_S_LAST_CKPT] = (double)step;
-            wall = run_wall(ctx);
-            st = run_ckpt_save(ctx, step, blobs, nb);
-            if (st != ENGRAM_OK) { free(by_count); anbn_run_free(&r); return st; }
-        }
-        if (step >= steps) break;
-    }
-    run_progress_done(ctx);
+    anbn_eval_arg ea = {&r, xent, n_min, n_counts, by_count};
+    learner_loop lp = {"anbn", rule, "accuracy", r.lt, r.l, r.tk, r.batch, r.data, steps, eval_every,
+                       ckpt_every, criterion, 0, r.state, r.curve, r.n_eval_max, 2, n_extra,
+                       blobs, nb, &wall, anbn_eval, &ea, 0, 0, 0};
+    st = learner_loop_run(ctx, &lp, step);
+    if (st != ENGRAM_OK) { free(by_count); anbn_run_free(&r); return st; }
+    double acc = lp.acc, test_loss = lp.loss;
 
     /* final metrics (from the last evaluation above), arrays and figures */
     run_summary_real(ctx, "accuracy", acc);
-    run_summary_int(ctx, "steps_to_criterion", (long)r.state[ANBN_S_CRIT]);
+    run_summary_int(ctx, "steps_to_criterion", (long)r.state[LEARNER_S_CRIT]);
     run_summary_real(ctx, "loss", test_loss);
     size_t shp[2] = {n_counts, 0};
     st = run_write_npy(ctx, "test_accuracy_by_count.npy", by_count, 1, shp);
@@ -316,7 +242,12 @@ static int anbn_run_fn(run_ctx *ctx) {
                                        title, "time step", "a b |");
         free(z);
     }
-    if (st == ENGRAM_OK) st = anbn_plot(ctx, &r, (size_t)r.state[ANBN_S_N_EVAL]);
+    if (st == ENGRAM_OK) {
+        char title[128];
+        snprintf(title, sizeof title, "AnBn, rule %s, seed %llu", ctx->rule, (unsigned long long)ctx->seed);
+        st = experiment_plot_curve(experiment_figure_path(ctx, "learning_curve.png"), r.curve,
+                                   (size_t)r.state[LEARNER_S_N_EVAL], title, "accuracy", "accuracy / loss");
+    }
     anbn_run_free(&r);
     return st;
 }

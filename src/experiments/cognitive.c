@@ -48,6 +48,7 @@
 #include "engram/r2n2.h"
 #include "engram/rng.h"
 #include "engram/run.h"
+#include "experiments/figure_path.h"
 
 #define COG_RULES "bptt|fa|rflo|esn|r2n2|lstm|gru"
 #define COG_TRAIN_KEYS(STEPS, EVAL, CRIT, TEST)                                               \
@@ -142,13 +143,10 @@ typedef struct cog_run {
     double *out;      /* (T, O) outputs of one test trial */
     double *act;      /* (T, N) hidden states of one test trial */
     double *curve;    /* (E, 3): step, test loss, score per evaluation */
-    double *state;    /* run state saved in checkpoints, see COG_S_* */
+    double *state;    /* run state saved in checkpoints, LEARNER_S_* (learner.h) */
     double *gonogo_trace; /* (2, T) mean P(go) */
     size_t n_eval_max, n_state, N;
 } cog_run;
-
-enum { COG_S_LOSS_SUM, COG_S_LOSS_N, COG_S_CRIT, COG_S_N_EVAL, COG_S_LAST_CKPT,
-       COG_S_EXTRA, COG_S_FIXED = COG_S_EXTRA + LEARNER_MAX_EXTRA };
 
 static void cog_run_free(cog_run *r) {
     if (r->l) r->lt->free(r->l);
@@ -251,6 +249,27 @@ static void cog_evaluate(cog_run *r, int xent, double *acc, double *acc_top, dou
         *mse = NAN;
     }
     *loss = steps > 0 ? total / steps : NAN;
+}
+
+/* The loop's evaluation (learner_loop): columns loss, accuracy, [accuracy_top], [mse];
+ * the score is accuracy_top, mse or accuracy. */
+typedef struct cog_eval_arg {
+    cog_run *r;
+    int xent, has_top, is_ff;
+} cog_eval_arg;
+
+static void cog_eval(void *arg, long step, int last, double *row, double *acc, double *score,
+                     double *loss) {
+    cog_eval_arg *a = arg;
+    double acc_top, mse;
+    (void)step; (void)last;
+    cog_evaluate(a->r, a->xent, acc, &acc_top, &mse, loss);
+    size_t c = 0;
+    row[c++] = *loss;
+    row[c++] = *acc;
+    if (a->has_top) row[c++] = acc_top;
+    if (a->is_ff) row[c++] = mse;
+    *score = a->has_top ? acc_top : a->is_ff ? mse : *acc;
 }
 
 /* ---- psychometric fits ---- */
@@ -541,54 +560,6 @@ static int flipflop_figure(run_ctx *ctx, cog_run *r, size_t T) {
     return st;
 }
 
-/* The learning curve: the score and the test loss against updates. */
-static int cog_plot(run_ctx *ctx, const cog_run *r, size_t n_eval, const char *score) {
-    if (n_eval < 2) return ENGRAM_OK;
-    double *x = malloc(n_eval * sizeof *x), *y = malloc(2 * n_eval * sizeof *y);
-    if (!x || !y) { free(x); free(y); return engram_fail(ENGRAM_ENOMEM, "out of memory"); }
-    for (size_t e = 0; e < n_eval; e++) {
-        x[e] = r->curve[e * 3];
-        y[e] = r->curve[e * 3 + 2];
-        y[n_eval + e] = r->curve[e * 3 + 1];
-    }
-    char title[128];
-    snprintf(title, sizeof title, "%s, rule %s, seed %llu", ctx->experiment, ctx->rule,
-             (unsigned long long)ctx->seed);
-    const char *names[2] = {score, "test loss"};
-    image_plot p = {title, "updates", "score / loss", x, y, NULL, NULL, 2, n_eval, names, 0, 0, 0};
-    int st = image_write_plot(run_path(ctx, "learning_curve.png"), &p);
-    free(x); free(y);
-    return st;
-}
-
-/* The learner's parameters, one .npy per named matrix (the rate RNNs' block is split
- * into w_rec, w_in, b_rec, w_out, b_out, see rnn.h), other blobs whole. */
-static int cog_write_weights(run_ctx *ctx, const ckpt_blob *blobs, size_t nb, size_t I, size_t N,
-                             size_t O) {
-    for (size_t k = 0; k < nb; k++) {
-        if (!strcmp(blobs[k].name, "rnn.params")) {
-            const double *w = blobs[k].data;
-            if (blobs[k].size != (N * N + N * I + N + O * N + O) * sizeof(double)) continue;
-            size_t s1[2] = {N, N}, s2[2] = {N, I}, s3[1] = {N}, s4[2] = {O, N}, s5[1] = {O};
-            int st = run_write_npy(ctx, "w_rec.npy", w, 2, s1);
-            if (st == ENGRAM_OK) st = run_write_npy(ctx, "w_in.npy", w + N * N, 2, s2);
-            if (st == ENGRAM_OK) st = run_write_npy(ctx, "b_rec.npy", w + N * N + N * I, 1, s3);
-            if (st == ENGRAM_OK) st = run_write_npy(ctx, "w_out.npy", w + N * N + N * I + N, 2, s4);
-            if (st == ENGRAM_OK) st = run_write_npy(ctx, "b_out.npy", w + N * N + N * I + N + O * N, 1, s5);
-            return st;
-        }
-    }
-    /* other learners: the first blob, whole */
-    if (nb > 0 && blobs[0].size % sizeof(double) == 0 && blobs[0].size > 0) {
-        char name[80];
-        snprintf(name, sizeof name, "%s.npy", blobs[0].name);
-        for (char *c = name; *c && strcmp(c, ".npy"); c++) if (*c == '.') *c = '_';
-        size_t sh[1] = {blobs[0].size / sizeof(double)};
-        return run_write_npy(ctx, name, blobs[0].data, 1, sh);
-    }
-    return ENGRAM_OK;
-}
-
 static int cog_run_fn(run_ctx *ctx) {
     const config *cfg = ctx->cfg;
     const char *rule = config_str(cfg, "train.rule"), *en = ctx->experiment;
@@ -645,7 +616,7 @@ static int cog_run_fn(run_ctx *ctx) {
     r.act = calloc(T_max * (N ? N : 1), sizeof *r.act);
     r.n_eval_max = (size_t)(steps / eval_every) + 2;
     r.curve = calloc(r.n_eval_max * 3, sizeof *r.curve);
-    r.n_state = COG_S_FIXED;
+    r.n_state = LEARNER_S_FIXED;
     r.state = calloc(r.n_state, sizeof *r.state);
     gsl_rng *rt = rng_stream_alloc(ctx->seed, "test", 0);
     if (!r.batch || !r.test || !r.info || !r.choice || !r.ctime || !r.data || !r.out || !r.act ||
@@ -660,8 +631,8 @@ static int cog_run_fn(run_ctx *ctx) {
                                    r.test->mask + i * Tt, &r.info[i]);
     }
     gsl_rng_free(rt);
-    r.state[COG_S_CRIT] = -1;
-    for (size_t k = 0; k < LEARNER_MAX_EXTRA; k++) r.state[COG_S_EXTRA + k] = NAN;
+    r.state[LEARNER_S_CRIT] = -1;
+    for (size_t k = 0; k < LEARNER_MAX_EXTRA; k++) r.state[LEARNER_S_EXTRA + k] = NAN;
 
     ckpt_blob blobs[COG_MAX_BLOBS];
     size_t nb = r.lt->blobs(r.l, blobs, COG_MAX_BLOBS - 4), nb_learner = nb;
@@ -683,90 +654,19 @@ static int cog_run_fn(run_ctx *ctx) {
     size_t nc = 2;
     if (has_top) cols[nc++] = "accuracy_top";
     if (is_ff) cols[nc++] = "mse";
-    cols[nc++] = "train_loss";
-    for (size_t k = 0; k < n_extra; k++) cols[nc + k] = r.lt->extra_name(r.l, k);
-    st = run_metrics_begin(ctx, cols, nc + n_extra, step);
+    cols[nc] = "train_loss";
+    for (size_t k = 0; k < n_extra; k++) cols[nc + 1 + k] = r.lt->extra_name(r.l, k);
+    st = run_metrics_begin(ctx, cols, nc + 1 + n_extra, step);
     if (st != ENGRAM_OK) { cog_run_free(&r); return st; }
     const char *score_name = has_top ? "accuracy_top" : is_ff ? "mse" : "accuracy";
 
     double acc = 0, acc_top = NAN, mse = NAN, test_loss = 0;
-    if (ctx->resuming) step++;
-    for (;; step++) {
-        if (step > steps) break; /* resumed from the checkpoint of a finished run */
-        if (run_stop_signal() && step > 0) { /* SIGINT/SIGTERM: everything of step - 1 is done */
-            wall = run_wall(ctx);
-            st = run_ckpt_save(ctx, step - 1, blobs, nb);
-            cog_run_free(&r);
-            return st != ENGRAM_OK ? st : engram_fail(ENGRAM_EINTR, "%s: interrupted after update %ld, "
-                                                      "checkpoint saved", en, step - 1);
-        }
-        if (step > 0) {
-            double loss, extra[LEARNER_MAX_EXTRA];
-            for (size_t k = 0; k < LEARNER_MAX_EXTRA; k++) extra[k] = NAN;
-            trial_batch_fill(r.batch, r.tk, r.data);
-            st = r.lt->train(r.l, r.batch, &loss, extra);
-            if (st == ENGRAM_OK && !isfinite(loss))
-                st = engram_fail(ENGRAM_EDIVERGED, "%s: %s: non-finite training loss at update %ld "
-                                 "(lower train.lr or set train.clip_norm)", en, rule, step);
-            if (st != ENGRAM_OK) {
-                if (st == ENGRAM_EDIVERGED) {
-                    char msg[512];
-                    snprintf(msg, sizeof msg, "%s", engram_error());
-                    run_summary_real(ctx, "accuracy", acc);
-                    run_summary_int(ctx, "steps_to_criterion", (long)r.state[COG_S_CRIT]);
-                    run_summary_real(ctx, "loss", NAN);
-                    run_summary_int(ctx, "diverged_at", step);
-                    engram_fail(st, "%s: diverged at update %ld: %s", en, step, msg);
-                }
-                cog_run_free(&r);
-                return st;
-            }
-            r.state[COG_S_LOSS_SUM] += loss;
-            r.state[COG_S_LOSS_N] += 1;
-            for (size_t k = 0; k < n_extra; k++) r.state[COG_S_EXTRA + k] = extra[k];
-        }
-        if (step % eval_every != 0 && step != steps) continue;
-        cog_evaluate(&r, xent, &acc, &acc_top, &mse, &test_loss);
-        double row[4 + LEARNER_MAX_EXTRA];
-        size_t c = 0;
-        row[c++] = test_loss;
-        row[c++] = acc;
-        if (has_top) row[c++] = acc_top;
-        if (is_ff) row[c++] = mse;
-        row[c++] = r.state[COG_S_LOSS_N] > 0 ? r.state[COG_S_LOSS_SUM] / r.state[COG_S_LOSS_N] : NAN;
-        for (size_t k = 0; k < n_extra; k++) row[c + k] = r.state[COG_S_EXTRA + k];
-        r.state[COG_S_LOSS_SUM] = r.state[COG_S_LOSS_N] = 0;
-        double score = has_top ? acc_top : is_ff ? mse : acc;
-        int met = is_ff ? score <= criterion : score >= criterion;
-        if (r.state[COG_S_CRIT] < 0 && met) r.state[COG_S_CRIT] = (double)step;
-        size_t ei = (size_t)r.state[COG_S_N_EVAL];
-        if (ei < r.n_eval_max) {
-            r.curve[ei * 3] = (double)step;
-            r.curve[ei * 3 + 1] = test_loss;
-            r.curve[ei * 3 + 2] = score;
-            r.state[COG_S_N_EVAL] = (double)(ei + 1);
-        }
-        st = run_metrics_row(ctx, step, row);
-        if (st != ENGRAM_OK) { cog_run_free(&r); return st; }
-        if (!isfinite(test_loss)) {
-            run_summary_real(ctx, "accuracy", acc);
-            run_summary_int(ctx, "steps_to_criterion", (long)r.state[COG_S_CRIT]);
-            run_summary_real(ctx, "loss", test_loss);
-            run_summary_int(ctx, "diverged_at", step);
-            cog_run_free(&r);
-            return engram_fail(ENGRAM_EDIVERGED, "%s: %s: non-finite test loss at update %ld "
-                               "(lower train.lr or set train.clip_norm)", en, rule, step);
-        }
-        run_progress(ctx, step, steps, "%s %.3f, test loss %.4f", score_name, score, test_loss);
-        if (step >= steps) break;
-        if (ckpt_every > 0 && step - (long)r.state[COG_S_LAST_CKPT] >= ckpt_every) {
-            r.state[COG_S_LAST_CKPT] = (double)step;
-            wall = run_wall(ctx);
-            st = run_ckpt_save(ctx, step, blobs, nb);
-            if (st != ENGRAM_OK) { cog_run_free(&r); return st; }
-        }
-    }
-    run_progress_done(ctx);
+    cog_eval_arg ea = {&r, xent, has_top, is_ff};
+    learner_loop lp = {en, rule, score_name, r.lt, r.l, r.tk, r.batch, r.data, steps, eval_every,
+                       ckpt_every, criterion, is_ff, r.state, r.curve, r.n_eval_max, nc, n_extra,
+                       blobs, nb, &wall, cog_eval, &ea, 0, 0, 0};
+    st = learner_loop_run(ctx, &lp, step);
+    if (st != ENGRAM_OK) { cog_run_free(&r); return st; }
 
     /* final metrics, arrays and figures */
     if (kind == COG_GONOGO) {
@@ -777,7 +677,7 @@ static int cog_run_fn(run_ctx *ctx) {
     run_summary_real(ctx, "accuracy", acc);
     if (has_top) run_summary_real(ctx, "accuracy_top", acc_top);
     if (is_ff) run_summary_real(ctx, "mse", mse);
-    run_summary_int(ctx, "steps_to_criterion", (long)r.state[COG_S_CRIT]);
+    run_summary_int(ctx, "steps_to_criterion", (long)r.state[LEARNER_S_CRIT]);
     run_summary_real(ctx, "loss", test_loss);
     if (kind == COG_DECISION) {
         double (*const v[1])(const cog_run *, size_t, int *) = {val_signed_coh};
@@ -805,7 +705,7 @@ static int cog_run_fn(run_ctx *ctx) {
     size_t sh_o[2] = {T, O}, sh_a[2] = {T, N};
     if (st == ENGRAM_OK) st = run_write_npy(ctx, "outputs.npy", r.out, 2, sh_o);
     if (st == ENGRAM_OK && N) st = run_write_npy(ctx, "activity.npy", r.act, 2, sh_a);
-    if (st == ENGRAM_OK) st = cog_write_weights(ctx, blobs, nb_learner, I, N, O);
+    if (st == ENGRAM_OK) st = learner_write_params(ctx, rule, blobs, nb_learner, I, O);
     if (st == ENGRAM_OK && kind == COG_FLIPFLOP) st = flipflop_figure(ctx, &r, T);
     if (st == ENGRAM_OK) { /* (I + O, T): inputs then outputs, time along x */
         double *z = malloc((I + O) * T * sizeof *z);
@@ -820,7 +720,13 @@ static int cog_run_fn(run_ctx *ctx) {
                                        title, "time step", "inputs | outputs");
         free(z);
     }
-    if (st == ENGRAM_OK) st = cog_plot(ctx, &r, (size_t)r.state[COG_S_N_EVAL], score_name);
+    if (st == ENGRAM_OK) {
+        char title[128];
+        snprintf(title, sizeof title, "%s, rule %s, seed %llu", ctx->experiment, ctx->rule,
+                 (unsigned long long)ctx->seed);
+        st = experiment_plot_curve(run_path(ctx, "learning_curve.png"), r.curve,
+                                   (size_t)r.state[LEARNER_S_N_EVAL], title, score_name, "score / loss");
+    }
     cog_run_free(&r);
     return st;
 }

@@ -41,7 +41,7 @@ static const cfg_key reservoir_keys[] = {
     {"reservoir.arpack_max_iter", CFG_INT, "3000", 1, 10000000, NULL,
      "ARPACK: implicit restarts before giving up"},
     {"reservoir.arpack_check", CFG_BOOL, "true", 0, 0, NULL,
-     "ARPACK: a second run from another starting vector must agree to 1e-9"},
+     "ARPACK: a run on W deflated by the subspace found must find no larger modulus"},
     {"reservoir.topology", CFG_ENUM, "sparse", 0, 0, "sparse|orthogonal",
      "W: sparse (nnz_per_row non-zeros per row) or orthogonal (QR of a Gaussian matrix)"},
     {"reservoir.nnz_per_row", CFG_INT, "10", 1, 2000000, NULL, "non-zeros per row of a sparse W"},

@@ -14,7 +14,10 @@
  * 1 for exp7, which avoids the released exp7's empty epochs). train.exp8_error =
  * released uses the released error scale (the mean per-step loss). The first epoch replays n_seq. A replay is correct when the
  * argmax of the predicted action (outputs 0..3) equals the next scripted action at
- * every counted step, judged with the learner's step() just before the replay.
+ * every counted step, judged with the learner's step() just before the replay
+ * (train.judge = step) or from the replay's own forward pass (replay: one pass fewer;
+ * the same judgement when the replay starts from the state step() starts from and sees
+ * the same inputs, i.e. rate RNNs, and r2n2 with h0 = 0 and no cache).
  * Training stops when the mean correctness over the last train.window replays reaches
  * train.criterion (the released exp2 uses 0.85 over 3 n_seq), or after
  * train.max_epochs; summary `train_correct` is that mean.
@@ -45,7 +48,12 @@
  * outward, right arm inward to outward), ratemaps.png / ratemaps.npy ((units, rows,
  * cols) mean activity per maze cell, NaN for walls and unvisited cells; tiles of 16
  * units evenly spaced in peak order). summary `place_coverage` = fraction of track
- * positions holding the peak of at least one unit.
+ * positions holding the peak of at least one unit. Track cells split by trial type
+ * (tm_split_cells, splitcells.h): split_place_cells.png, split_activity.npy,
+ * cell_types.csv and summary cells_place / cells_ramp / cells_other / cells_splitter.
+ * heldout.csv: one row per held-out trial (geometry, rewarded and chosen arm, steps, the
+ * first action off the correct path, its row relative to the arm row and the action);
+ * summary `heldout_arm_reached` = fraction of held-out trials that reached an arm end.
  */
 #include <math.h>
 #include <stdio.h>
@@ -58,6 +66,7 @@
 #include "engram/learner.h"
 #include "engram/r2n2.h"
 #include "engram/rng.h"
+#include "engram/splitcells.h"
 #include "engram/run.h"
 #include "engram/tmaze.h"
 #include "experiments/figure_path.h"
@@ -91,6 +100,9 @@ static const cfg_key tmaze_keys[] = {
     {"train.exp8_error", CFG_ENUM, "engram", 0, 0, "engram|released", "exp8 error e: mean squared "
      "error per output component and step (engram), or the released mean of the per-step loss "
      "0.5 ||o - y||^2 (5.5x larger for 11 outputs)"},
+    {"train.judge", CFG_ENUM, "step", 0, 0, "step|replay", "a replay's correctness: from a "
+     "separate closed-loop step() pass just before it (step), or from the replay's own forward "
+     "pass, one pass fewer per replay (replay; rules without one fall back to step)"},
     {"train.max_epochs", CFG_INT, "400", 1, 1e7, NULL, "epochs at most"},
     {"train.window", CFG_INT, "400", 1, 1e7, NULL, "replays averaged for the stopping rule"},
     {"train.criterion", CFG_REAL, "0.9", 0, 1, NULL, "stop when the mean correctness over the "
@@ -149,6 +161,16 @@ static int replay_correct(tm_run *r) {
     return ok;
 }
 
+/* 1 if outputs (T, O) of the replay's own forward pass give the scripted action at
+ * every counted step of batch item 0. */
+static int outputs_correct(const tm_run *r, const double *out, size_t T) {
+    const trial_batch *b = r->b;
+    size_t O = b->n_out;
+    for (size_t t = 0; t < T && t < b->len[0]; t++)
+        if (b->mask[t] > 0 && argmax4(out + t * O) != argmax4(b->y + t * O)) return 0;
+    return 1;
+}
+
 /* Linear track position of cell (row, col) (see the file comment), or -1. */
 static long track_pos(const tmaze_env *e, size_t row, size_t col) {
     size_t stem = e->l_cue + e->l_delay, lb = e->l_branch;
@@ -159,21 +181,55 @@ static long track_pos(const tmaze_env *e, size_t row, size_t col) {
     return (long)(stem + lb + (col - lb));
 }
 
+/* One closed-loop trial: geometry, outcome and the first step off the correct path. */
+typedef struct tm_trial {
+    size_t lc, ld, lb;
+    int stage;        /* trial of the episode: 0 = cued (sample), >= 1 = choice */
+    int rewarded_arm; /* TMAZE_LEFT / TMAZE_RIGHT */
+    int chosen;       /* arm end reached, -1 if none within the allowance */
+    int rewarded;
+    long steps;       /* actions executed */
+    long err_step;    /* first action that differs from the correct one, -1 if none */
+    long err_row;     /* its cell's row minus the arm row (< 0: in the stem, 0: arm row) */
+    int err_action;
+} tm_trial;
+
 typedef struct tm_test {
     double reward_rate, reward_rate_choice;
     size_t n_pos, rows, cols, n_units;
+    size_t lc, ld, lb;           /* geometry */
     double *pos_sum, *pos_cnt;   /* (units, n_pos), (n_pos,) */
     double *grid_sum, *grid_cnt; /* (units, rows*cols), (rows*cols,) */
+    size_t n_trials;
+    tm_trial *trials;            /* (n_trials,) */
+    double *tr_sum, *tr_cnt;     /* with per-trial recording: (n_trials, n_pos, units), (n_trials, n_pos) */
 } tm_test;
 
+static void tm_test_free(tm_test *t) {
+    free(t->pos_sum); free(t->pos_cnt); free(t->grid_sum); free(t->grid_cnt);
+    free(t->trials); free(t->tr_sum); free(t->tr_cnt);
+    memset(t, 0, sizeof *t);
+}
+
+/* The correct action at cell (row, col) of e: down in the stem, then toward the
+ * rewarded arm's end. */
+static int tm_correct_action(const tmaze_env *e) {
+    if (e->row < e->l_cue + e->l_delay) return TMAZE_DOWN;
+    return e->rewarded_arm;
+}
+
+/* Runs n_trials closed-loop trials on one geometry (see the file comment) into res
+ * (caller zeroes it, frees it with tm_test_free); per_trial also records each trial's
+ * mean activity per track position (tr_sum / tr_cnt). */
 static int tm_closed_loop(tm_run *r, const config *cfg, uint64_t seed, tm_test *res, size_t lc,
-                          size_t ld, size_t lb, size_t n_trials, const char *stream) {
+                          size_t ld, size_t lb, size_t n_trials, const char *stream, int per_trial) {
     size_t per_ep = r->tp.variant == TMAZE_ALTERNATION ? r->tp.n_trials : 1;
     double noise = r->tp.noise;
     size_t N = 0;
     r->lt->reset(r->l);
     r->lt->state(r->l, &N);
     res->n_units = N;
+    res->lc = lc; res->ld = ld; res->lb = lb;
     res->rows = lc + ld + 1;
     res->cols = 2 * lb + 1;
     res->n_pos = lc + ld + 1 + 2 * lb;
@@ -182,7 +238,14 @@ static int tm_closed_loop(tm_run *r, const config *cfg, uint64_t seed, tm_test *
     res->pos_cnt = calloc(res->n_pos, sizeof(double));
     res->grid_sum = calloc(N * G, sizeof(double));
     res->grid_cnt = calloc(G, sizeof(double));
-    if (!res->pos_sum || !res->pos_cnt || !res->grid_sum || !res->grid_cnt)
+    res->n_trials = n_trials;
+    res->trials = calloc(n_trials, sizeof *res->trials);
+    if (per_trial) {
+        res->tr_sum = calloc(n_trials * res->n_pos * N, sizeof(double));
+        res->tr_cnt = calloc(n_trials * res->n_pos, sizeof(double));
+    }
+    if (!res->pos_sum || !res->pos_cnt || !res->grid_sum || !res->grid_cnt || !res->trials ||
+        (per_trial && (!res->tr_sum || !res->tr_cnt)))
         return engram_fail(ENGRAM_ENOMEM, "tmaze: out of memory");
     gsl_rng *rn = rng_stream_alloc(seed, stream, 0);
     if (!rn) return engram_fail(ENGRAM_ENOMEM, "tmaze: out of memory");
@@ -204,6 +267,10 @@ static int tm_closed_loop(tm_run *r, const config *cfg, uint64_t seed, tm_test *
         tmaze_env_reset(&e, lc, ld, lb, arm, in_ep == 0);
         tmaze_input(TMAZE_UP, 0, tmaze_env_obs(&e), x);
         int reward = 0, done = 0;
+        tm_trial *tr = res->trials + k;
+        *tr = (tm_trial){lc, ld, lb, (int)in_ep, arm, -1, 0, 0, -1, 0, -1};
+        double *ts = per_trial ? res->tr_sum + k * res->n_pos * N : NULL;
+        double *tc = per_trial ? res->tr_cnt + k * res->n_pos : NULL;
         for (size_t s = 0;; s++) {
             /* feed the current input (after an arm end: the arm-end input, as in the
              * training episodes) and record the state at the current cell */
@@ -219,11 +286,23 @@ static int tm_closed_loop(tm_run *r, const config *cfg, uint64_t seed, tm_test *
             }
             if (p >= 0) res->pos_cnt[p] += 1;
             res->grid_cnt[g] += 1;
+            if (ts && p >= 0) {
+                for (size_t u = 0; u < N; u++) ts[(size_t)p * N + u] += h[u];
+                tc[p] += 1;
+            }
             if (done || s == max_steps) break;
             int a = argmax4(r->out);
+            if (tr->err_step < 0 && a != tm_correct_action(&e)) {
+                tr->err_step = (long)s;
+                tr->err_row = (long)e.row - (long)(lc + ld);
+                tr->err_action = a;
+            }
+            tr->steps = (long)s + 1;
             done = tmaze_env_step(&e, a, &reward);
             tmaze_input(a, reward, tmaze_env_obs(&e), x);
         }
+        tr->chosen = done ? e.chosen_arm : -1;
+        tr->rewarded = done && reward;
         if (done && reward) rewarded++;
         if (in_ep > 0) { choice_trials++; if (done && reward) choice_rewarded++; }
         /* with no choice, the next trial rewards the arm opposite to the correct one */
@@ -371,6 +450,161 @@ done:
     return st;
 }
 
+/* Track cells split by trial type (splitcells.h) from the per-trial activity of the test
+ * trials: conditions = turn taken (cued: left, right; alternation: sample and choice
+ * trials, each left and right), each condition's path = stem, junction, the arm taken
+ * (L = l_cue + l_delay + 1 + l_branch positions, the arm inward to outward). Writes
+ * split_activity.npy ((C, units, L) mean activity, NaN where unvisited), cell_types.csv
+ * (one row per unit: class, splitter, delay-stem effect and permutation p) and
+ * split_place_cells.png (one panel per condition, each unit min-max normalised over all
+ * conditions, units sorted by their peak on the first condition); summary cells_place,
+ * cells_ramp, cells_other, cells_splitter. Splitters are tested on the delay stem (the
+ * cells after the cue, whose input is the same on every trial type) with the turn as the
+ * label, shuffled within sample and choice trials. */
+static int tm_split_cells(run_ctx *ctx, tm_run *r, const tm_test *res, const char *rule) {
+    size_t K = res->n_trials, P = res->n_pos, N = res->n_units;
+    size_t lc = res->lc, S = res->lc + res->ld, lb = res->lb, L = S + 1 + lb;
+    int alt = r->tp.variant == TMAZE_ALTERNATION;
+    size_t C = alt ? 4 : 2;
+    double *act = malloc(K * P * N * sizeof(double)), *maps = malloc(C * N * L * sizeof(double));
+    double *cnt = calloc(C * L, sizeof(double)), *range = malloc(N * sizeof(double));
+    double *eff = malloc(N * sizeof(double)), *pv = malloc(N * sizeof(double));
+    double *norm = malloc(C * N * L * sizeof(double));
+    int *label = malloc(K * sizeof(int)), *stratum = malloc(K * sizeof(int)), *cls = malloc(N * sizeof(int));
+    size_t *seg = malloc((S + 1) * sizeof(size_t)), *order = malloc(N * sizeof(size_t));
+    long *peak = malloc(N * sizeof(long));
+    size_t n_cond[4] = {0, 0, 0, 0};
+    gsl_rng *rn = rng_stream_alloc(ctx->seed, "cells", 0);
+    int st = ENGRAM_OK;
+    if (!act || !maps || !cnt || !range || !eff || !pv || !norm || !label || !stratum || !cls ||
+        !seg || !order || !peak || !rn) {
+        st = engram_fail(ENGRAM_ENOMEM, "tmaze: out of memory");
+        goto done;
+    }
+    /* per-trial means; labels */
+    for (size_t k = 0; k < K; k++) {
+        for (size_t q = 0; q < P; q++) {
+            double c = res->tr_cnt[k * P + q];
+            for (size_t u = 0; u < N; u++)
+                act[(k * P + q) * N + u] = c > 0 ? res->tr_sum[(k * P + q) * N + u] / c : NAN;
+        }
+        const tm_trial *t = res->trials + k;
+        label[k] = t->chosen < 0 ? -1 : t->chosen == TMAZE_LEFT ? 0 : 1;
+        stratum[k] = t->stage > 0;
+    }
+    /* condition maps along each condition's path */
+    memset(maps, 0, C * N * L * sizeof(double));
+    for (size_t k = 0; k < K; k++) {
+        if (label[k] < 0) continue;
+        size_t c = (size_t)(alt ? 2 * stratum[k] + label[k] : label[k]);
+        n_cond[c]++;
+        for (size_t j = 0; j < L; j++) {
+            size_t q = j <= S ? j : label[k] == 0 ? j : j + lb; /* left arm: S+1..S+lb */
+            const double *a = act + (k * P + q) * N;
+            if (!isfinite(a[0])) continue;
+            for (size_t u = 0; u < N; u++) maps[(c * N + u) * L + j] += a[u];
+            cnt[c * L + j] += 1;
+        }
+    }
+    for (size_t c = 0; c < C; c++)
+        for (size_t u = 0; u < N; u++)
+            for (size_t j = 0; j < L; j++)
+                maps[(c * N + u) * L + j] = cnt[c * L + j] > 0 ? maps[(c * N + u) * L + j] / cnt[c * L + j] : NAN;
+    for (size_t u = 0; u < N; u++) {
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t c = 0; c < C; c++)
+            for (size_t j = 0; j < L; j++) {
+                double v = maps[(c * N + u) * L + j];
+                if (isfinite(v)) { lo = fmin(lo, v); hi = fmax(hi, v); }
+            }
+        range[u] = hi > lo ? hi - lo : 0;
+        peak[u] = -1;
+        double best = -INFINITY;
+        for (size_t c = 0; c < C; c++)
+            for (size_t j = 0; j < L; j++) {
+                double v = maps[(c * N + u) * L + j];
+                norm[(c * N + u) * L + j] = !isfinite(v) ? NAN : range[u] > 0 ? (v - lo) / range[u] : 0;
+                if (c == 0 && isfinite(v) && v > best) { best = v; peak[u] = (long)j; }
+            }
+        order[u] = u;
+    }
+    cells_params cp = cells_defaults();
+    cells_classify(maps, C, N, L, &cp, cls);
+    size_t n_seg = 0;
+    for (size_t j = lc; j < S; j++) seg[n_seg++] = j; /* the delay stem */
+    size_t n0 = 0, n1 = 0;
+    for (size_t k = 0; k < K; k++) { n0 += label[k] == 0; n1 += label[k] == 1; }
+    int tested = n_seg > 0 && n0 > 0 && n1 > 0;
+    if (tested) st = cells_splitter(act, K, P, N, label, stratum, seg, n_seg, range, &cp, rn, eff, pv);
+    else for (size_t u = 0; u < N; u++) { eff[u] = NAN; pv[u] = NAN; }
+    if (st != ENGRAM_OK) goto done;
+    size_t counts[3] = {0, 0, 0}, n_split = 0;
+    int is_r2n2 = strcmp(rule, "r2n2") == 0;
+    size_t half = N / 2 ? N / 2 : 1;
+    FILE *f = fopen(run_path(ctx, "cell_types.csv"), "w");
+    if (!f) { st = engram_fail(ENGRAM_EIO, "cannot write %s", run_path(ctx, "cell_types.csv")); goto done; }
+    fprintf(f, "unit,name,class,splitter,delay_effect,delay_p\n");
+    static const char *const cname[3] = {"other", "place", "ramp"};
+    for (size_t u = 0; u < N; u++) {
+        int sp = tested && pv[u] < cp.alpha && eff[u] >= cp.min_effect;
+        counts[cls[u]]++;
+        n_split += (size_t)sp;
+        char nm[24];
+        if (is_r2n2) snprintf(nm, sizeof nm, "%s%zu", u < half ? "A" : "B", u % half);
+        else snprintf(nm, sizeof nm, "h%zu", u);
+        fprintf(f, "%zu,%s,%s,%d,%.6g,%.6g\n", u, nm, cname[cls[u]], sp, eff[u], pv[u]);
+    }
+    if (fclose(f) != 0) { st = engram_fail(ENGRAM_EIO, "cannot write %s", run_path(ctx, "cell_types.csv")); goto done; }
+    run_summary_int(ctx, "cells_place", (long)counts[CELLS_PLACE]);
+    run_summary_int(ctx, "cells_ramp", (long)counts[CELLS_RAMP]);
+    run_summary_int(ctx, "cells_other", (long)counts[CELLS_OTHER]);
+    if (tested) run_summary_int(ctx, "cells_splitter", (long)n_split);
+    size_t shp[3] = {C, N, L};
+    st = run_write_npy(ctx, "split_activity.npy", maps, 3, shp);
+    if (st != ENGRAM_OK) goto done;
+    for (size_t i = 1; i < N; i++) { /* units by peak on condition 0 (stable) */
+        size_t k = order[i], j = i;
+        while (j > 0 && peak[order[j - 1]] > peak[k]) { order[j] = order[j - 1]; j--; }
+        order[j] = k;
+    }
+    /* (C, N, L * rep) sorted and normalised, each position repeated rep times so that a
+     * short maze's panels are at least 96 cells wide */
+    size_t rep = L >= 96 ? 1 : (96 + L - 1) / L, W = L * rep;
+    double *tiles = malloc(C * N * W * sizeof(double));
+    if (!tiles) { st = engram_fail(ENGRAM_ENOMEM, "tmaze: out of memory"); goto done; }
+    for (size_t c = 0; c < C; c++)
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < W; j++)
+                tiles[(c * N + i) * W + j] = norm[(c * N + order[i]) * L + j / rep];
+    static const char *const cn2[2] = {"left turn", "right turn"};
+    static const char *const cn4[4] = {"sample, left", "sample, right", "choice, left", "choice, right"};
+    char tt[4][48];
+    const char *tn[4];
+    for (size_t c = 0; c < C; c++) {
+        snprintf(tt[c], sizeof tt[c], "%s (%zu trials)", alt ? cn4[c] : cn2[c], n_cond[c]);
+        tn[c] = tt[c];
+    }
+    char title[200], sub[200];
+    snprintf(title, sizeof title, "%s units by trial type, sorted by peak on %s trials", rule,
+             alt ? "sample-left" : "left-turn");
+    snprintf(sub, sizeof sub, "%zu units: %zu place, %zu ramp, %zu other; %zu splitters on the "
+             "delay stem%s", N, counts[CELLS_PLACE], counts[CELLS_RAMP], counts[CELLS_OTHER], n_split,
+             config_bool(ctx->cfg, "run.quick") ? " (quick demo: not trained)" : "");
+    size_t scale = N * 3 <= 600 ? 3 : 1;
+    image_tiles tf = {.maps = tiles, .n = C, .rows = N, .cols = W, .per_row = C,
+                      .cmap = IMAGE_CMAP_JET, .scale = scale, .titles = tn, .title = title,
+                      .subtitle = sub, .x_label = "track position: start -> stem -> junction -> arm end",
+                      .y_label = "unit", .cbar_label = "activity, unit min (0) to max (1) over trial types",
+                      .shared_range = 1};
+    st = image_write_tile_fig(experiment_figure_path(ctx, "split_place_cells.png"), &tf);
+    free(tiles);
+done:
+    free(act); free(maps); free(cnt); free(range); free(eff); free(pv); free(norm);
+    free(label); free(stratum); free(cls); free(seg); free(order); free(peak);
+    if (rn) gsl_rng_free(rn);
+    return st;
+}
+
 /* Recall error of the content-addressed cache against load: N = 200, 400, 800 units,
  * 1..32 episodes of 10 random patterns, recall from each episode's first pattern, a
  * step wrong below 95 % agreement. Writes cache_capacity.npy ((3, 6, 4): N, episodes,
@@ -451,8 +685,10 @@ static int tmaze_run_fn(run_ctx *ctx) {
     const char *sched = config_str(cfg, "train.schedule");
     int released_e8 = strcmp(config_str(cfg, "train.exp8_error"), "released") == 0;
     long ckpt_every = config_int(cfg, "run.checkpoint_every");
+    int judge_replay = strcmp(config_str(cfg, "train.judge"), "replay") == 0;
     r.lt = learner_type_find(rule);
     if (!r.lt) return engram_fail(ENGRAM_EINVAL, "tmaze: rule '%s' is not available in this build", rule);
+    if (!r.lt->train_outputs) judge_replay = 0;
     r.tk = tmaze_task_alloc(&r.tp);
     if (!r.tk) return ENGRAM_EINVAL;
     r.l = r.lt->alloc(cfg, TMAZE_N_IN, TMAZE_N_IN, r.tk->t_max, ctx->seed);
@@ -515,9 +751,14 @@ static int tmaze_run_fn(run_ctx *ctx) {
         for (size_t k = 0; k < LEARNER_MAX_EXTRA; k++) extra[k] = NAN;
         for (size_t i = 0; i < n; i++) {
             trial_batch_fill(r.b, r.tk, r.data);
-            int ok = replay_correct(&r);
+            int ok = judge_replay ? 0 : replay_correct(&r);
             double loss;
             st = r.lt->train(r.l, r.b, &loss, extra);
+            if (st == ENGRAM_OK && judge_replay) {
+                size_t T_out = 0;
+                const double *o = r.lt->train_outputs(r.l, &T_out);
+                ok = outputs_correct(&r, o, T_out);
+            }
             if (st != ENGRAM_OK) {
                 run_summary_real(ctx, "train_correct", train_correct);
                 run_summary_real(ctx, "reward_rate", NAN);
@@ -575,29 +816,45 @@ static int tmaze_run_fn(run_ctx *ctx) {
     memset(&ho, 0, sizeof ho);
     st = tm_closed_loop(&r, cfg, ctx->seed, &res, (size_t)config_int(cfg, "test.cue"),
                         (size_t)config_int(cfg, "test.delay"), (size_t)config_int(cfg, "test.branch"),
-                        (size_t)config_int(cfg, "test.trials"), "test");
+                        (size_t)config_int(cfg, "test.trials"), "test", 1);
     /* held-out geometries: each length one cell beyond the training range (below the
      * minimum when the minimum allows it, else above the maximum), an even number of
      * trials so both cue sides are tested equally */
     size_t n_ho = (size_t)config_int(cfg, "test.heldout_trials");
-    double ho_rate = NAN;
+    double ho_rate = NAN, ho_reached = NAN;
     if (st == ENGRAM_OK && n_ho > 0) {
-        size_t hc = r.tp.cue_max + 1, hd = r.tp.delay_max + 1, hb = r.tp.branch_max + 1;
         n_ho += n_ho % 2;
-        st = tm_closed_loop(&r, cfg, ctx->seed, &ho, hc, hd, hb, n_ho / 2, "heldout");
-        double r1 = ho.reward_rate;
-        free(ho.pos_sum); free(ho.pos_cnt); free(ho.grid_sum); free(ho.grid_cnt);
-        memset(&ho, 0, sizeof ho);
-        hc = r.tp.cue_min > 1 ? r.tp.cue_min - 1 : hc;
-        hd = r.tp.delay_min > 0 ? r.tp.delay_min - 1 : hd;
-        hb = r.tp.branch_min > 1 ? r.tp.branch_min - 1 : hb;
-        if (st == ENGRAM_OK)
-            st = tm_closed_loop(&r, cfg, ctx->seed, &ho, hc, hd, hb, n_ho / 2, "heldout2");
-        ho_rate = 0.5 * (r1 + ho.reward_rate);
-        free(ho.pos_sum); free(ho.pos_cnt); free(ho.grid_sum); free(ho.grid_cnt);
+        size_t g[2][3] = {{r.tp.cue_max + 1, r.tp.delay_max + 1, r.tp.branch_max + 1}, {0, 0, 0}};
+        g[1][0] = r.tp.cue_min > 1 ? r.tp.cue_min - 1 : g[0][0];
+        g[1][1] = r.tp.delay_min > 0 ? r.tp.delay_min - 1 : g[0][1];
+        g[1][2] = r.tp.branch_min > 1 ? r.tp.branch_min - 1 : g[0][2];
+        static const char *const streams[2] = {"heldout", "heldout2"};
+        FILE *f = fopen(run_path(ctx, "heldout.csv"), "w");
+        if (!f) st = engram_fail(ENGRAM_EIO, "cannot write %s", run_path(ctx, "heldout.csv"));
+        else fprintf(f, "cue,delay,branch,rewarded_arm,chosen_arm,rewarded,steps,first_error_step,"
+                        "first_error_row,first_error_action\n");
+        double rates[2] = {0, 0}, reached = 0;
+        for (int h = 0; h < 2 && st == ENGRAM_OK; h++) {
+            st = tm_closed_loop(&r, cfg, ctx->seed, &ho, g[h][0], g[h][1], g[h][2], n_ho / 2,
+                                streams[h], 0);
+            rates[h] = ho.reward_rate;
+            for (size_t k = 0; st == ENGRAM_OK && k < ho.n_trials; k++) {
+                const tm_trial *t = ho.trials + k;
+                reached += t->chosen >= 0;
+                fprintf(f, "%zu,%zu,%zu,%d,%d,%d,%ld,%ld,%ld,%d\n", t->lc, t->ld, t->lb,
+                        t->rewarded_arm, t->chosen, t->rewarded, t->steps, t->err_step,
+                        t->err_step >= 0 ? t->err_row : 0, t->err_step >= 0 ? t->err_action : -1);
+            }
+            tm_test_free(&ho);
+        }
+        if (f && fclose(f) != 0 && st == ENGRAM_OK)
+            st = engram_fail(ENGRAM_EIO, "cannot write %s", run_path(ctx, "heldout.csv"));
+        ho_rate = 0.5 * (rates[0] + rates[1]);
+        ho_reached = reached / (double)n_ho;
     }
     double coverage = 0;
     if (st == ENGRAM_OK) st = tm_place_figures(ctx, &res, &coverage);
+    if (st == ENGRAM_OK) st = tm_split_cells(ctx, &r, &res, rule);
     if (st == ENGRAM_OK) st = tm_curves(ctx, &r, (size_t)r.state[S_N_EPOCHS]);
     if (st == ENGRAM_OK && is_r2n2) st = tm_cache_figures(ctx, &r);
     /* trained parameters, one .npy per named matrix (learner_param_views) */
@@ -610,7 +867,10 @@ static int tmaze_run_fn(run_ctx *ctx) {
     if (st == ENGRAM_OK && config_bool(cfg, "test.cache_capacity")) st = tm_cache_capacity(ctx);
     run_summary_real(ctx, "train_correct", train_correct);
     run_summary_real(ctx, "reward_rate", res.reward_rate);
-    if (n_ho > 0) run_summary_real(ctx, "reward_rate_heldout", ho_rate);
+    if (n_ho > 0) {
+        run_summary_real(ctx, "reward_rate_heldout", ho_rate);
+        run_summary_real(ctx, "heldout_arm_reached", ho_reached);
+    }
     /* chance: an agent that reaches an arm end picking the arm at random is rewarded
      * half the time; a replay is correct only if every predicted action is right */
     run_summary_real(ctx, "reward_rate_chance", 0.5);
@@ -626,7 +886,7 @@ static int tmaze_run_fn(run_ctx *ctx) {
         run_summary_int(ctx, "rev_replays", k.rev_replays);
         run_summary_int(ctx, "recall_failures", k.recall_failures);
     }
-    free(res.pos_sum); free(res.pos_cnt); free(res.grid_sum); free(res.grid_cnt);
+    tm_test_free(&res);
     tm_free(&r);
     return st;
 }

@@ -10,7 +10,34 @@
 #endif
 #include "engram/engram.h"
 #include "engram/rng.h"
+#include "engram/kern_gemm.h"
+#include "engram/kernels.h"
 #include "engram/pathint.h"
+
+/* The float32 compute state (pathint_set_precision): a float mirror of the parameter and
+ * gradient blocks (same layout) and the float activations of the RNN core. */
+struct pathint_f32 {
+    float *params, *grads;      /* (n_params,) */
+    float *x, *init, *z, *hs;   /* (T, B, I), (B, P + D), (T, B, H), (T + 1, B, H) */
+    float *gd, *p_pc, *p_hd;    /* (T, B, H), (T, B, P), (T, B, D) */
+    float *d_pc, *d_hd, *d_g;   /* (T, B, P), (T, B, D), (T, B, H) */
+    float *dz, *dh0, *wt;       /* (T, B, H), (B, H), (H, H) */
+};
+
+#define PI_REAL double
+#define PI_SFX d
+#define PI_GEMM kern_gemm_d
+#include "gridcells/pathint_core.h"
+#undef PI_REAL
+#undef PI_SFX
+#undef PI_GEMM
+#define PI_REAL float
+#define PI_SFX s
+#define PI_GEMM kern_gemm_s
+#include "gridcells/pathint_core.h"
+#undef PI_REAL
+#undef PI_SFX
+#undef PI_GEMM
 
 pathint_dims pathint_dims_default(void) {
     pathint_dims d = {3, 128, 256, 256, 12, PATHINT_LSTM};
@@ -54,11 +81,15 @@ void pathint_layers_map(pathint_layers *v, double *block, const pathint_dims *d)
     assert((size_t)(q - block) == pathint_n_params(d));
 }
 
+static void f32_free(struct pathint_f32 *f);
+
 void pathint_free(pathint *m) {
     if (!m) return;
     free(m->params); free(m->grads);
     free(m->x); free(m->init); free(m->z); free(m->hs); free(m->cs);
-    free(m->g); free(m->mask); free(m->gd); free(m->p_pc); free(m->p_hd);
+    if (m->d.kind != PATHINT_RNN) free(m->g); /* the RNN's g points into hs */
+    f32_free(m->f32);
+    free(m->mask); free(m->gd); free(m->p_pc); free(m->p_hd);
     free(m->row_loss); free(m->d_pc); free(m->d_hd); free(m->d_g); free(m->dh);
     free(m->dz); free(m->dh0); free(m->dc0); free(m->wt);
     if (m->drop_rng)
@@ -86,6 +117,7 @@ pathint *pathint_alloc(const pathint_dims *d, size_t max_batch, size_t n_steps) 
     m->forget_bias = 1.0;
     m->bias = d->kind == PATHINT_RNN ? 0 : 1;
     m->weight_decay = 0.0;
+    m->f32_outputs = 1;
     m->n_params = pathint_n_params(d);
     size_t TB = n_steps * max_batch, B = max_batch, H = d->n_hidden;
     size_t PD = d->n_pc + d->n_hd;
@@ -99,7 +131,7 @@ pathint *pathint_alloc(const pathint_dims *d, size_t max_batch, size_t n_steps) 
     PI_ALLOC(z, TB * G);
     PI_ALLOC(hs, (TB + B) * H);
     PI_ALLOC(cs, (TB + B) * H);
-    PI_ALLOC(g, TB * d->n_g);
+    if (d->kind != PATHINT_RNN) PI_ALLOC(g, TB * d->n_g);
     PI_ALLOC(mask, TB * d->n_g);
     PI_ALLOC(gd, TB * d->n_g);
     PI_ALLOC(p_pc, TB * d->n_pc);
@@ -130,6 +162,7 @@ pathint *pathint_alloc(const pathint_dims *d, size_t max_batch, size_t n_steps) 
     }
     pathint_layers_map(&m->w, m->params, d);
     pathint_layers_map(&m->gw, m->grads, d);
+    if (d->kind == PATHINT_RNN) m->g = m->hs + B * H; /* g = h_{1..T} */
     return m;
 }
 
@@ -196,100 +229,114 @@ void pathint_dropout_mask(pathint *m, size_t B, uint64_t seed, uint64_t step) {
     }
 }
 
-/* Adds bias (N,; NULL: none) to each of the R rows of a (R, N), takes the softmax of each row in
- * place (log-sum-exp shifted) and, when y (rows ordered (B, T), row r = t * B + b maps to
- * y row b * T + t) is given, adds each row's cross-entropy -sum y log softmax to loss[r].
- * Rows are split statically across threads. */
-static void softmax_rows(double *a, size_t T, size_t B, size_t N, const double *bias,
-                         const double *y, double *loss) {
-    size_t R = N ? T * B : 0;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static)
-#endif
-    for (size_t r = 0; r < R; r++) {
-        double *row = a + r * N;
-        double mx = -INFINITY;
-        for (size_t i = 0; i < N; i++) {
-            if (bias) row[i] += bias[i];
-            if (row[i] > mx) mx = row[i];
-        }
-        double s = 0;
-        for (size_t i = 0; i < N; i++) s += exp(row[i] - mx);
-        double lse = mx + log(s);
-        if (y) {
-            size_t t = r / B, b = r % B;
-            const double *yr = y + (b * T + t) * N;
-            double ce = 0;
-            for (size_t i = 0; i < N; i++) ce -= yr[i] * (row[i] - lse);
-            loss[r] += ce;
-        }
-        for (size_t i = 0; i < N; i++) row[i] = exp(row[i] - lse);
-    }
-}
-
 static double sum_sq(const double *w, size_t n) {
     double s = 0;
     for (size_t i = 0; i < n; i++) s += w[i] * w[i];
     return s;
 }
 
-/* The RNN core's recurrence: hs[0] = init W_h0 (+ b_h0); for t = 1..T,
- * z_t = h_{t-1} W_rec + x_t W_in (kept in m->z) and h_t = f(z_t); g = h_{1..T}. The
- * input term of all T*B rows is one product; each step is one (B, H) x (H, H) product
- * cut in fixed row chunks (lstm_gemm), so the bits do not depend on the thread count. */
-static void rnn_core_forward(pathint *m, size_t B) {
-    const pathint_dims *d = &m->d;
-    const size_t T = m->n_steps, I = d->n_in, H = d->n_hidden, PD = d->n_pc + d->n_hd;
-    const size_t TB = T * B, BH = B * H;
-    lstm_gemm(0, 0, B, H, PD, 1.0, m->init, PD, m->w.w_h0, H, 0.0, m->hs, H);
-    if (m->bias)
-        for (size_t b = 0; b < B; b++)
-            for (size_t u = 0; u < H; u++) m->hs[b * H + u] += m->w.b_h0[u];
-    /* z (T*B, H) = x (T*B, I) W_in (I, H) */
-    lstm_gemm(0, 0, TB, H, I, 1.0, m->x, I, m->w.w_in, H, 0.0, m->z, H);
-    const int relu = m->rnn_act == PATHINT_RELU;
-    for (size_t t = 0; t < T; t++) {
-        double *z = m->z + t * BH, *h = m->hs + (t + 1) * BH;
-        lstm_gemm(0, 0, B, H, H, 1.0, m->hs + t * BH, H, m->w.w_rec, H, 1.0, z, H);
-        if (relu)
-            for (size_t i = 0; i < BH; i++) h[i] = z[i] > 0 ? z[i] : 0.0;
-        else
-            for (size_t i = 0; i < BH; i++) h[i] = tanh(z[i]);
-    }
-    memcpy(m->g, m->hs + BH, TB * H * sizeof *m->g);
+static void f32_free(struct pathint_f32 *f) {
+    if (!f) return;
+    free(f->params); free(f->grads); free(f->x); free(f->init); free(f->z); free(f->hs);
+    free(f->gd); free(f->p_pc); free(f->p_hd); free(f->d_pc); free(f->d_hd); free(f->d_g);
+    free(f->dz); free(f->dh0); free(f->wt);
+    free(f);
 }
 
-/* Backpropagates the RNN core from dh (T, B, H) = dL/dh_t from the heads: writes
- * dz (T, B, H) = dL/dz_t, dh0 (B, H) and the gradients of W_rec, W_in, W_h0, b_h0. */
-static void rnn_core_backward(pathint *m) {
-    const pathint_dims *d = &m->d;
-    const size_t B = m->batch, T = m->n_steps, I = d->n_in, H = d->n_hidden;
-    const size_t PD = d->n_pc + d->n_hd, TB = T * B, BH = B * H;
-    const int relu = m->rnn_act == PATHINT_RELU;
-    lstm_transpose(m->w.w_rec, H, H, m->wt); /* W_rec^T (H, H) */
-    for (size_t t = T; t-- > 0;) {
-        double *dh = m->dh + t * BH, *dz = m->dz + t * BH;
-        const double *h = m->hs + (t + 1) * BH;
-        /* dL/dh_t = head term + dz_{t+1} W_rec^T (the later step's recurrent input) */
-        if (t + 1 < T) lstm_gemm(0, 0, B, H, H, 1.0, m->dz + (t + 1) * BH, H, m->wt, H, 1.0, dh, H);
-        /* dz_t = dh_t f'(z_t): relu' = [h > 0], tanh' = 1 - h^2 */
-        if (relu)
-            for (size_t i = 0; i < BH; i++) dz[i] = h[i] > 0 ? dh[i] : 0.0;
-        else
-            for (size_t i = 0; i < BH; i++) dz[i] = dh[i] * (1.0 - h[i] * h[i]);
+int pathint_set_precision(pathint *m, pathint_precision p) {
+    if (p == PATHINT_F64) {
+        f32_free(m->f32);
+        m->f32 = NULL;
+        m->precision = PATHINT_F64;
+        return ENGRAM_OK;
     }
-    /* dh0 (B, H) = dz_1 W_rec^T */
-    lstm_gemm(0, 0, B, H, H, 1.0, m->dz, H, m->wt, H, 0.0, m->dh0, H);
-    /* dW_rec (H, H) = h_{0..T-1}^T (H, T*B) dz (T*B, H); dW_in (I, H) = x^T dz */
-    lstm_gemm(1, 0, H, H, TB, 1.0, m->hs, H, m->dz, H, 0.0, m->gw.w_rec, H);
-    lstm_gemm(1, 0, I, H, TB, 1.0, m->x, I, m->dz, H, 0.0, m->gw.w_in, H);
-    /* encoder: dW_h0 (P+D, H) = init^T dh0; db_h0 = column sums */
-    lstm_gemm(1, 0, PD, H, B, 1.0, m->init, PD, m->dh0, H, 0.0, m->gw.w_h0, H);
-    if (m->bias) lstm_col_sums(m->dh0, B, H, m->gw.b_h0);
-    else memset(m->gw.b_h0, 0, H * sizeof *m->gw.b_h0);
-    if (m->weight_decay != 0)
-        for (size_t i = 0; i < H * H; i++) m->gw.w_rec[i] += m->weight_decay * m->w.w_rec[i];
+    if (p != PATHINT_F32) return engram_fail(ENGRAM_EINVAL, "pathint: unknown precision %d", (int)p);
+    if (m->d.kind != PATHINT_RNN)
+        return engram_fail(ENGRAM_EINVAL, "pathint: float32 is built for the RNN core only "
+                           "(model.kind = rnn); the LSTM core runs in float64");
+    if (m->f32) { m->precision = PATHINT_F32; return ENGRAM_OK; }
+    const pathint_dims *d = &m->d;
+    const size_t TB = m->n_steps * m->max_batch, B = m->max_batch, H = d->n_hidden;
+    const size_t P = d->n_pc, D = d->n_hd;
+    struct pathint_f32 *f = calloc(1, sizeof *f);
+    int ok = f != NULL;
+#define F32_ALLOC(fl, n) do { if (ok) { f->fl = calloc((n), sizeof(float)); ok = f->fl != NULL; } } while (0)
+    F32_ALLOC(params, m->n_params);
+    F32_ALLOC(grads, m->n_params);
+    F32_ALLOC(x, TB * d->n_in);
+    F32_ALLOC(init, B * (P + D));
+    F32_ALLOC(z, TB * H);
+    F32_ALLOC(hs, (TB + B) * H);
+    F32_ALLOC(gd, TB * H);
+    F32_ALLOC(p_pc, TB * P);
+    F32_ALLOC(p_hd, TB * D + 1);
+    F32_ALLOC(d_pc, TB * P);
+    F32_ALLOC(d_hd, TB * D + 1);
+    F32_ALLOC(d_g, TB * H);
+    F32_ALLOC(dz, TB * H);
+    F32_ALLOC(dh0, B * H);
+    F32_ALLOC(wt, H * H);
+#undef F32_ALLOC
+    if (!ok) {
+        f32_free(f);
+        return engram_fail(ENGRAM_ENOMEM, "pathint: out of memory (float32 workspaces)");
+    }
+    m->f32 = f;
+    m->precision = PATHINT_F32;
+    return ENGRAM_OK;
 }
+
+/* Whether the heads have biases: the RNN core's only with m->bias, the LSTM's always. */
+static int heads_biased(const pathint *m) { return m->bias || m->d.kind != PATHINT_RNN; }
+
+/* The float64 view: everything points into m. For the RNN core, d_g is m->dh (g = h). */
+static void view_d(pathint *m, pi_view_d *v) {
+    const pathint_layers *w = &m->w, *gw = &m->gw;
+    const size_t BH = m->batch * m->d.n_hidden;
+    *v = (pi_view_d){w->w_h0, w->b_h0, w->w_in, w->w_rec, w->w_pc, w->b_pc, w->w_hd, w->b_hd,
+                     gw->w_h0, gw->b_h0, gw->w_in, gw->w_rec, gw->w_pc, gw->b_pc, gw->w_hd,
+                     gw->b_hd, m->x, m->init, m->z, m->hs, m->gd, NULL, m->p_pc, m->p_hd,
+                     m->d_pc, m->d_hd, m->d_g, m->dz, m->wt, m->dh0};
+    if (m->d.kind == PATHINT_RNN) {
+        v->d_g = m->dh;
+        v->act = m->dropout_on ? m->gd : m->hs + BH;
+    } else {
+        v->act = m->dropout_on ? m->gd : m->g;
+    }
+}
+
+/* The float32 view (RNN core): the weights and gradients at the same offsets of the
+ * float blocks as in the double ones. */
+static void view_s(pathint *m, pi_view_s *v) {
+    struct pathint_f32 *f = m->f32;
+#define OFF(blk, p) ((p) ? f->blk + ((p) - m->params) : NULL)
+#define GOFF(blk, p) ((p) ? f->blk + ((p) - m->grads) : NULL)
+    const pathint_layers *w = &m->w, *gw = &m->gw;
+    *v = (pi_view_s){OFF(params, w->w_h0), OFF(params, w->b_h0), OFF(params, w->w_in),
+                     OFF(params, w->w_rec), OFF(params, w->w_pc), OFF(params, w->b_pc),
+                     OFF(params, w->w_hd), OFF(params, w->b_hd),
+                     GOFF(grads, gw->w_h0), GOFF(grads, gw->b_h0), GOFF(grads, gw->w_in),
+                     GOFF(grads, gw->w_rec), GOFF(grads, gw->w_pc), GOFF(grads, gw->b_pc),
+                     GOFF(grads, gw->w_hd), GOFF(grads, gw->b_hd),
+                     f->x, f->init, f->z, f->hs, f->gd, NULL, f->p_pc, f->p_hd, f->d_pc,
+                     f->d_hd, f->d_g, f->dz, f->wt, f->dh0};
+#undef OFF
+#undef GOFF
+    v->act = m->dropout_on ? f->gd : f->hs + m->batch * m->d.n_hidden;
+}
+
+/* x (T, B, I) <- vel (B, T, I) and init (B, P + D) <- [pc0, hd0], in type T. */
+#define PI_PACK_INPUTS(xo, inito)                                                          \
+    do {                                                                                   \
+        for (size_t b = 0; b < B; b++)                                                     \
+            for (size_t t = 0; t < T; t++)                                                 \
+                for (size_t k = 0; k < I; k++)                                             \
+                    (xo)[(t * B + b) * I + k] = vel[(b * T + t) * I + k];                  \
+        for (size_t b = 0; b < B; b++) {                                                   \
+            for (size_t k = 0; k < P; k++) (inito)[b * PD + k] = pc0[b * P + k];           \
+            for (size_t k = 0; k < D; k++) (inito)[b * PD + P + k] = hd0[b * D + k];       \
+        }                                                                                  \
+    } while (0)
 
 int pathint_forward(pathint *m, size_t B, const double *vel, const double *pc0,
                     const double *hd0, const double *pc, const double *hd, int use_dropout,
@@ -301,17 +348,33 @@ int pathint_forward(pathint *m, size_t B, const double *vel, const double *pc0,
     const size_t P = d->n_pc, D = d->n_hd, PD = P + D, TB = T * B;
     m->batch = B;
     m->dropout_on = use_dropout && m->dropout > 0;
-    /* x (T, B, I) <- vel (B, T, I);  init (B, P + D) <- [pc0, hd0] */
-    for (size_t b = 0; b < B; b++)
-        for (size_t t = 0; t < T; t++)
-            memcpy(m->x + (t * B + b) * I, vel + (b * T + t) * I, I * sizeof *m->x);
-    for (size_t b = 0; b < B; b++) {
-        memcpy(m->init + b * PD, pc0 + b * P, P * sizeof *m->init);
-        memcpy(m->init + b * PD + P, hd0 + b * D, D * sizeof *m->init);
-    }
-    if (d->kind == PATHINT_RNN) {
-        rnn_core_forward(m, B);
+    int with_loss = pc && hd;
+    const double *y_pc = with_loss ? pc : NULL, *y_hd = with_loss ? hd : NULL;
+    const int hb = heads_biased(m);
+    if (d->kind == PATHINT_RNN && m->precision == PATHINT_F32) {
+        struct pathint_f32 *f = m->f32;
+        kern_d2s(m->params, f->params, m->n_params);
+        PI_PACK_INPUTS(f->x, f->init);
+        pi_view_s v;
+        view_s(m, &v);
+        rnn_forward_s(m, &v, B);
+        heads_forward_s(m, &v, B, y_pc, y_hd, hb);
+        m->g = m->hs + B * H;
+        if (m->f32_outputs) { /* the double outputs: h (hence g), gd, and the softmaxes */
+            kern_s2d(f->hs, m->hs, TB * H + B * H);
+            if (m->dropout_on) kern_s2d(f->gd, m->gd, TB * H);
+            kern_s2d(f->p_pc, m->p_pc, TB * P);
+            kern_s2d(f->p_hd, m->p_hd, TB * D);
+        }
+    } else if (d->kind == PATHINT_RNN) {
+        PI_PACK_INPUTS(m->x, m->init);
+        pi_view_d v;
+        view_d(m, &v);
+        rnn_forward_d(m, &v, B);
+        m->g = m->hs + B * H;
+        heads_forward_d(m, &v, B, y_pc, y_hd, hb);
     } else {
+        PI_PACK_INPUTS(m->x, m->init);
         /* h_0, c_0 (B, H) = init (B, P+D) W (P+D, H) + b */
         lstm_gemm(0, 0, B, H, PD, 1.0, m->init, PD, m->w.w_h0, H, 0.0, m->hs, H);
         lstm_gemm(0, 0, B, H, PD, 1.0, m->init, PD, m->w.w_c0, H, 0.0, m->cs, H);
@@ -325,20 +388,12 @@ int pathint_forward(pathint *m, size_t B, const double *vel, const double *pc0,
         lstm_gemm(0, 0, TB, Ng, H, 1.0, m->hs + B * H, H, m->w.w_g, Ng, 0.0, m->g, Ng);
         if (m->g_act == PATHINT_G_RELU)
             for (size_t i = 0; i < TB * Ng; i++) m->g[i] = m->g[i] > 0 ? m->g[i] : 0.0;
+        if (m->dropout_on)
+            for (size_t i = 0; i < TB * Ng; i++) m->gd[i] = m->g[i] * m->mask[i];
+        pi_view_d v;
+        view_d(m, &v);
+        heads_forward_d(m, &v, B, y_pc, y_hd, hb);
     }
-    if (m->dropout_on) {
-        for (size_t i = 0; i < TB * Ng; i++) m->gd[i] = m->g[i] * m->mask[i];
-    } else {
-        memcpy(m->gd, m->g, TB * Ng * sizeof *m->gd);
-    }
-    /* logits (T*B, P) = gd W_pc, (T*B, D) = gd W_hd; bias and softmax per row */
-    lstm_gemm(0, 0, TB, P, Ng, 1.0, m->gd, Ng, m->w.w_pc, P, 0.0, m->p_pc, P);
-    lstm_gemm(0, 0, TB, D, Ng, 1.0, m->gd, Ng, m->w.w_hd, D, 0.0, m->p_hd, D);
-    memset(m->row_loss, 0, TB * sizeof *m->row_loss);
-    int with_loss = pc && hd;
-    const int hb = m->bias || d->kind != PATHINT_RNN; /* the LSTM's heads always have biases */
-    softmax_rows(m->p_pc, T, B, P, hb ? m->w.b_pc : NULL, with_loss ? pc : NULL, m->row_loss);
-    softmax_rows(m->p_hd, T, B, D, hb ? m->w.b_hd : NULL, with_loss ? hd : NULL, m->row_loss);
     if (!with_loss) {
         m->ce = NAN;
         if (loss) *loss = NAN;
@@ -359,54 +414,34 @@ int pathint_forward(pathint *m, size_t B, const double *vel, const double *pc0,
     return ENGRAM_OK;
 }
 
-/* d (T*B, N) = (softmax * sum(y) - y) / (T B) for the rows of p, with y in (B, T) order. */
-static void softmax_xent_grad(const double *p, const double *y, size_t T, size_t B, size_t N,
-                              double *dl) {
-    size_t R = T * B;
-    double inv = 1.0 / (double)R;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static)
-#endif
-    for (size_t r = 0; r < R; r++) {
-        size_t t = r / B, b = r % B;
-        const double *yr = y + (b * T + t) * N;
-        double sy = 0;
-        for (size_t i = 0; i < N; i++) sy += yr[i];
-        for (size_t i = 0; i < N; i++) dl[r * N + i] = (p[r * N + i] * sy - yr[i]) * inv;
-    }
-}
-
 void pathint_backward(pathint *m, const double *pc, const double *hd) {
+    (void)pc; (void)hd; /* dL/dlogits were formed by the forward pass with these targets */
     const pathint_dims *d = &m->d;
     const size_t B = m->batch, T = m->n_steps, I = d->n_in, H = d->n_hidden, Ng = d->n_g;
     const size_t P = d->n_pc, D = d->n_hd, PD = P + D, TB = T * B;
     pathint_layers *gw = &m->gw;
     const pathint_layers *w = &m->w;
-    /* heads: dlogits (T*B, P) and (T*B, D) */
-    softmax_xent_grad(m->p_pc, pc, T, B, P, m->d_pc);
-    softmax_xent_grad(m->p_hd, hd, T, B, D, m->d_hd);
-    /* dW_pc (Ng, P) = gd^T (Ng, T*B) d_pc (T*B, P); db_pc = column sums; same for hd */
-    lstm_gemm(1, 0, Ng, P, TB, 1.0, m->gd, Ng, m->d_pc, P, 0.0, gw->w_pc, P);
-    lstm_gemm(1, 0, Ng, D, TB, 1.0, m->gd, Ng, m->d_hd, D, 0.0, gw->w_hd, D);
-    lstm_col_sums(m->d_pc, TB, P, gw->b_pc);
-    lstm_col_sums(m->d_hd, TB, D, gw->b_hd);
-    /* d_g (T*B, Ng) = d_pc W_pc^T + d_hd W_hd^T, then through the dropout mask
-     * (weights transposed first: non-transposed products are faster in gslcblas) */
-    lstm_transpose(w->w_pc, Ng, P, m->wt);          /* (P, Ng) */
-    lstm_transpose(w->w_hd, Ng, D, m->wt + P * Ng); /* (D, Ng) */
-    lstm_gemm(0, 0, TB, Ng, P, 1.0, m->d_pc, P, m->wt, Ng, 0.0, m->d_g, Ng);
-    lstm_gemm(0, 0, TB, Ng, D, 1.0, m->d_hd, D, m->wt + P * Ng, Ng, 1.0, m->d_g, Ng);
-    if (m->dropout_on)
-        for (size_t i = 0; i < TB * Ng; i++) m->d_g[i] *= m->mask[i];
+    const int hb = heads_biased(m);
     if (d->kind == PATHINT_RNN) {
-        memcpy(m->dh, m->d_g, TB * H * sizeof *m->dh); /* g = h */
-        rnn_core_backward(m);
-        if (!m->bias) {
-            memset(gw->b_pc, 0, P * sizeof *gw->b_pc);
-            memset(gw->b_hd, 0, D * sizeof *gw->b_hd);
+        if (m->precision == PATHINT_F32) {
+            pi_view_s v;
+            view_s(m, &v);
+            heads_backward_s(m, &v, hb);
+            rnn_backward_s(m, &v);
+            kern_s2d(m->f32->grads, m->grads, m->n_params);
+        } else {
+            pi_view_d v;
+            view_d(m, &v);
+            heads_backward_d(m, &v, hb);
+            rnn_backward_d(m, &v);
         }
+        if (m->weight_decay != 0)
+            for (size_t i = 0; i < H * H; i++) gw->w_rec[i] += m->weight_decay * w->w_rec[i];
         return;
     }
+    pi_view_d v;
+    view_d(m, &v);
+    heads_backward_d(m, &v, hb);
     if (m->g_act == PATHINT_G_RELU)
         for (size_t i = 0; i < TB * Ng; i++) m->d_g[i] = m->g[i] > 0 ? m->d_g[i] : 0.0;
     /* dW_g (H, Ng) = h^T d_g;  dh (T*B, H) = d_g W_g^T */

@@ -4,11 +4,19 @@
 #include <stdint.h>
 #include "engram/config.h"
 #include "engram/engram.h"
+#include "engram/kernels.h"
 #include "engram/placecells.h"
 #include "engram/rng.h"
 
 /* Rows per parallel chunk below which the loops stay serial (thread start-up costs). */
 #define PC_PAR_MIN_WORK 65536
+/* Cells per vectorised exp call in the difference-of-softmaxes code (stack buffers). */
+#define PC_BLOCK 64
+#ifdef _OPENMP
+#define PC_SIMD _Pragma("omp simd")
+#else
+#define PC_SIMD
+#endif
 
 pc_ensemble *pc_alloc(size_t n, double sigma, double surround, double box, gsl_rng *r) {
     if (n == 0) { engram_fail(ENGRAM_EINVAL, "place cells: n must be >= 1"); return NULL; }
@@ -68,6 +76,7 @@ static void pc_encode_row(const pc_ensemble *pc, const double *x, double *out) {
     const double var = pc->sigma * pc->sigma;
     /* out holds the squared distances first; the softmaxes below read d2[i] before
      * writing out[i], so they work in place. */
+    PC_SIMD
     for (size_t i = 0; i < n; i++) {
         double dx = x[0] - pc->centres[2 * i], dy = x[1] - pc->centres[2 * i + 1];
         out[i] = dx * dx + dy * dy;
@@ -77,21 +86,46 @@ static void pc_encode_row(const pc_ensemble *pc, const double *x, double *out) {
         return;
     }
     /* Difference of softmaxes (Sorscher): centre minus surround, shifted by the minimum
-     * and renormalised. Both softmaxes share the shift by the smallest d2. */
+     * and renormalised. Both softmaxes share the shift by the smallest d2. The
+     * exponentials go through kern_exp (vectorised, <= 1 ulp) PC_BLOCK cells at a time:
+     * the first pass keeps the centre terms in out (overwriting d2), the second
+     * recomputes d2 (the same expression, so the same bits) for the surround terms. */
     double dmin = out[0];
     for (size_t i = 1; i < n; i++) if (out[i] < dmin) dmin = out[i];
-    double sc = 0, ss = 0;
-    const double var_s = var * pc->surround;
-    for (size_t i = 0; i < n; i++) {
-        sc += exp(-(out[i] - dmin) / (2.0 * var));
-        ss += exp(-(out[i] - dmin) / (2.0 * var_s));
+    double sc = 0, ss = 0, ec[PC_BLOCK], es[PC_BLOCK];
+    /* exponents -(d2 - dmin) / (2 var) as products with the reciprocals (vectorisable) */
+    const double kc = -1.0 / (2.0 * var), ks = -1.0 / (2.0 * var * pc->surround);
+    for (size_t i0 = 0; i0 < n; i0 += PC_BLOCK) {
+        const size_t nb = n - i0 < PC_BLOCK ? n - i0 : PC_BLOCK;
+        PC_SIMD
+        for (size_t j = 0; j < nb; j++) {
+            ec[j] = (out[i0 + j] - dmin) * kc;
+            es[j] = (out[i0 + j] - dmin) * ks;
+        }
+        kern_exp(ec, ec, nb);
+        kern_exp(es, es, nb);
+        for (size_t j = 0; j < nb; j++) {
+            sc += ec[j];
+            ss += es[j];
+            out[i0 + j] = ec[j];
+        }
     }
     double qmin = INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        double q = exp(-(out[i] - dmin) / (2.0 * var)) / sc -
-                   exp(-(out[i] - dmin) / (2.0 * var_s)) / ss;
-        out[i] = q;
-        if (q < qmin) qmin = q;
+    const double rc = 1.0 / sc, rs = 1.0 / ss;
+    for (size_t i0 = 0; i0 < n; i0 += PC_BLOCK) {
+        const size_t nb = n - i0 < PC_BLOCK ? n - i0 : PC_BLOCK;
+        PC_SIMD
+        for (size_t j = 0; j < nb; j++) {
+            const size_t i = i0 + j;
+            double dx = x[0] - pc->centres[2 * i], dy = x[1] - pc->centres[2 * i + 1];
+            es[j] = ((dx * dx + dy * dy) - dmin) * ks;
+        }
+        kern_exp(es, es, nb);
+        for (size_t j = 0; j < nb; j++) {
+            double q = out[i0 + j] * rc - es[j] * rs;
+            out[i0 + j] = q;
+            if (q < qmin) qmin = q;
+        }
     }
     double tot = 0;
     for (size_t i = 0; i < n; i++) { out[i] -= qmin; tot += out[i]; }
@@ -111,12 +145,20 @@ int pc_encode(const pc_ensemble *pc, const double *pos, size_t rows, double *out
 
 int pc_encode_steps(const pc_ensemble *pc, const double *pos, size_t B, size_t T,
                     double *init, double *targets) {
-    for (size_t b = 0; b < B; b++) {
-        const double *pb = pos + b * (T + 1) * 2;
-        int st;
-        if (init && (st = pc_encode(pc, pb, 1, init + b * pc->n)) != ENGRAM_OK) return st;
-        if (targets && (st = pc_encode(pc, pb + 2, T, targets + b * T * pc->n)) != ENGRAM_OK)
-            return st;
+    for (size_t r = 0; r < B * (T + 1); r++)
+        if (!isfinite(pos[2 * r]) || !isfinite(pos[2 * r + 1]))
+            return engram_fail(ENGRAM_EINVAL, "place cells: position %zu is not finite",
+                               r % (T + 1));
+    /* every trajectory is one work item (the rows' codes do not depend on each other, so
+     * the split does not change a bit) */
+    const long nb = (long)B;
+#pragma omp parallel for schedule(static) if (B * (T + 1) * pc->n > PC_PAR_MIN_WORK)
+    for (long b = 0; b < nb; b++) {
+        const double *pb = pos + (size_t)b * (T + 1) * 2;
+        if (init) pc_encode_row(pc, pb, init + (size_t)b * pc->n);
+        if (targets)
+            for (size_t t = 0; t < T; t++)
+                pc_encode_row(pc, pb + 2 * (t + 1), targets + ((size_t)b * T + t) * pc->n);
     }
     return ENGRAM_OK;
 }

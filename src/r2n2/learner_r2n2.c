@@ -119,6 +119,9 @@ struct learner {
     double *pat;              /* (n_cache,) */
     double *xd, *yd;          /* decoded step (I,), (O,) */
     double *o, *e, *st;       /* (O,), (O,), (2N,) */
+    double *of;               /* (T, O) item 0's forward-replay outputs */
+    size_t of_len;
+    int of_on;
     r2n2_counts counts;
     double last_fail;
 };
@@ -137,6 +140,7 @@ static void l_free(learner *l) {
     free(l->xd);
     free(l->yd);
     free(l->o);
+    free(l->of);
     free(l->e);
     free(l->st);
     free(l->xf);
@@ -156,6 +160,11 @@ static void sparse_code(double *v, size_t n, double frac, gsl_rng *r) {
 
 static learner *l_alloc(const config *cfg, size_t n_in, size_t n_out, size_t t_max,
                         uint64_t seed) {
+    if (config_has(cfg, "run.precision") && strcmp(config_str(cfg, "run.precision"), "float64") != 0) {
+        engram_fail(ENGRAM_EINVAL, "r2n2: run.precision = %s is not supported (the reverse "
+                    "replay is exact in float64 only)", config_str(cfg, "run.precision"));
+        return NULL;
+    }
     learner *l = calloc(1, sizeof *l);
     if (!l) { engram_fail(ENGRAM_ENOMEM, "r2n2: out of memory"); return NULL; }
     l->n_in = n_in;
@@ -233,8 +242,9 @@ static learner *l_alloc(const config *cfg, size_t n_in, size_t n_out, size_t t_m
     l->xr = calloc(tc * n_in, sizeof(double));
     l->yr = calloc(tc * n_out, sizeof(double));
     l->mr = calloc(tc, sizeof(double));
+    l->of = calloc(tc * n_out, sizeof(double));
     l->s0 = calloc(2 * l->n_h, sizeof(double));
-    if (!l->opt || !l->noise || !l->o || !l->e || !l->st || !l->xd || !l->yd || !l->xf ||
+    if (!l->opt || !l->noise || !l->o || !l->of || !l->e || !l->st || !l->xd || !l->yd || !l->xf ||
         !l->xr || !l->yr || !l->mr || !l->s0)
         goto nomem;
     if (config_bool(cfg, "r2n2.cache")) {
@@ -417,6 +427,7 @@ static int replay_one(learner *l, const double *x, const double *y, const double
         }
         memcpy(l->xf + t * I, xt, I * sizeof(double));
         r2n2_forward_step(net, xt, l->o);
+        if (l->of_on) memcpy(l->of + t * O, l->o, O * sizeof(double));
         if (mt != 0) {
             loss += mt * loss_and_error(l, l->o, yt, 0, NULL);
             count += mt;
@@ -482,6 +493,8 @@ static int l_train(learner *l, const trial_batch *b, double *loss, double *extra
     l->last_recon = 0;
     for (size_t bi = 0; bi < b->n_batch; bi++) {
         int failed = 0;
+        l->of_on = bi == 0;
+        if (bi == 0) l->of_len = b->len[0];
         int st = replay_one(l, b->x + bi * Tm * I, b->y + bi * Tm * O, b->mask + bi * Tm,
                             b->len[bi], &loss_sum, &count_sum, &failed);
         if (st != ENGRAM_OK) return st;
@@ -548,9 +561,16 @@ static size_t l_blobs(learner *l, ckpt_blob *out, size_t max) {
     return n;
 }
 
+/* Item 0's forward-replay outputs of the last train() (before softmax for xent: the
+ * same argmax as l_step). */
+static const double *l_train_outputs(const learner *l, size_t *T) {
+    *T = l->of_len;
+    return l->of;
+}
+
 const learner_type learner_r2n2 = {
     "r2n2", l_alloc, l_free, l_train, l_n_extra, l_extra_name,
-    l_reset, l_step, l_state, l_blobs,
+    l_reset, l_step, l_state, l_blobs, l_train_outputs,
 };
 
 /* Returns the learner's consolidator. */

@@ -6,12 +6,16 @@
  *   bptt  rnn_backward with fb_out = V^T, fb_rec = W^T (truncated at train.truncate);
  *   fa    rnn_backward with a fixed random fb_out and, when fa.mode = full, a fixed
  *         random fb_rec (fa.mode = readout keeps fb_rec = W^T);
- *   rflo  rnn_rflo_grad with a fixed random fb_out. The traces and the per-step updates
- *         are computed online, step by step, as in Murray 2019; the per-step updates are
- *         accumulated over the trial and the batch and applied once per train() call
- *         (one optimiser step per batch, as for the other rules);
+ *   rflo  rnn_rflo_grad with a fixed random fb_out. The per-step updates of the traces
+ *         (Murray 2019) are accumulated over the trial and the batch and applied once per
+ *         train() call (one optimiser step per batch, as for the other rules), so they are
+ *         computed in the closed form of that sum (rnn.h), equal to the step-by-step
+ *         traces up to rounding;
  *   esn   W, U, b frozen (W rescaled to esn.spectral_radius); only the readout V, c is
  *         trained, by the delta rule dV = sum_t e_t h_t^T (the LMS rule with SGD).
+ * run.precision = float32 gives bptt, fa and rflo a float32 workspace (rnn.h): the passes
+ * run in single precision, the parameters, the optimiser and the closed-loop steps stay
+ * double; esn refuses it.
  * fa and rflo report `grad_angle_deg`: the angle between their update direction and the
  * full BPTT gradient on the same batch (NaN when train.grad_angle is off).
  */
@@ -26,6 +30,8 @@
 #include "engram/constraints.h"
 
 const cfg_key learner_keys[] = {
+    {"run.precision", CFG_ENUM, "float64", 0, 0, "float64|float32",
+     "precision of the training passes (bptt, fa, rflo): float32 runs activations and GEMMs in single precision, parameters and optimiser stay double"},
     {"train.optimizer", CFG_ENUM, "adam", 0, 0, "sgd|adam|rmsprop|rmsprop-tf", "optimiser"},
     {"train.lr", CFG_REAL, "0.01", 0, 1e6, NULL, "learning rate"},
     {"train.lr_schedule", CFG_ENUM, "constant", 0, 0, "constant|step|exp",
@@ -66,10 +72,10 @@ struct learner {
     double *wt;            /* one block: V^T (N, O) then W^T (N, N), refreshed per update */
     double *wt_out, *wt_rec;
     double *g_true;        /* (P,) BPTT gradient for the angle */
-    double *traces;        /* rflo: (B, N, N+I+1) */
-    double *slices;        /* rflo: (B, P) */
     double *h, *h_next;    /* (N,) closed-loop state */
     size_t max_batch, t_max, window;
+    rnn_precision precision;
+    size_t last_len;       /* item 0's length in the last train() */
     int fa_full, angle;
     double max_loss, last_angle;
     rnn_constraints *cons; /* Dale, masks, fixed weights (constraints.h); NULL = none */
@@ -83,8 +89,6 @@ static void rnn_learner_free(learner *l) {
     free(l->fb);
     free(l->wt);
     free(l->g_true);
-    free(l->traces);
-    free(l->slices);
     free(l->h);
     free(l->h_next);
     rnn_constraints_free(l->cons);
@@ -94,18 +98,8 @@ static void rnn_learner_free(learner *l) {
 /* (Re)allocates the batch-sized workspaces for max_batch trials of t_max steps. */
 static int rnn_learner_size(learner *l, size_t max_batch, size_t t_max) {
     rnn_work_free(l->work);
-    free(l->traces);
-    free(l->slices);
-    l->traces = l->slices = NULL;
-    l->work = rnn_work_alloc(l->net, max_batch, t_max);
+    l->work = rnn_work_alloc_precision(l->net, max_batch, t_max, l->precision);
     if (!l->work) return ENGRAM_ENOMEM;
-    if (l->rule == RULE_RFLO) {
-        size_t N = l->net->n_rec, I = l->net->n_in;
-        l->traces = malloc(max_batch * N * (N + I + 1) * sizeof(double));
-        l->slices = malloc(max_batch * l->net->n_params * sizeof(double));
-        if (!l->traces || !l->slices)
-            return engram_fail(ENGRAM_ENOMEM, "rflo: out of memory for the eligibility traces");
-    }
     l->max_batch = max_batch;
     l->t_max = t_max;
     return ENGRAM_OK;
@@ -118,9 +112,19 @@ static learner *rnn_learner_alloc(const learner_type *type, rnn_rule rule, const
     size_t N = (size_t)config_int(cfg, "model.n_rec");
     optim_kind kind;
     if (optim_kind_parse(config_str(cfg, "train.optimizer"), &kind) != ENGRAM_OK) return NULL;
+    rnn_precision precision = RNN_FLOAT64;
+    if (config_has(cfg, "run.precision") && strcmp(config_str(cfg, "run.precision"), "float32") == 0) {
+        if (rule == RULE_ESN) {
+            engram_fail(ENGRAM_EINVAL, "esn: run.precision = float32 is not supported "
+                        "(only bptt, fa and rflo have a float32 path)");
+            return NULL;
+        }
+        precision = RNN_FLOAT32;
+    }
     learner *l = calloc(1, sizeof *l);
     if (!l) { engram_fail(ENGRAM_ENOMEM, "%s: out of memory", type->name); return NULL; }
     l->type = type;
+    l->precision = precision;
     l->rule = rule;
     l->window = (size_t)config_int(cfg, "train.truncate");
     l->fa_full = strcmp(config_str(cfg, "fa.mode"), "full") == 0;
@@ -255,14 +259,11 @@ static int rnn_learner_train(learner *l, const trial_batch *b, double *loss, dou
         if (rnn_learner_size(l, mb, tm) != ENGRAM_OK) return ENGRAM_ENOMEM;
     }
     rnn_forward(net, b, l->work);
+    l->last_len = b->n_batch ? b->len[0] : 0;
     double L = rnn_loss(net, b, l->work);
     *loss = L;
-    if (!isfinite(L))
-        return engram_fail(ENGRAM_EDIVERGED, "%s: the training loss became non-finite "
-                           "(lower train.lr or set train.clip_norm)", name);
-    if (l->max_loss > 0 && L > l->max_loss)
-        return engram_fail(ENGRAM_EDIVERGED, "%s: the training loss %g exceeds train.max_loss = %g "
-                           "(lower train.lr or set train.clip_norm)", name, L, l->max_loss);
+    int st = learner_check_loss(name, L, l->max_loss);
+    if (st != ENGRAM_OK) return st;
     int want_angle = l->angle && (l->rule == RULE_FA || l->rule == RULE_RFLO);
     if (l->rule != RULE_ESN) rnn_transpose_weights(net, l->wt_rec, l->wt_out);
     switch (l->rule) {
@@ -274,7 +275,7 @@ static int rnn_learner_train(learner *l, const trial_batch *b, double *loss, dou
                      net->grads);
         break;
     case RULE_RFLO:
-        rnn_rflo_grad(net, b, l->work, l->fb_out, l->traces, l->slices, net->grads);
+        rnn_rflo_grad(net, b, l->work, l->fb_out, net->grads);
         break;
     case RULE_ESN:
         rnn_readout_grad(net, b, l->work, net->grads);
@@ -292,13 +293,7 @@ static int rnn_learner_train(learner *l, const trial_batch *b, double *loss, dou
     int rc = l->rule == RULE_ESN ? optim_step(l->opt, net->w_out, net->g_w_out)
                                  : optim_step(l->opt, net->params, net->grads);
     rnn_constraints_project(l->cons, net->params);
-    if (rc != ENGRAM_OK)
-        return engram_fail(rc, "%s: non-finite update, training diverged "
-                           "(lower train.lr or set train.clip_norm)", name);
-    if (!engram_all_finite(net->params, net->n_params))
-        return engram_fail(ENGRAM_EDIVERGED, "%s: non-finite weights, training diverged "
-                           "(lower train.lr or set train.clip_norm)", name);
-    return ENGRAM_OK;
+    return learner_check_update(name, rc, net->params, net->n_params);
 }
 
 static size_t rnn_learner_n_extra(const learner *l) {
@@ -323,6 +318,12 @@ static const double *rnn_learner_state(const learner *l, size_t *n) {
     return l->h;
 }
 
+/* Item 0's outputs of the last train() (rnn_work.o, rows t * O of item 0). */
+static const double *rnn_learner_train_outputs(const learner *l, size_t *T) {
+    *T = l->last_len;
+    return l->work->o;
+}
+
 static size_t rnn_learner_blobs(learner *l, ckpt_blob *out, size_t max) {
     size_t N = l->net->n_rec, O = l->net->n_out;
     ckpt_blob all[5] = {
@@ -340,7 +341,7 @@ static size_t rnn_learner_blobs(learner *l, ckpt_blob *out, size_t max) {
 #define RNN_LEARNER(NAME, ALLOC)                                                          \
     {NAME, ALLOC, rnn_learner_free, rnn_learner_train, rnn_learner_n_extra,              \
      rnn_learner_extra_name, rnn_learner_reset, rnn_learner_step, rnn_learner_state,      \
-     rnn_learner_blobs}
+     rnn_learner_blobs, rnn_learner_train_outputs}
 
 const learner_type learner_bptt = RNN_LEARNER("bptt", learner_bptt_alloc);
 const learner_type learner_fa = RNN_LEARNER("fa", learner_fa_alloc);

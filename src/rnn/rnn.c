@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_blas.h>
+#include <gsl/gsl_cblas.h>
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_randist.h>
 #ifdef _OPENMP
@@ -14,6 +15,7 @@
 #define RNN_OMP(directive) /* built without OpenMP (NO_OMP=1): serial */
 #endif
 #include "engram/engram.h"
+#include "engram/kernels.h"
 #include "engram/rnn.h"
 
 /* Work is cut into chunks whose size does not depend on the thread count (batch items
@@ -23,6 +25,11 @@
  * the last bits of the results. Chunk k of n items is [k c, min(n, (k + 1) c)). */
 #define RNN_ITEM_CHUNK 8
 #define RNN_ROW_CHUNK 32
+/* float32: rows of the weight gradients 64 at a time. Each weight-gradient product packs
+ * all B*T rows of h_{t-1} again; halving the number of products measured 8 % off a
+ * float32 step (B 32, N 128); float64 keeps 32. */
+#define RNN_ITEM_CHUNK_F32 8
+#define RNN_ROW_CHUNK_F32 64
 
 static size_t rnn_n_chunks(size_t n, size_t c) { return (n + c - 1) / c; }
 
@@ -99,27 +106,53 @@ void rnn_init(rnn *net, gsl_rng *r, double gain, double in_scale) {
     for (size_t k = 0; k < O; k++) net->b_out[k] = 0;
 }
 
-rnn_work *rnn_work_alloc(const rnn *net, size_t max_batch, size_t t_max) {
+
+/* The float32 buffers of a workspace: the fields of rnn_work in single precision, the
+ * float copies of the parameters (P,), their gradient (P,), the feedback matrices
+ * [fb_out (N, O) | fb_rec (N, N)] and the inputs (B, T, I). */
+typedef struct rnn_work32 {
+    float *z, *h, *h_prev, *m_t, *u_t, *v_t, *o, *logit, *d_o, *d_a, *d_h, *d_h2;
+    float *p, *g, *fb, *x;
+} rnn_work32;
+
+/* The buffer fields of rnn_work / rnn_work32, for allocation and freeing. */
+#define RNN_WORK_FIELDS(X) X(z) X(h) X(h_prev) X(m_t) X(u_t) X(v_t) X(o) X(logit) X(d_o) X(d_a) X(d_h) X(d_h2)
+
+rnn_work *rnn_work_alloc_precision(const rnn *net, size_t max_batch, size_t t_max,
+                                   rnn_precision precision) {
     if (max_batch == 0 || t_max == 0) {
         engram_fail(ENGRAM_EINVAL, "rnn: workspace sizes must be positive");
         return NULL;
     }
     rnn_work *w = calloc(1, sizeof *w);
     if (!w) { engram_fail(ENGRAM_ENOMEM, "rnn: out of memory"); return NULL; }
-    size_t N = net->n_rec, O = net->n_out, BT = max_batch * t_max;
+    size_t N = net->n_rec, I = net->n_in, O = net->n_out, BT = max_batch * t_max;
     w->max_batch = max_batch;
     w->t_max = t_max;
-    w->z = calloc(BT * N, sizeof(double));
-    w->h = calloc(BT * N, sizeof(double));
-    w->h_prev = calloc(BT * N, sizeof(double));
-    w->m_t = calloc(N * N, sizeof(double));
-    w->o = calloc(BT * O, sizeof(double));
-    w->logit = calloc(BT * O, sizeof(double));
-    w->d_o = calloc(BT * O, sizeof(double));
-    w->d_a = calloc(BT * N, sizeof(double));
-    w->d_h = calloc(max_batch * N, sizeof(double));
-    w->d_h2 = calloc(max_batch * N, sizeof(double));
-    if (!w->z || !w->h || !w->h_prev || !w->m_t || !w->o || !w->logit || !w->d_o || !w->d_a || !w->d_h || !w->d_h2) {
+    w->precision = precision;
+    /* elements of each buffer (rnn.h) */
+    size_t n_z = BT * N, n_h = BT * N, n_h_prev = BT * N, n_m_t = N * N, n_u_t = I * N,
+           n_v_t = O * N, n_o = BT * O, n_logit = BT * O, n_d_o = BT * O, n_d_a = BT * N,
+           n_d_h = max_batch * N, n_d_h2 = max_batch * N;
+    int ok = 1;
+    if (precision == RNN_FLOAT32) {
+        rnn_work32 *f = w->f32 = calloc(1, sizeof *f);
+        ok = f != NULL;
+        if (ok) {
+#define RNN_ALLOC32(name) ok &= (f->name = calloc(n_##name, sizeof(float))) != NULL;
+            RNN_WORK_FIELDS(RNN_ALLOC32)
+#undef RNN_ALLOC32
+            ok &= (f->p = calloc(net->n_params, sizeof(float))) != NULL;
+            ok &= (f->g = calloc(net->n_params, sizeof(float))) != NULL;
+            ok &= (f->fb = calloc(N * O + N * N, sizeof(float))) != NULL;
+            ok &= (f->x = calloc(BT * I, sizeof(float))) != NULL;
+        }
+    } else {
+#define RNN_ALLOC64(name) ok &= (w->name = calloc(n_##name, sizeof(double))) != NULL;
+        RNN_WORK_FIELDS(RNN_ALLOC64)
+#undef RNN_ALLOC64
+    }
+    if (!ok) {
         rnn_work_free(w);
         engram_fail(ENGRAM_ENOMEM, "rnn: out of memory for a workspace of %zu x %zu steps",
                     max_batch, t_max);
@@ -128,255 +161,126 @@ rnn_work *rnn_work_alloc(const rnn *net, size_t max_batch, size_t t_max) {
     return w;
 }
 
+rnn_work *rnn_work_alloc(const rnn *net, size_t max_batch, size_t t_max) {
+    return rnn_work_alloc_precision(net, max_batch, t_max, RNN_FLOAT64);
+}
+
 void rnn_work_free(rnn_work *w) {
     if (!w) return;
-    free(w->z);
-    free(w->h);
-    free(w->h_prev);
-    free(w->m_t);
-    free(w->o);
-    free(w->logit);
-    free(w->d_o);
-    free(w->d_a);
-    free(w->d_h);
-    free(w->d_h2);
+#define RNN_FREE(name) free(w->name);
+    RNN_WORK_FIELDS(RNN_FREE)
+#undef RNN_FREE
+    if (w->f32) {
+        rnn_work32 *f = w->f32;
+#define RNN_FREE_F(name) free(f->name);
+        RNN_WORK_FIELDS(RNN_FREE_F)
+#undef RNN_FREE_F
+        free(f->p);
+        free(f->g);
+        free(f->fb);
+        free(f->x);
+        free(f);
+    }
     free(w);
 }
 
-/* Turns logits (O,) into outputs: softmax probabilities for xent, a copy for mse; out
- * may equal logit. */
-static void rnn_output(rnn_loss_kind loss, const double *logit, double *out, size_t O) {
-    if (loss == RNN_MSE) {
-        for (size_t k = 0; k < O; k++) out[k] = logit[k];
-        return;
-    }
-    double mx = logit[0], s = 0;
-    for (size_t k = 1; k < O; k++) if (logit[k] > mx) mx = logit[k];
-    for (size_t k = 0; k < O; k++) { out[k] = exp(logit[k] - mx); s += out[k]; }
-    for (size_t k = 0; k < O; k++) out[k] /= s;
+/* The kernels in both precisions (rnn_real.h). */
+#define REAL double
+#define RS(name) name##_f64
+#define RWORK rnn_work
+#define RGEMM cblas_dgemm
+#define RCHUNK RNN_ITEM_CHUNK
+#define RROWS RNN_ROW_CHUNK
+#define RNN_REAL_F32 0
+#include "rnn_real.h"
+#undef REAL
+#undef RS
+#undef RWORK
+#undef RGEMM
+#undef RCHUNK
+#undef RROWS
+#undef RNN_REAL_F32
+#define REAL float
+#define RS(name) name##_f32
+#define RWORK rnn_work32
+#define RGEMM cblas_sgemm
+#define RCHUNK RNN_ITEM_CHUNK_F32
+#define RROWS RNN_ROW_CHUNK_F32
+#define RNN_REAL_F32 1
+#include "rnn_real.h"
+#undef REAL
+#undef RS
+#undef RWORK
+#undef RGEMM
+#undef RCHUNK
+#undef RROWS
+#undef RNN_REAL_F32
+
+static void rnn_to_float(const double *x, float *y, size_t n) {
+    for (size_t k = 0; k < n; k++) y[k] = (float)x[k];
 }
 
-/* Writes the transpose of the (rows, cols) matrix m into mt (cols, rows). */
-static void rnn_transpose(const double *m, size_t rows, size_t cols, double *mt) {
-    for (size_t i = 0; i < rows; i++)
-        for (size_t j = 0; j < cols; j++) mt[j * rows + i] = m[i * cols + j];
+static void rnn_to_double(const float *x, double *y, size_t n) {
+    for (size_t k = 0; k < n; k++) y[k] = x[k];
 }
 
 void rnn_forward(const rnn *net, const trial_batch *b, rnn_work *w) {
-    size_t B = b->n_batch, T = b->t_max, N = net->n_rec, I = net->n_in, O = net->n_out;
-    assert(B <= w->max_batch && T <= w->t_max);
-    assert(b->n_in == I && b->n_out == O);
-    size_t t_run = rnn_batch_steps(b);
-    double alpha = net->alpha;
-    /* W^T, so that the per-step product is the row-major NoTrans x NoTrans dgemm (an
-     * axpy inner loop, about twice as fast as the dot-product form in gslcblas) */
-    rnn_transpose(net->w_rec, N, N, w->m_t);
-    gsl_matrix_const_view WT = gsl_matrix_const_view_array(w->m_t, N, N);
-    int par = B * N * N >= RNN_PAR_MIN_WORK;
-    (void)par;
-    size_t n_chunks = rnn_n_chunks(B, RNN_ITEM_CHUNK);
-RNN_OMP("omp parallel for schedule(static) if (par)")
-    for (size_t ch = 0; ch < n_chunks; ch++) {
-        size_t lo, hi;
-        rnn_chunk(ch, B, RNN_ITEM_CHUNK, &lo, &hi);
-        size_t nb = hi - lo;
-        for (size_t t = 0; nb && t < t_run; t++) {
-            /* a_t = b + U x_t  (rows of the items lo..hi), then += h_{t-1} W^T */
-            for (size_t i = lo; i < hi; i++) {
-                double *a = w->z + (i * T + t) * N;
-                const double *x = b->x + (i * T + t) * I;
-                for (size_t n = 0; n < N; n++) {
-                    double s = net->b_rec[n];
-                    const double *u = net->w_in + n * I;
-                    for (size_t k = 0; k < I; k++) s += u[k] * x[k];
-                    a[n] = s;
-                }
-                if (t == 0) memset(w->h_prev + i * T * N, 0, N * sizeof(double)); /* h_{-1} */
-            }
-            if (t > 0) {
-                gsl_matrix_view A = gsl_matrix_view_array_with_tda(w->z + (lo * T + t) * N, nb, N, T * N);
-                gsl_matrix_const_view H =
-                    gsl_matrix_const_view_array_with_tda(w->h_prev + (lo * T + t) * N, nb, N, T * N);
-                gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &H.matrix, &WT.matrix, 1.0, &A.matrix);
-            }
-            /* z_t = tanh(a_t); h_t = (1 - alpha) h_{t-1} + alpha z_t (also stored as the
-             * next step's h_prev) */
-            for (size_t i = lo; i < hi; i++) {
-                double *z = w->z + (i * T + t) * N, *h = w->h + (i * T + t) * N;
-                const double *hp = w->h_prev + (i * T + t) * N;
-                double *hn = t + 1 < T ? w->h_prev + (i * T + t + 1) * N : NULL;
-                for (size_t n = 0; n < N; n++) {
-                    z[n] = tanh(z[n]);
-                    h[n] = (1 - alpha) * hp[n] + alpha * z[n];
-                }
-                if (hn) memcpy(hn, h, N * sizeof *h);
-            }
-        }
-        /* rows past the longest item: zero, so the gradient products over all T rows
-         * see nothing there */
-        for (size_t i = lo; i < hi; i++)
-            for (size_t t = t_run; t < T; t++) {
-                memset(w->h + (i * T + t) * N, 0, N * sizeof(double));
-                memset(w->h_prev + (i * T + t) * N, 0, N * sizeof(double));
-            }
-        /* o_t = c + V h_t, then softmax for xent */
-        for (size_t i = lo; i < hi; i++)
-            for (size_t t = 0; t < t_run; t++) {
-                const double *h = w->h + (i * T + t) * N;
-                double *lg = w->logit + (i * T + t) * O;
-                for (size_t k = 0; k < O; k++) {
-                    double s = net->b_out[k];
-                    const double *v = net->w_out + k * N;
-                    for (size_t n = 0; n < N; n++) s += v[n] * h[n];
-                    lg[k] = s;
-                }
-                rnn_output(net->loss, lg, w->o + (i * T + t) * O, O);
-            }
+    assert(b->n_batch <= w->max_batch && b->t_max <= w->t_max);
+    assert(b->n_in == net->n_in && b->n_out == net->n_out);
+    if (!w->f32) {
+        rnn_fwd_f64(net, net->w_rec, net->w_in, net->b_rec, net->w_out, net->b_out, b, b->x, w);
+        return;
     }
+    /* float32: float copies of the (float64 master) parameters and of the inputs */
+    rnn_work32 *f = w->f32;
+    rnn_to_float(net->params, f->p, net->n_params);
+    rnn_to_float(b->x, f->x, b->n_batch * b->t_max * net->n_in);
+    size_t off[4] = {(size_t)(net->w_in - net->params), (size_t)(net->b_rec - net->params),
+                     (size_t)(net->w_out - net->params), (size_t)(net->b_out - net->params)};
+    rnn_fwd_f32(net, f->p, f->p + off[0], f->p + off[1], f->p + off[2], f->p + off[3], b, f->x, f);
 }
 
 double rnn_loss(const rnn *net, const trial_batch *b, rnn_work *w) {
-    size_t B = b->n_batch, T = b->t_max, O = net->n_out;
-    size_t t_run = rnn_batch_steps(b);
-    double count = 0, total = 0;
-    for (size_t i = 0; i < B; i++)
-        for (size_t t = 0; t < t_run; t++) count += b->mask[i * T + t];
-    for (size_t i = 0; i < B; i++) /* rows past the longest item count nothing */
-        memset(w->d_o + (i * T + t_run) * O, 0, (T - t_run) * O * sizeof(double));
-    for (size_t i = 0; i < B; i++)
-        for (size_t t = 0; t < t_run; t++) {
-            size_t r = i * T + t;
-            double m = b->mask[r];
-            const double *y = b->y + r * O, *o = w->o + r * O, *lg = w->logit + r * O;
-            double *d = w->d_o + r * O;
-            if (m == 0 || count == 0) {
-                for (size_t k = 0; k < O; k++) d[k] = 0;
-                continue;
-            }
-            if (net->loss == RNN_MSE) {
-                double l = 0;
-                for (size_t k = 0; k < O; k++) {
-                    double e = o[k] - y[k];
-                    l += 0.5 * e * e;
-                    d[k] = m * e / count;
-                }
-                total += m * l;
-            } else {
-                /* log p_k = logit_k - logsumexp(logit); dL/do_k = p_k sum_j y_j - y_k */
-                double mx = lg[0], s = 0, ysum = 0, l = 0;
-                for (size_t k = 1; k < O; k++) if (lg[k] > mx) mx = lg[k];
-                for (size_t k = 0; k < O; k++) s += exp(lg[k] - mx);
-                double lse = mx + log(s);
-                for (size_t k = 0; k < O; k++) {
-                    ysum += y[k];
-                    if (y[k] != 0) l -= y[k] * (lg[k] - lse);
-                }
-                for (size_t k = 0; k < O; k++) d[k] = m * (o[k] * ysum - y[k]) / count;
-                total += m * l;
-            }
-        }
-    return count > 0 ? total / count : 0.0;
+    return w->f32 ? rnn_loss_run_f32(net, b, w->f32) : rnn_loss_run_f64(net, b, w);
 }
 
 void rnn_transpose_weights(const rnn *net, double *w_rec_t, double *w_out_t) {
     size_t N = net->n_rec, O = net->n_out;
-    if (w_rec_t)
-        for (size_t i = 0; i < N; i++)
-            for (size_t j = 0; j < N; j++) w_rec_t[j * N + i] = net->w_rec[i * N + j];
-    if (w_out_t)
-        for (size_t k = 0; k < O; k++)
-            for (size_t n = 0; n < N; n++) w_out_t[n * O + k] = net->w_out[k * N + n];
+    if (w_rec_t) rnn_transpose_f64(net->w_rec, N, N, w_rec_t);
+    if (w_out_t) rnn_transpose_f64(net->w_out, O, N, w_out_t);
 }
 
 void rnn_backward(const rnn *net, const trial_batch *b, rnn_work *w, const double *fb_out,
                   const double *fb_rec, size_t window, double *grads) {
-    size_t B = b->n_batch, T = b->t_max, N = net->n_rec, I = net->n_in, O = net->n_out;
-    assert(B <= w->max_batch && T <= w->t_max);
-    size_t t_run = rnn_batch_steps(b), BT = B * T;
-    double alpha = net->alpha;
-    double *g_w_rec = grads, *g_w_in = g_w_rec + N * N, *g_b_rec = g_w_in + N * I;
-    double *g_w_out = g_b_rec + N, *g_b_out = g_w_out + O * N;
-    /* fb_rec^T for the NoTrans x NoTrans product (see rnn_forward) */
-    rnn_transpose(fb_rec, N, N, w->m_t);
-    gsl_matrix_const_view FO = gsl_matrix_const_view_array(fb_out, N, O);
-    gsl_matrix_const_view FRT = gsl_matrix_const_view_array(w->m_t, N, N);
-    int par = B * N * N >= RNN_PAR_MIN_WORK;
-    (void)par;
-    size_t n_item_chunks = rnn_n_chunks(B, RNN_ITEM_CHUNK), n_row_chunks = rnn_n_chunks(N, RNN_ROW_CHUNK);
-RNN_OMP("omp parallel if (par)")
-    {
-        /* 1. the error backward in time, each chunk of items on its own */
-RNN_OMP("omp for schedule(static)")
-        for (size_t ch = 0; ch < n_item_chunks; ch++) {
-            size_t lo, hi;
-            rnn_chunk(ch, B, RNN_ITEM_CHUNK, &lo, &hi);
-            size_t nb = hi - lo;
-            double *dh = w->d_h + lo * N, *dh2 = w->d_h2 + lo * N;
-            if (nb) memset(dh, 0, nb * N * sizeof *dh);
-            for (size_t i = lo; i < hi; i++) /* rows past the longest item: no error */
-                memset(w->d_a + (i * T + t_run) * N, 0, (T - t_run) * N * sizeof(double));
-            for (size_t t = t_run; nb && t-- > 0;) {
-                /* g_t: the carried error, cut at window boundaries (truncated BPTT) */
-                if (window && (t + 1) % window == 0) memset(dh, 0, nb * N * sizeof *dh);
-                /* dh_t = g_t + fb_out e_t   (rows: dh += e_t fb_out^T) */
-                gsl_matrix_view DH = gsl_matrix_view_array(dh, nb, N);
-                gsl_matrix_const_view E =
-                    gsl_matrix_const_view_array_with_tda(w->d_o + (lo * T + t) * O, nb, O, T * O);
-                gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, &E.matrix, &FO.matrix, 1.0, &DH.matrix);
-                /* da_t = alpha (1 - z_t^2) dh_t;  g_{t-1} = (1 - alpha) dh_t + fb_rec da_t */
-                for (size_t i = lo; i < hi; i++) {
-                    const double *z = w->z + (i * T + t) * N, *d = dh + (i - lo) * N;
-                    double *da = w->d_a + (i * T + t) * N, *d2 = dh2 + (i - lo) * N;
-                    for (size_t n = 0; n < N; n++) {
-                        da[n] = alpha * (1 - z[n] * z[n]) * d[n];
-                        d2[n] = (1 - alpha) * d[n];
-                    }
-                }
-                if (t > 0) {
-                    gsl_matrix_view DH2 = gsl_matrix_view_array(dh2, nb, N);
-                    gsl_matrix_const_view DA =
-                        gsl_matrix_const_view_array_with_tda(w->d_a + (lo * T + t) * N, nb, N, T * N);
-                    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &DA.matrix, &FRT.matrix, 1.0, &DH2.matrix);
-                }
-                double *tmp = dh; dh = dh2; dh2 = tmp;
-            }
-        } /* the implicit barrier of omp for: every d_a row is written */
-        /* 2. weight gradients as products over all B*T rows (zero past each batch's
-         * longest item; h_prev is 0 at t = 0): each thread its rows of dW, dU, db and
-         * its columns of dV, every element summed over rows in the same order */
-RNN_OMP("omp for schedule(static)")
-        for (size_t ch = 0; ch < n_row_chunks; ch++) {
-            size_t r0, r1;
-            rnn_chunk(ch, N, RNN_ROW_CHUNK, &r0, &r1);
-            size_t nr = r1 - r0;
-            gsl_matrix_const_view DA = gsl_matrix_const_view_array_with_tda(w->d_a + r0, BT, nr, N);
-            gsl_matrix_const_view HP = gsl_matrix_const_view_array(w->h_prev, BT, N);
-            gsl_matrix_view GW = gsl_matrix_view_array_with_tda(g_w_rec + r0 * N, nr, N, N);
-            /* dW[r0:r1] = sum_{b,t} da_t[r0:r1] h_{t-1}^T */
-            gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &DA.matrix, &HP.matrix, 0.0, &GW.matrix);
-            /* dU[r0:r1] = sum da_t[r0:r1] x_t^T */
-            gsl_matrix_const_view X = gsl_matrix_const_view_array(b->x, BT, I);
-            gsl_matrix_view GU = gsl_matrix_view_array_with_tda(g_w_in + r0 * I, nr, I, I);
-            gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &DA.matrix, &X.matrix, 0.0, &GU.matrix);
-            /* db[r0:r1] = sum da_t[r0:r1] */
-            for (size_t n = r0; n < r1; n++) g_b_rec[n] = 0;
-            for (size_t r = 0; r < BT; r++)
-                for (size_t n = r0; n < r1; n++) g_b_rec[n] += w->d_a[r * N + n];
-            /* dV[:, r0:r1] = sum e_t h_t[r0:r1]^T */
-            gsl_matrix_const_view E = gsl_matrix_const_view_array(w->d_o, BT, O);
-            gsl_matrix_const_view H = gsl_matrix_const_view_array_with_tda(w->h + r0, BT, nr, N);
-            gsl_matrix_view GV = gsl_matrix_view_array_with_tda(g_w_out + r0, O, nr, N);
-            gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &E.matrix, &H.matrix, 0.0, &GV.matrix);
-        }
+    assert(b->n_batch <= w->max_batch && b->t_max <= w->t_max);
+    if (!w->f32) {
+        rnn_bwd_f64(net, b, b->x, w, fb_out, fb_rec, window, grads);
+        return;
     }
-    /* dc = sum e_t (serial: O numbers) */
-    for (size_t k = 0; k < O; k++) g_b_out[k] = 0;
-    for (size_t r = 0; r < BT; r++)
-        for (size_t k = 0; k < O; k++) g_b_out[k] += w->d_o[r * O + k];
+    rnn_work32 *f = w->f32;
+    size_t N = net->n_rec, O = net->n_out;
+    rnn_to_float(fb_out, f->fb, N * O);
+    rnn_to_float(fb_rec, f->fb + N * O, N * N);
+    rnn_bwd_f32(net, b, f->x, f, f->fb, f->fb + N * O, window, f->g);
+    rnn_to_double(f->g, grads, net->n_params);
 }
 
-void rnn_rflo_grad(const rnn *net, const trial_batch *b, const rnn_work *w,
+void rnn_rflo_grad(const rnn *net, const trial_batch *b, rnn_work *w, const double *fb_out,
+                   double *grads) {
+    assert(b->n_batch <= w->max_batch && b->t_max <= w->t_max);
+    if (!w->f32) {
+        rnn_rflo_f64(net, b, b->x, w, fb_out, grads);
+        return;
+    }
+    rnn_work32 *f = w->f32;
+    rnn_to_float(fb_out, f->fb, net->n_rec * net->n_out);
+    rnn_rflo_f32(net, b, f->x, f, f->fb, f->g);
+    rnn_to_double(f->g, grads, net->n_params);
+}
+
+void rnn_rflo_grad_online(const rnn *net, const trial_batch *b, const rnn_work *w,
                    const double *fb_out, double *traces, double *slices, double *grads) {
+    assert(!w->f32);
     size_t B = b->n_batch, T = b->t_max, N = net->n_rec, I = net->n_in, O = net->n_out;
     size_t P = net->n_params, R = N + I + 1; /* a trace row: [P_i (N) | Q_i (I) | r_i] */
     double alpha = net->alpha;
@@ -438,16 +342,20 @@ RNN_OMP("omp parallel for schedule(static) if (par)")
     }
 }
 
+
 void rnn_step(const rnn *net, const double *h_prev, const double *x, double *h, double *out) {
     size_t N = net->n_rec, I = net->n_in, O = net->n_out;
     double alpha = net->alpha;
+    /* a into h, then tanh in place with the batched pass's kernel, then the leak */
     for (size_t n = 0; n < N; n++) {
         double a = net->b_rec[n];
         const double *wr = net->w_rec + n * N, *u = net->w_in + n * I;
         for (size_t j = 0; j < N; j++) a += wr[j] * h_prev[j];
         for (size_t k = 0; k < I; k++) a += u[k] * x[k];
-        h[n] = (1 - alpha) * h_prev[n] + alpha * tanh(a);
+        h[n] = a;
     }
+    kern_tanh(h, h, N);
+    for (size_t n = 0; n < N; n++) h[n] = (1 - alpha) * h_prev[n] + alpha * h[n];
     /* logits into out, then softmax in place (rnn_output allows out == logit) */
     for (size_t k = 0; k < O; k++) {
         double s = net->b_out[k];
@@ -455,7 +363,7 @@ void rnn_step(const rnn *net, const double *h_prev, const double *x, double *h, 
         for (size_t n = 0; n < N; n++) s += v[n] * h[n];
         out[k] = s;
     }
-    rnn_output(net->loss, out, out, O);
+    rnn_output_f64(net->loss, out, out, O);
 }
 
 double rnn_spectral_radius(const double *m, size_t n) {
