@@ -29,6 +29,8 @@
  *              that step; fixedpoints is refused). Weights: w_enc, w_in, w_rec, w_out
  *              (+ w_enc_c, w_g for the LSTM) and the biases and head-direction head
  *              b_enc, b_enc_c, b_lstm, b_out, w_hd, b_hd when the model has them.
+ *              Simulated in float64 from the saved (float64 master) weights, also
+ *              for runs trained with run.precision = float32.
  *              Trials are trajectories (traj.*) with the run's place-cell and
  *              head-direction targets; the metric is the decoding error in cm (top-k
  *              place-cell centres, eval.decode_k), lower is better.
