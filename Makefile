@@ -52,7 +52,7 @@ BENCHES  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 # Tests that finish in seconds; `make asan` runs these under the sanitizers.
 FAST_TESTS ?= test_engine test_image test_kernels test_esn test_rnn test_r2n2 test_gridcells test_lstm \
-              test_analysis test_tasks test_constraints test_cells test_pathint
+              test_analysis test_analysis_models test_tasks test_constraints test_cells test_pathint
 
 .PHONY: all test asan bench figures demo install uninstall clean tests-build shared test-slurm
 

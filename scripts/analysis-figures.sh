@@ -1,7 +1,9 @@
 #!/bin/sh
 # The analyses of trained networks that the README shows: a bptt-trained AnBn network
 # (seeds 1-3) through pca, lesion, fixedpoints and encode; figures of seed 1 copied to
-# figures/, the JSON summaries to figures/analysis-results.txt.
+# figures/, the JSON summaries to figures/analysis-results.txt. Then the grid-unit
+# lesions of the quick gridcells-rnn run (256 units, 1000 updates: about 6 CPU-minutes
+# of training and 4 of lesions) into figures/analysis-gridcells-lesion*.png.
 #   sh scripts/analysis-figures.sh [BUILD]
 set -e
 BUILD=${1:-build}
@@ -25,4 +27,10 @@ cp "$R/analysis/pca/trajectories.png" figures/analysis-anbn-pca.png
 cp "$R/analysis/lesion/lesion.png" figures/analysis-anbn-lesion.png
 cp "$R/analysis/fixedpoints/fixedpoints.png" figures/analysis-anbn-fixedpoints.png
 cp "$R/analysis/encode/encode.png" figures/analysis-anbn-encode.png
+
+G="$OUT/gridcells-rnn-quick"
+"$E" run gridcells-rnn --quick --out "$G" --force --quiet --threads 1 >>"$RES"
+"$E" analyze "$G" lesion --trials 500 --k 17 >>"$RES"
+cp "$G/analysis/lesion/lesion_groups.png" figures/analysis-gridcells-lesion.png
+cp "$G/analysis/lesion/lesion.png" figures/analysis-gridcells-lesion-units.png
 echo "figures written to figures/analysis-*.png; summaries in $RES"

@@ -98,16 +98,16 @@ static void test_lesion_silent_unit(void) {
     double *out0 = malloc(n * 3 * sizeof *out0);
     memcpy(out0, rec->out, n * 3 * sizeof *out0);
     double delta[12], dloss[12];
-    CHECK(analysis_lesion_units(m, net, rec, delta, dloss) == ENGRAM_OK, "lesion scan runs");
+    CHECK(analysis_lesion_units(m, rec, delta, dloss) == ENGRAM_OK, "lesion scan runs");
     CHECK(delta[u] == 0 && dloss[u] == 0, "silencing a unit with zero outgoing weights changes the "
           "metric by %g and the loss by %g", delta[u], dloss[u]);
     CHECK(dloss[2] != 0, "silencing a connected unit changes the loss (by %.4g)", dloss[2]);
-    analysis_lesion_group(m, net, rec, &u, 1);
+    analysis_lesion_group(m, rec, &u, 1);
     double dmax = 0, dother = 0;
     for (size_t k = 0; k < n * 3; k++) dmax = fmax(dmax, fabs(rec->out[k] - out0[k]));
     CHECK(dmax == 0, "and leaves every output unchanged (max |change| %g)", dmax);
     size_t v = 2;
-    analysis_lesion_group(m, net, rec, &v, 1);
+    analysis_lesion_group(m, rec, &v, 1);
     for (size_t k = 0; k < n * 3; k++) dother = fmax(dother, fabs(rec->out[k] - out0[k]));
     CHECK(dother > 1e-3, "silencing a connected unit does change the outputs (max |change| %g)", dother);
     /* the simulation without intervention equals rnn_step */

@@ -66,10 +66,10 @@ expect 2 "encode without responses" -- "$E" analyze "$R" encode
 expect 2 "responses with the wrong number of stimuli" -- "$E" analyze "$R" encode --responses "$T/resp.npy" --trials 7
 expect 2 "--input beyond the inputs" -- "$E" analyze "$R" fixedpoints --input 9
 expect 2 "--unit beyond the units" -- "$E" analyze "$R" perturb --unit 99
-"$E" run mackey-glass --quick --out "$T/mg" --quiet --threads 1 >/dev/null 2>&1
-expect 2 "an unsupported experiment" -- "$E" analyze "$T/mg" pca
-"$E" run anbn --quick --set train.rule=r2n2 --set train.steps=2 --set train.eval_every=1 --out "$T/r2" --quiet --threads 1 >/dev/null 2>&1
-expect 2 "an unsupported rule" -- "$E" analyze "$T/r2" pca
+"$E" run memory-capacity --quick --out "$T/mc" --quiet --threads 1 >/dev/null 2>&1
+expect 2 "an unsupported experiment" -- "$E" analyze "$T/mc" pca
+"$E" run gonogo --quick --set train.rule=gru --set train.steps=2 --set train.eval_every=1 --out "$T/gru" --quiet --threads 1 >/dev/null 2>&1
+expect 2 "an unsupported rule" -- "$E" analyze "$T/gru" pca
 rm -f "$R/weights.npy" "$R/w_rec.npy"
 expect 2 "a run without saved weights" -- "$E" analyze "$R" pca
 

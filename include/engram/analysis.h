@@ -8,17 +8,45 @@
  * and C task variables per step (cond_names).
  *
  * Models. analysis_model_load(run_dir) reads RUN_DIR/config.ini with the experiment's
- * key tables and the network's weights: the named matrices w_rec.npy (N, N), w_in.npy
- * (N, I), b_rec.npy (N,), w_out.npy (O, N), b_out.npy (O,) when present, else the flat
- * parameter block weights.npy [W | U | b | V | c] (rnn.h). Supported: the rate-RNN rules
- * (bptt, fa, rflo, esn) on the anbn and tmaze experiments; any other run is refused with
- * ENGRAM_ERANGE and a one-line message.
+ * key tables and the network's saved weights, and rebuilds one of four networks
+ * (analysis_net_kind):
+ *   rate RNN   the rules bptt, fa, rflo, esn on anbn, tmaze and the cognitive tasks
+ *              (decision, delayed-response, dms, romo, mante, gonogo, flipflop): the
+ *              named matrices w_rec.npy (N, N), w_in.npy (N, I), b_rec.npy (N,),
+ *              w_out.npy (O, N), b_out.npy (O,), else the flat block weights.npy
+ *              [W | U | b | V | c] (rnn.h). Dynamics below.
+ *   r2n2       the consolidator of train.rule = r2n2 on the same tasks (r2n2.h):
+ *              w_ab, w_ba, w_ia, w_bo.npy, else the flat r2n2_params.npy. Its units are
+ *              the 2N states [a; b] (A first); a lesion holds a unit's state at 0 from
+ *              its own update on (so phi = tanh sends nothing), applied to A before B is
+ *              updated; a perturbation clamps or shifts the state the same way. The
+ *              analysis runs the float equations from a zero start (r2n2.h0 and the
+ *              fixed-point reversal only matter for training).
+ *   pathint    the path integrators of the gridcells experiment (pathint.h) with
+ *              model.kind = rnn (units: the H recurrent units, which are the scored
+ *              layer) or lstm (units: the Ng units of the linear layer g, which do not
+ *              feed back: a lesion or perturbation of g changes only the readout of
+ *              that step; fixedpoints is refused). Weights: w_enc, w_in, w_rec, w_out
+ *              (+ w_enc_c, w_g for the LSTM) and the biases and head-direction head
+ *              b_enc, b_enc_c, b_lstm, b_out, w_hd, b_hd when the model has them.
+ *              Simulated in float64 from the saved (float64 master) weights, also
+ *              for runs trained with run.precision = float32.
+ *              Trials are trajectories (traj.*) with the run's place-cell and
+ *              head-direction targets; the metric is the decoding error in cm (top-k
+ *              place-cell centres, eval.decode_k), lower is better.
+ *   esn        the echo-state prediction runs mackey-glass and narma10 (task.mode =
+ *              predict): the reservoir rebuilt from the run's seed and reservoir.* keys
+ *              (esn_alloc draws it deterministically), the readout from w_out.npy
+ *              (1, D), column 0 the bias. One trial: the run's whole drive (washout,
+ *              train, test), counted on the test steps; the metric is the test NRMSE.
+ * Anything else is refused with ENGRAM_ERANGE and a one-line message.
  *
- * Simulation. The recorded dynamics are those of rnn.h,
+ * Simulation. The recorded dynamics of the rate RNN are those of rnn.h,
  *     h_t = (1 - alpha) h_{t-1} + alpha tanh(b + W h_{t-1} + U x_t),  o_t = c + V h_t,
  * (softmax on o for cross-entropy networks), with an optional intervention applied to
  * h_t right after its update: silenced units (keep_i = 0 multiplies h_{t,i} by 0 at every
- * step: a lesion) and one unit clamped to, or excited by, a value in a time window.
+ * step: a lesion) and one unit clamped to, or excited by, a value in a time window. The
+ * other networks apply the same intervention to their units (above).
  *
  * Fixed points (Sussillo & Barak 2013, Neural Computation 25(3):626): for the map
  * F(h) = (1 - alpha) h + alpha tanh(b + W h + U x*) at a constant input x*, slow points
@@ -41,8 +69,8 @@
  *     analysis_model *m;
  *     if (analysis_model_load("runs/anbn", experiment_find, &m) != ENGRAM_OK) puts(engram_error());
  *     analysis_rec *rec = analysis_rec_alloc(m, 200);
- *     analysis_trials(m, 200, 7, rec);          // seeded trials and task variables
- *     analysis_simulate(m->net, NULL, rec);     // activity and outputs
+ *     analysis_trials(m, 7, rec);               // seeded trials and task variables
+ *     analysis_model_simulate(m, NULL, rec);    // activity and outputs
  *     double acc = analysis_metric(m, rec);
  *     analysis_rec_free(rec); analysis_model_free(m);
  *
@@ -58,21 +86,45 @@
 #include "engram/config.h"
 #include "engram/experiment.h"
 #include "engram/rnn.h"
+#include "engram/r2n2.h"
 #include "engram/task.h"
 
 #define ANALYSIS_MAX_COND 6
 
-typedef enum { ANALYSIS_TASK_ANBN, ANALYSIS_TASK_TMAZE } analysis_task_kind;
+typedef enum {
+    ANALYSIS_TASK_ANBN, ANALYSIS_TASK_TMAZE, ANALYSIS_TASK_COGNITIVE, ANALYSIS_TASK_GRID,
+    ANALYSIS_TASK_SERIES
+} analysis_task_kind;
 
-/* A trained network rebuilt from a run directory. */
+typedef enum {
+    ANALYSIS_NET_RNN, ANALYSIS_NET_R2N2, ANALYSIS_NET_PATHINT_RNN, ANALYSIS_NET_PATHINT_LSTM,
+    ANALYSIS_NET_ESN
+} analysis_net_kind;
+
+struct analysis_grid;   /* path integrator, cells and trajectories (src/analysis) */
+struct analysis_series; /* reservoir, readout and drive (src/analysis) */
+
+/* A trained network rebuilt from a run directory. A zero-initialised model with kind,
+ * tk and net set is a rate RNN on that task (the sizes then come from tk and net). */
 typedef struct analysis_model {
     char experiment[32], rule[16];
     config *cfg;             /* the run's resolved configuration */
     uint64_t seed;           /* run.seed */
     analysis_task_kind kind;
-    task *tk;                /* the task's trial generator */
+    analysis_net_kind net_kind;
+    task *tk;                /* the task's trial generator (anbn, tmaze, cognitive) */
     size_t episode_trials;   /* tmaze: trials per episode */
-    rnn *net;                /* the trained network */
+    int cog;                 /* cognitive: the cog_kind */
+    rnn *net;                /* ANALYSIS_NET_RNN: the trained network */
+    r2n2_net *r2;            /* ANALYSIS_NET_R2N2: the consolidator */
+    int r2_xent;             /* r2n2: softmax outputs */
+    struct analysis_grid *grid;     /* ANALYSIS_NET_PATHINT_* */
+    struct analysis_series *series; /* ANALYSIS_NET_ESN */
+    /* sizes of a recording (0: from tk and net) */
+    size_t n_in, n_out, n_units, t_max, n_cond, n_aux;
+    const char *cond_names[ANALYSIS_MAX_COND];
+    const char *metric_name; /* NULL: "accuracy" */
+    int lower_is_better;     /* the metric is an error */
 } analysis_model;
 
 /* Loads the run in run_dir (see the overview). find looks an experiment up by name (the
@@ -87,9 +139,22 @@ int analysis_model_load(const char *run_dir, const experiment *(*find)(const cha
 /* Frees a model; NULL is a no-op. */
 void analysis_model_free(analysis_model *m);
 
-/* Builds the untrained network of the run: the weights the run's rule drew at its start
- * from the same seed. NULL with engram_error() set on failure. */
+/* Builds the untrained network of a rate-RNN run: the weights the run's rule drew at its
+ * start from the same seed. NULL with engram_error() set on failure. */
 rnn *analysis_model_untrained(const analysis_model *m);
+
+/* Replaces the weights of any model by its untrained ones (the run's initialisation
+ * from the same seed; the echo-state network's readout becomes zero, its reservoir
+ * being never trained). Returns ENGRAM_OK or an error status with a message. */
+int analysis_model_set_untrained(analysis_model *m);
+
+/* Units N of the model's recording (the rate RNN's n_rec when m->n_units is 0). */
+size_t analysis_model_units(const analysis_model *m);
+
+/* Readout strength of each unit, norms (N,): the Euclidean norm of the unit's outgoing
+ * readout weights (all outputs); with out >= 0 the signed weight onto that output
+ * instead. */
+void analysis_model_readout(const analysis_model *m, long out, double *norms);
 
 /* Recorded trials (see the overview for shapes). */
 typedef struct analysis_rec {
@@ -101,6 +166,9 @@ typedef struct analysis_rec {
     double *act;      /* (K, T, N) */
     double *out;      /* (K, T, O) */
     double *cond;     /* (K, T, C) task variables per step */
+    double *aux;      /* (K, A) per-trial data the network needs (pathint: the initial
+                         code [pc_0, hd_0] (P + D) then positions (T + 1, 2)) */
+    size_t n_aux;     /* A */
     const char *cond_names[ANALYSIS_MAX_COND];
 } analysis_rec;
 
@@ -114,7 +182,12 @@ void analysis_rec_free(analysis_rec *rec);
  * and fills len, x, y, mask and the task variables cond: anbn: count n, position t,
  * input symbol, counter (a's seen so far during the a-run, b's still to come after it);
  * tmaze: cue side of the episode (0 left, 1 right), trial k of the episode, position in
- * the trial, rewarded arm of the trial (0 left, 1 right). */
+ * the trial, rewarded arm of the trial (0 left, 1 right); cognitive tasks: the cog_info
+ * conditions, the answer, the epoch (0 fixation, 1 stimulus and delay, 2 response) and
+ * the step (flipflop: the three target bits and the step); pathint: trajectories and
+ * their position bin, x and y bins, heading sector, speed bin and step (aux holds the
+ * initial code and the positions); esn: every trial is the run's drive (cond_names
+ * say which variables). */
 void analysis_trials(const analysis_model *m, uint64_t seed, analysis_rec *rec);
 
 /* An intervention during simulation (all fields optional: NULL / unit < 0 = none). */
@@ -131,25 +204,37 @@ typedef struct analysis_intervention {
  * NULL), writing rec->act and rec->out. net must match rec's sizes (assert). */
 void analysis_simulate(const rnn *net, const analysis_intervention *iv, analysis_rec *rec);
 
+/* Runs model m (any network kind) on every trial of rec with the intervention iv (may
+ * be NULL), writing rec->act and rec->out (the rate RNN: analysis_simulate). */
+void analysis_model_simulate(const analysis_model *m, const analysis_intervention *iv,
+                             analysis_rec *rec);
+
 /* The task metric of the last simulation: anbn: fraction of trials with at most one
  * wrong argmax prediction (anbn_errors); tmaze: fraction of counted steps whose argmax
- * over the action outputs 0..3 equals the target's. */
+ * over the action outputs 0..3 equals the target's; cognitive tasks: fraction of trials
+ * whose argmax of the mean output over the response epoch is the answer (flipflop: the
+ * mean squared error per output and counted step); pathint: decoding error (cm); esn:
+ * test NRMSE. m->lower_is_better tells which direction is better. */
 double analysis_metric(const analysis_model *m, const analysis_rec *rec);
 
 /* The mean loss per counted step of the last simulation (cross-entropy networks:
  * -sum_k y_k log o_k; linear outputs: 1/2 |o - y|^2), the training objective. */
 double analysis_loss(const analysis_rec *rec, rnn_loss_kind loss);
 
+/* The loss of model m's outputs (analysis_loss with the model's loss kind). */
+double analysis_model_loss(const analysis_model *m, const analysis_rec *rec);
+
 /* The task metric with each unit silenced in turn: delta (N,) = metric(lesioned unit i)
  * - metric(intact), and, if d_loss is not NULL, d_loss (N,) the same for
- * analysis_loss, on the trials of rec (whose act/out are overwritten). Returns
+ * analysis_model_loss, on the trials of rec (whose act/out are overwritten). Returns
  * ENGRAM_OK or ENGRAM_ENOMEM. */
-int analysis_lesion_units(const analysis_model *m, const rnn *net, analysis_rec *rec,
-                          double *delta, double *d_loss);
+int analysis_lesion_units(const analysis_model *m, analysis_rec *rec, double *delta,
+                          double *d_loss);
 
-/* The task metric with the units[0..k-1] silenced together (rec's act/out overwritten). */
-double analysis_lesion_group(const analysis_model *m, const rnn *net, analysis_rec *rec,
-                             const size_t *units, size_t k);
+/* The task metric with the units[0..k-1] silenced together (rec's act/out
+ * overwritten); NaN on allocation failure. */
+double analysis_lesion_group(const analysis_model *m, analysis_rec *rec, const size_t *units,
+                             size_t k);
 
 /* Principal components of the rows of data (M, N) (centred): eigenvalues (N,) in
  * decreasing order and eigenvectors (N, N), column j the j-th component, from the
@@ -183,6 +268,16 @@ typedef struct analysis_rnn_map {
     const double *x;
 } analysis_rnn_map;
 void analysis_rnn_map_eval(const void *ctx, const double *h, double *f, double *jac);
+
+/* The state map of model m at constant input x (I,) for the fixed-point search, written
+ * into *map (its context allocated; free with analysis_model_map_free): the rate RNN's
+ * F above; the pathint RNN core's F(h) = f(h W_rec + x W_in); the R2N2 consolidator's
+ * one step (a, b) -> (a', b') (A then B); the echo-state reservoir as a rate RNN with
+ * alpha = leak. Returns ENGRAM_OK, or ENGRAM_ERANGE with a one-line reason for a model
+ * without a recurrent state map (the path-integrating LSTM, whose analysed units g are
+ * a readout; a linear reservoir). */
+int analysis_model_map(const analysis_model *m, const double *x, analysis_map *map);
+void analysis_model_map_free(analysis_map *map);
 
 typedef enum { ANALYSIS_FP_STABLE, ANALYSIS_FP_MARGINAL, ANALYSIS_FP_UNSTABLE } analysis_fp_kind;
 

@@ -126,6 +126,12 @@ const char *cog_kind_name(cog_kind kind);
 /* Number of steps of an epoch of ms milliseconds with step dt (at least 1). */
 size_t cog_steps(double ms, double dt);
 
+/* Reads the task.* keys that cfg has (dt, epochs, sigma, mask, n_choices, steps,
+ * p_pulse, coherences or frequencies, deltas: comma-separated lists) into the defaults
+ * of family kind. Returns ENGRAM_OK or ENGRAM_EINVAL on a bad list. */
+struct config;
+int cog_params_from_config(const struct config *cfg, cog_kind kind, cog_params *p);
+
 /* Allocates the task of p->kind; NULL with engram_error() set on bad parameters
  * (non-positive dt or durations, delay_min > delay_max, no levels, K < 2, ...). */
 task *cog_task_alloc(const cog_params *p);

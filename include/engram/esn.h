@@ -180,6 +180,13 @@ int esn_radius_method_parse(const char *name, esn_radius_method *m);
 /* Returns "auto", "dense" or "arpack". */
 const char *esn_radius_method_name(esn_radius_method m);
 
+/* Reads the reservoir keys of an echo-state experiment (reservoir.n, topology,
+ * nnz_per_row, spectral_radius, input_scaling, bias_scaling, feedback_scaling, leak,
+ * activation, radius_method, radius_dense_max, arpack_*) from c into p, over the
+ * defaults (n_in and n_fb stay 0). Returns ENGRAM_OK or ENGRAM_EINVAL. */
+struct config;
+int esn_params_from_config(const struct config *c, esn_params *p);
+
 /* Builds a reservoir from p with weights drawn from the named streams of `seed`.
  * Returns NULL with engram_error() set on bad parameters (ENGRAM_EINVAL), allocation
  * failure or an eigenvalue failure. The state starts at zero. */

@@ -88,6 +88,10 @@ int pc_decode(const pc_ensemble *pc, const double *scores, size_t rows, size_t k
 double pc_decode_error_cm(const pc_ensemble *pc, const double *scores,
                           const double *true_pos, size_t rows, size_t k);
 
+/* Replaces each of the B rows of an initial code pc0 (B, P) by its z-score over the P
+ * cells (population standard deviation; a constant row becomes 0). */
+void pc_zscore_rows(double *pc0, size_t B, size_t P);
+
 /* Allocates M head-direction cells with preferred directions i.i.d. uniform in
  * (-pi, pi) drawn from r. Returns NULL with engram_error() set if n = 0 or
  * kappa < 0, or on no memory. */
@@ -110,5 +114,13 @@ int hdc_encode_steps(const hd_ensemble *hdc, const double *hd, size_t B, size_t 
  * 1 <= k <= min(M, 64). */
 int hdc_decode(const hd_ensemble *hdc, const double *scores, size_t rows, size_t k,
                double *hd_out);
+
+/* Builds the gridcells experiment's ensembles from its configuration: cells.n_pc place
+ * cells (cells.pc_sigma, cells.pc_surround) in a box of side box, then, when
+ * cells.n_hd > 0, head-direction cells (cells.hd_kappa), both from stream (cells.seed,
+ * "cells", 0) in that order. *hdc is NULL without head-direction cells. Returns
+ * ENGRAM_OK, ENGRAM_ENOMEM or ENGRAM_EINVAL (message set). */
+struct config;
+int pc_cells_from_config(const struct config *c, double box, pc_ensemble **pc, hd_ensemble **hdc);
 
 #endif

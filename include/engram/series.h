@@ -62,4 +62,11 @@ narma_params narma_default(void);
  * recursion produced |y| > y_bound or a non-finite value). */
 int narma_generate(const narma_params *p, gsl_rng *r, double *u, double *y, size_t T);
 
+/* The task.* keys of the mackey-glass experiment (tau, a, b, n, h, sample, x0, discard)
+ * and of narma10 (alpha, beta, gamma, delta, order, u_min, u_max) from c, over the
+ * defaults; c must declare them. */
+struct config;
+void mackey_glass_from_config(const struct config *c, mackey_glass_params *p);
+void narma_from_config(const struct config *c, narma_params *p);
+
 #endif

@@ -111,4 +111,11 @@ int traj_generate_batch(const traj_params *p, size_t B, size_t T, gsl_rng *r, do
 void traj_integrate(const double *vel, size_t T, const double *pos0, double hd0,
                     double *pos, double *hd);
 
+/* The path integrator's input inp (B, T, I) from a batch's egocentric velocities vel
+ * (B, T, 3) = [|dpos|, sin dphi, cos dphi] and positions pos (B, T+1, 2): with
+ * allocentric, I = 2 and inp = (pos[t+1] - pos[t]) scale; else I = 3 and
+ * inp = [|dpos| scale, sin dphi, cos dphi]. */
+void traj_model_input(size_t B, size_t T, const double *vel, const double *pos, int allocentric,
+                      double scale, double *inp);
+
 #endif

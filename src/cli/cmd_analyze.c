@@ -14,7 +14,8 @@
  *                                      [--lags L] [--average]
  *
  * Exit status: 0 ok; 1 an output could not be written or a computation failed; 2 bad
- * usage, a missing or unsupported run, or a response matrix of the wrong shape.
+ * usage, a missing or unsupported run, an analysis the network does not support
+ * (fixedpoints of the path-integrating LSTM), or a response matrix of the wrong shape.
  */
 #include <errno.h>
 #include <math.h>
@@ -31,6 +32,7 @@
 #include "engram/image.h"
 #include "engram/npy.h"
 #include "engram/rng.h"
+#include "engram/run.h"
 
 static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(int code, const char *fmt, ...) {
@@ -389,27 +391,169 @@ static int cmp_delta(const void *a, const void *b) {
     return (*(const size_t *)a > *(const size_t *)b) - (*(const size_t *)a < *(const size_t *)b);
 }
 
+/* A lesion group's result: the metric (mean over draws for random groups), its standard
+ * deviation, range and size. */
+typedef struct lesion_group {
+    char name[48];
+    size_t k, draws;
+    double metric, sd, lo, hi;
+} lesion_group;
+
+/* The metric with `draws` random sets of k units silenced, each from stream
+ * (seed, stream, d). */
+static void lesion_random(const analysis_model *m, analysis_rec *rec, size_t k, size_t draws,
+                          uint64_t seed, const char *stream, size_t *pick, lesion_group *g) {
+    size_t N = analysis_model_units(m);
+    double s = 0, s2 = 0;
+    g->lo = INFINITY; g->hi = -INFINITY; g->k = k; g->draws = draws;
+    for (size_t d = 0; d < draws; d++) {
+        gsl_rng *r = rng_stream_alloc(seed, stream, d);
+        for (size_t i = 0; i < N; i++) pick[i] = i;
+        gsl_ran_shuffle(r, pick, N, sizeof *pick);
+        gsl_rng_free(r);
+        double v = analysis_lesion_group(m, rec, pick, k);
+        s += v; s2 += v * v;
+        g->lo = fmin(g->lo, v); g->hi = fmax(g->hi, v);
+    }
+    g->metric = s / (double)draws;
+    g->sd = sqrt(fmax(0, s2 / (double)draws - g->metric * g->metric));
+}
+
+static void lesion_fixed(const analysis_model *m, analysis_rec *rec, const char *name,
+                         const size_t *units, size_t k, lesion_group *g) {
+    snprintf(g->name, sizeof g->name, "%s", name);
+    g->k = k; g->draws = 1;
+    g->metric = g->lo = g->hi = analysis_lesion_group(m, rec, units, k);
+    g->sd = 0;
+}
+
+/* Grid units of a gridcells run (gridstats.csv of its last evaluation): the run's own
+ * set (score60 above the shuffle null's 99th percentile, stable, not planar) into
+ * grid (count *ng), the stricter set with the untrained network's 99th percentile
+ * (metrics.csv, last row) as the threshold into strict (*ns), and all units ranked by
+ * score60 (NaN last) into by_score. Returns ENGRAM_OK or ENGRAM_EIO. */
+static int grid_unit_sets(const char *run_dir, const analysis_model *m, size_t *grid, size_t *ng,
+                          size_t *strict, size_t *ns, size_t *by_score, double *score) {
+    char path[1400], **names = NULL, **mn = NULL;
+    double *v = NULL, *mv = NULL;
+    size_t nc = 0, nr = 0, mc = 0, mr = 0, N = analysis_model_units(m);
+    snprintf(path, sizeof path, "%s/gridstats.csv", run_dir);
+    int st = run_csv_read(path, &names, &nc, &v, &nr);
+    if (st != ENGRAM_OK) return engram_fail(ENGRAM_EIO, "%s: cannot read (grid-unit lesions need the run's grid statistics)", path);
+    snprintf(path, sizeof path, "%s/metrics.csv", run_dir);
+    st = run_csv_read(path, &mn, &mc, &mv, &mr);
+    if (st != ENGRAM_OK || mr == 0) {
+        run_csv_free(names, nc, v);
+        return engram_fail(ENGRAM_EIO, "%s: cannot read the untrained network's 99th percentile", path);
+    }
+    long cu = -1, cs = -1, cst = -1, cp = -1, cg = -1, cn = -1;
+    for (size_t c = 0; c < nc; c++) {
+        if (!strcmp(names[c], "unit")) cu = (long)c;
+        if (!strcmp(names[c], "score60")) cs = (long)c;
+        if (!strcmp(names[c], "stability")) cst = (long)c;
+        if (!strcmp(names[c], "plane_r2")) cp = (long)c;
+        if (!strcmp(names[c], "grid_unit")) cg = (long)c;
+    }
+    for (size_t c = 0; c < mc; c++) if (!strcmp(mn[c], "untrained_p99")) cn = (long)c;
+    if (cu < 0 || cs < 0 || cst < 0 || cp < 0 || cg < 0 || cn < 0 || nr != N) {
+        run_csv_free(names, nc, v); run_csv_free(mn, mc, mv);
+        return engram_fail(ENGRAM_EIO, "%s/gridstats.csv: expected %zu units with score60, stability, "
+                           "plane_r2, grid_unit (and untrained_p99 in metrics.csv)", run_dir, N);
+    }
+    double u99 = mv[(mr - 1) * mc + (size_t)cn];
+    double min_stab = config_real(m->cfg, "eval.min_stability"), max_r2 = config_real(m->cfg, "eval.max_plane_r2");
+    *ng = *ns = 0;
+    for (size_t r = 0; r < nr; r++) {
+        const double *row = v + r * nc;
+        size_t u = (size_t)row[cu];
+        score[u] = isnan(row[cs]) ? -INFINITY : row[cs];
+        if (row[cg] == 1) grid[(*ng)++] = u;
+        if (row[cs] > u99 && row[cst] >= min_stab && row[cp] < max_r2) strict[(*ns)++] = u;
+        by_score[r] = u;
+    }
+    run_csv_free(names, nc, v); run_csv_free(mn, mc, mv);
+    /* ranked by score60, highest first */
+    for (size_t i = 0; i < N; i++) score[i] = -score[i];
+    sort_delta = score;
+    qsort(by_score, N, sizeof *by_score, cmp_delta);
+    for (size_t i = 0; i < N; i++) score[i] = -score[i];
+    return ENGRAM_OK;
+}
+
+/* The groups' bar figure: the metric of each group, random groups with their range. */
+static int draw_groups(const char *path, const analysis_model *m, const lesion_group *g, size_t n,
+                       const char *subtitle, double ref, const char *ref_name) {
+    const long W = 120 + (long)n * 140, H = 460, y0 = 70, h = 300, x0 = 70;
+    figure *im = figure_open(path, (size_t)W, (size_t)H);
+    if (!im) return ENGRAM_EIO;
+    const uint8_t black[3] = {0, 0, 0}, grey[3] = {150, 150, 150}, bar[3] = {31, 119, 180},
+                  rnd[3] = {255, 127, 14}, intact[3] = {90, 90, 90};
+    double hi = 0;
+    for (size_t i = 0; i < n; i++) hi = fmax(hi, fmax(g[i].metric, isfinite(g[i].hi) ? g[i].hi : 0));
+    if (isfinite(ref)) hi = fmax(hi, ref);
+    if (!(hi > 0)) hi = 1;
+    hi *= 1.1;
+    char t[200];
+    snprintf(t, sizeof t, "%s %s: %s after silencing groups of units", m->experiment, m->rule,
+             m->metric_name ? m->metric_name : "accuracy");
+    fig_txt(im, 10, 10, t, black);
+    fig_txt(im, 10, 30, subtitle, grey);
+    fig_ln(im, x0, y0 + h, W - 20, y0 + h, grey);
+    fig_ln(im, x0, y0, x0, y0 + h, grey);
+    for (int q = 0; q <= 4; q++) {
+        long yy = y0 + h - (long)(h * q / 4);
+        snprintf(t, sizeof t, "%.3g", hi * q / 4);
+        fig_txt(im, 10, yy - 6, t, black);
+    }
+    if (isfinite(ref)) {
+        long yr = y0 + h - (long)(ref / hi * h);
+        for (long x = x0; x < W - 20; x += 12) fig_ln(im, x, yr, x + 6, yr, black);
+        snprintf(t, sizeof t, "%s %.3g", ref_name, ref);
+        fig_txt(im, x0 + 8, yr - 16, t, black);
+    }
+    for (size_t i = 0; i < n; i++) {
+        long x = x0 + 20 + (long)i * 140, bh = (long)(g[i].metric / hi * h);
+        fig_fill(im, x, y0 + h - bh, 70, bh, i == 0 ? intact : g[i].draws > 1 ? rnd : bar);
+        if (g[i].draws > 1) {
+            long ylo = y0 + h - (long)(g[i].lo / hi * h), yhi = y0 + h - (long)(g[i].hi / hi * h);
+            fig_ln(im, x + 35, ylo, x + 35, yhi, black);
+            fig_ln(im, x + 25, ylo, x + 45, ylo, black);
+            fig_ln(im, x + 25, yhi, x + 45, yhi, black);
+        }
+        snprintf(t, sizeof t, "%.3g", g[i].metric);
+        fig_txt(im, x + 10, y0 + h - bh - 16, t, black);
+        fig_txt(im, x - 5, y0 + h + 8, g[i].name, black);
+        snprintf(t, sizeof t, "k = %zu%s", g[i].k, g[i].draws > 1 ? " (range)" : "");
+        fig_txt(im, x - 5, y0 + h + 24, t, grey);
+    }
+    return figure_close(im);
+}
+
 static int do_lesion(const opts *o, const analysis_model *m, analysis_rec *rec) {
-    const rnn *net = m->net;
-    size_t N = net->n_rec, O = net->n_out, k = o->k < N ? o->k : N;
+    size_t N = analysis_model_units(m), k = o->k < N ? o->k : N;
     double *delta = malloc(N * sizeof *delta), *norm = malloc(N * sizeof *norm), *dl = malloc(N * sizeof *dl);
+    double *harm = malloc(N * sizeof *harm), *score = malloc(N * sizeof *score);
     size_t *order = malloc(N * sizeof *order), *by_norm = malloc(N * sizeof *by_norm), *pick = malloc(N * sizeof *pick);
-    if (!delta || !norm || !dl || !order || !by_norm || !pick) {
-        free(delta); free(norm); free(dl); free(order); free(by_norm); free(pick);
+    size_t *gset = malloc(N * sizeof *gset), *sset = malloc(N * sizeof *sset), *by_score = malloc(N * sizeof *by_score);
+    lesion_group grp[12];
+    size_t n_grp = 0;
+    if (!delta || !norm || !dl || !harm || !score || !order || !by_norm || !pick || !gset || !sset || !by_score) {
+        free(delta); free(norm); free(dl); free(harm); free(score); free(order); free(by_norm); free(pick);
+        free(gset); free(sset); free(by_score);
         return engram_fail(ENGRAM_ENOMEM, "out of memory");
     }
-    analysis_simulate(net, NULL, rec);
-    double base = analysis_metric(m, rec), base_loss = analysis_loss(rec, net->loss);
-    int st = analysis_lesion_units(m, net, rec, delta, dl);
+    analysis_model_simulate(m, NULL, rec);
+    double base = analysis_metric(m, rec), base_loss = analysis_model_loss(m, rec);
+    int st = analysis_lesion_units(m, rec, delta, dl);
     /* ranked by the metric's change, ties by the loss's (the metric saturates on a solved
-     * task): most harmful first */
+     * task): most harmful first (a drop of accuracy, a rise of an error) */
+    analysis_model_readout(m, -1, norm);
     for (size_t i = 0; i < N; i++) {
         order[i] = by_norm[i] = i;
-        norm[i] = 0;
-        for (size_t q = 0; q < O; q++) norm[i] += net->w_out[q * N + i] * net->w_out[q * N + i];
-        norm[i] = -sqrt(norm[i]); /* sorted ascending: largest readout first */
+        harm[i] = m->lower_is_better ? -delta[i] : delta[i];
+        norm[i] = -norm[i]; /* sorted ascending: largest readout first */
     }
-    sort_delta = delta;
+    sort_delta = harm;
     sort_tie = dl;
     qsort(order, N, sizeof *order, cmp_delta);
     sort_tie = NULL;
@@ -424,49 +568,91 @@ static int do_lesion(const opts *o, const analysis_model *m, analysis_rec *rec) 
                     delta[order[r]], base_loss + dl[order[r]], dl[order[r]], -norm[order[r]]);
         if (fclose(f) != 0) st = engram_fail(ENGRAM_EIO, "lesion_units.csv: write failed");
     }
-    /* groups: the k most harmful single lesions, the k largest readouts, random k */
-    double top = NAN, topn = NAN, rnd = 0, rnd2 = 0;
-    size_t draws = 20;
+    /* groups: the k most harmful single lesions, the k largest readouts, random k; for a
+     * grid-cell run also the grid units, the same number of random units and the top
+     * units by score60 */
+    const size_t draws = 20;
+    size_t ng = 0, ns = 0;
+    int grid = m->kind == ANALYSIS_TASK_GRID;
     if (st == ENGRAM_OK) {
-        top = analysis_lesion_group(m, net, rec, order, k);
-        topn = analysis_lesion_group(m, net, rec, by_norm, k);
-        for (size_t d = 0; d < draws; d++) {
-            gsl_rng *r = rng_stream_alloc(o->seed, "lesion", d);
-            for (size_t i = 0; i < N; i++) pick[i] = i;
-            gsl_ran_shuffle(r, pick, N, sizeof *pick);
-            gsl_rng_free(r);
-            double v = analysis_lesion_group(m, net, rec, pick, k);
-            rnd += v / (double)draws;
-            rnd2 += v * v / (double)draws;
-        }
+        grp[n_grp++] = (lesion_group){"intact", 0, 1, base, 0, base, base};
+        if (grid) st = grid_unit_sets(o->run_dir, m, gset, &ng, sset, &ns, by_score, score);
+    }
+    if (st == ENGRAM_OK && grid) {
+        lesion_fixed(m, rec, "grid_units", gset, ng, &grp[n_grp++]);
+        lesion_random(m, rec, ng, draws, o->seed, "lesion-grid", pick, &grp[n_grp]);
+        snprintf(grp[n_grp++].name, sizeof grp[0].name, "random_%zu", ng);
+        lesion_fixed(m, rec, "top_score60", by_score, ng, &grp[n_grp++]);
+        lesion_fixed(m, rec, "grid_untrained_p99", sset, ns, &grp[n_grp++]);
+        lesion_random(m, rec, ns, draws, o->seed, "lesion-grid-strict", pick, &grp[n_grp]);
+        snprintf(grp[n_grp++].name, sizeof grp[0].name, "random_%zu", ns);
+    }
+    if (st == ENGRAM_OK) {
+        if (grid) lesion_fixed(m, rec, "top_k_score60", by_score, k, &grp[n_grp++]);
+        lesion_fixed(m, rec, "top_k_single_lesion", order, k, &grp[n_grp++]);
+        lesion_fixed(m, rec, "top_k_readout_norm", by_norm, k, &grp[n_grp++]);
+        lesion_random(m, rec, k, draws, o->seed, "lesion", pick, &grp[n_grp]);
+        snprintf(grp[n_grp++].name, sizeof grp[0].name, "random_k");
         f = fopen(out_path(o, "lesion_groups.csv"), "w");
         if (!f) st = engram_fail(ENGRAM_EIO, "lesion_groups.csv: cannot write");
         else {
-            fprintf(f, "group,k,metric,delta,sd\n");
-            fprintf(f, "intact,0,%.17g,0,0\n", base);
-            fprintf(f, "top_k_single_lesion,%zu,%.17g,%.17g,0\n", k, top, top - base);
-            fprintf(f, "top_k_readout_norm,%zu,%.17g,%.17g,0\n", k, topn, topn - base);
-            fprintf(f, "random_k_mean_of_%zu,%zu,%.17g,%.17g,%.17g\n", draws, k, rnd, rnd - base,
-                    sqrt(fmax(0, rnd2 - rnd * rnd)));
+            fprintf(f, "group,k,draws,metric,delta,sd,min,max\n");
+            for (size_t i = 0; i < n_grp; i++)
+                fprintf(f, "%s,%zu,%zu,%.17g,%.17g,%.17g,%.17g,%.17g\n", grp[i].name, grp[i].k, grp[i].draws,
+                        grp[i].metric, grp[i].metric - base, grp[i].sd, grp[i].lo, grp[i].hi);
             if (fclose(f) != 0) st = engram_fail(ENGRAM_EIO, "lesion_groups.csv: write failed");
         }
     }
-    /* bar figure: the change of the metric per unit, sorted */
+    if (st == ENGRAM_OK) {
+        char sub[200];
+        snprintf(sub, sizeof sub, "%zu test trials (--seed %llu); random groups: mean of %zu draws, bar = range",
+                 rec->n_trials, (unsigned long long)o->seed, draws);
+        /* the grid run's reference: always answering the box centre, on the recorded
+         * positions (rec->aux: the initial code (O values), then positions (T + 1, 2)) */
+        double centre = NAN;
+        if (grid) {
+            centre = 0;
+            for (size_t q = 0; q < rec->n_trials; q++)
+                for (size_t t = 1; t <= rec->t_max; t++) {
+                    const double *p = rec->aux + q * rec->n_aux + rec->n_out + t * 2;
+                    centre += 100 * hypot(p[0], p[1]) / (double)(rec->n_trials * rec->t_max);
+                }
+        }
+        st = draw_groups(out_path(o, "lesion_groups.png"), m, grp, n_grp, sub, centre,
+                         "always the box centre:");
+    }
+    /* bar figure: the change of the loss per unit (grid runs: of the decoding error, grid
+     * units in orange), sorted */
+    char *is_grid = calloc(N, 1);
+    if (st == ENGRAM_OK && !is_grid) st = engram_fail(ENGRAM_ENOMEM, "out of memory");
+    double g_mean = 0, o_mean = 0;
+    for (size_t i = 0; is_grid && i < ng; i++) is_grid[gset[i]] = 1;
+    for (size_t i = 0; is_grid && i < N; i++) {
+        if (is_grid[i]) g_mean += delta[i] / (double)ng;
+        else o_mean += delta[i] / (double)(N - ng);
+    }
+    const double *bars = grid ? delta : dl;
     if (st == ENGRAM_OK) {
         size_t W = 60 + N * 8 + 20, H = 360;
         if (W < 400) W = 400;
         figure *im = figure_open(out_path(o, "lesion.png"), W, H);
         if (!im) st = ENGRAM_EIO;
         else {
-            const uint8_t black[3] = {0, 0, 0}, bar[3] = {31, 119, 180}, grey[3] = {160, 160, 160};
+            const uint8_t black[3] = {0, 0, 0}, bar[3] = {31, 119, 180}, grey[3] = {160, 160, 160},
+                          gbar[3] = {255, 127, 14};
             double lo = 0, hi = 0;
-            for (size_t i = 0; i < N; i++) { lo = fmin(lo, dl[i]); hi = fmax(hi, dl[i]); }
+            for (size_t i = 0; i < N; i++) { lo = fmin(lo, bars[i]); hi = fmax(hi, bars[i]); }
             if (hi - lo < 1e-9) { lo -= 0.01; hi += 0.01; }
             long y0 = 40, h = (long)H - 80;
             long zero = y0 + (long)(hi / (hi - lo) * (double)h);
-            char t[160];
-            snprintf(t, sizeof t, "%s %s: loss change per silenced unit (intact: loss %.3f, metric %.3f)",
-                     m->experiment, m->rule, base_loss, base);
+            char t[240];
+            if (grid)
+                snprintf(t, sizeof t, "%s %s: decoding error change (cm) per silenced unit (intact %.3g cm); "
+                         "orange: the %zu grid units (mean %+.3g cm, others %+.3g cm)", m->experiment, m->rule,
+                         base, ng, g_mean, o_mean);
+            else
+                snprintf(t, sizeof t, "%s %s: loss change per silenced unit (intact: loss %.3f, %s %.3f)",
+                         m->experiment, m->rule, base_loss, m->metric_name ? m->metric_name : "metric", base);
             fig_txt(im, 10, 10, t, black);
             snprintf(t, sizeof t, "%+.3f", hi);
             fig_txt(im, 5, y0, t, black);
@@ -474,45 +660,61 @@ static int do_lesion(const opts *o, const analysis_model *m, analysis_rec *rec) 
             fig_txt(im, 5, y0 + h - 8, t, black);
             fig_ln(im, 50, zero, (long)W - 10, zero, grey);
             for (size_t r = 0; r < N; r++) {
-                double v = dl[order[r]];
+                double v = bars[order[r]];
                 long bh = (long)(fabs(v) / (hi - lo) * (double)h);
                 long x = 60 + (long)r * 8;
-                if (v < 0) fig_fill(im, x, zero, 6, bh, bar);
-                else fig_fill(im, x, zero - bh, 6, bh, bar);
+                const uint8_t *c = is_grid[order[r]] ? gbar : bar;
+                if (v < 0) fig_fill(im, x, zero, 6, bh, c);
+                else fig_fill(im, x, zero - bh, 6, bh, c);
             }
             fig_txt(im, 60, (long)H - 30, "units ranked by metric change, then loss change (most harmful first)", black);
             st = figure_close(im);
         }
     }
+    free(is_grid);
     size_t hurting = 0;
-    for (size_t i = 0; i < N; i++) hurting += delta[i] < 0;
-    if (st == ENGRAM_OK)
-        printf("{\"analysis\": \"lesion\", \"metric\": %.6g, \"worst_unit\": %zu, \"worst_delta\": %.6g, "
-               "\"worst_delta_loss\": %.6g, \"loss\": %.6g, \"units_hurting\": %zu, \"k\": %zu, \"top_k\": %.6g, "
-               "\"top_k_readout\": %.6g, \"random_k\": %.6g}\n",
-               base, order[0], delta[order[0]], dl[order[0]], base_loss, hurting, k, top, topn, rnd);
-    free(delta); free(norm); free(dl); free(order); free(by_norm); free(pick);
+    for (size_t i = 0; i < N; i++) hurting += harm[i] < 0;
+    if (st == ENGRAM_OK) {
+        printf("{\"analysis\": \"lesion\", \"metric_name\": \"%s\", \"metric\": %.6g, \"worst_unit\": %zu, "
+               "\"worst_delta\": %.6g, \"worst_delta_loss\": %.6g, \"loss\": %.6g, \"units_hurting\": %zu, "
+               "\"k\": %zu, \"top_k\": %.6g, \"top_k_readout\": %.6g, \"random_k\": %.6g",
+               m->metric_name ? m->metric_name : "accuracy", base, order[0], delta[order[0]], dl[order[0]],
+               base_loss, hurting, k, grp[n_grp - 3].metric, grp[n_grp - 2].metric, grp[n_grp - 1].metric);
+        if (grid)
+            printf(", \"grid_units\": %zu, \"grid_lesion\": %.6g, \"random_matched\": %.6g, \"random_matched_min\": %.6g, "
+                   "\"random_matched_max\": %.6g, \"top_score60\": %.6g, \"grid_untrained_p99\": %zu, "
+                   "\"strict_lesion\": %.6g, \"random_strict\": %.6g, \"random_strict_min\": %.6g, "
+                   "\"random_strict_max\": %.6g, \"top_k_score60\": %.6g, \"single_grid_mean\": %.6g, "
+                   "\"single_other_mean\": %.6g", ng, grp[1].metric, grp[2].metric,
+                   grp[2].lo, grp[2].hi, grp[3].metric, ns, grp[4].metric, grp[5].metric, grp[5].lo, grp[5].hi,
+                   grp[6].metric, g_mean, o_mean);
+        printf("}\n");
+    }
+    free(delta); free(norm); free(dl); free(harm); free(score); free(order); free(by_norm); free(pick);
+    free(gset); free(sset); free(by_score);
     return st;
 }
 
 static int do_perturb(const opts *o, const analysis_model *m, analysis_rec *rec) {
-    const rnn *net = m->net;
-    size_t N = net->n_rec, O = net->n_out, T = rec->t_max, K = rec->n_trials;
+    size_t N = analysis_model_units(m), O = rec->n_out, T = rec->t_max, K = rec->n_trials;
     long u = o->unit;
     if (u < 0) { /* default: the unit with the largest readout weight onto the last output */
+        double *w = malloc(N * sizeof *w);
+        if (!w) return engram_fail(ENGRAM_ENOMEM, "out of memory");
+        analysis_model_readout(m, (long)O - 1, w);
         u = 0;
-        for (size_t i = 1; i < N; i++)
-            if (fabs(net->w_out[(O - 1) * N + i]) > fabs(net->w_out[(O - 1) * N + (size_t)u])) u = (long)i;
+        for (size_t i = 1; i < N; i++) if (fabs(w[i]) > fabs(w[(size_t)u])) u = (long)i;
+        free(w);
     }
     if ((size_t)u >= N) return engram_fail(ENGRAM_EINVAL, "--unit %ld: the network has %zu units", u, N);
     size_t n = K * T * O;
     double *base = malloc(n * sizeof *base), *chg = calloc(T * O, sizeof *chg), *cnt = calloc(T, sizeof *cnt);
     if (!base || !chg || !cnt) { free(base); free(chg); free(cnt); return engram_fail(ENGRAM_ENOMEM, "out of memory"); }
-    analysis_simulate(net, NULL, rec);
+    analysis_model_simulate(m, NULL, rec);
     double m0 = analysis_metric(m, rec);
     memcpy(base, rec->out, n * sizeof *base);
     analysis_intervention iv = {NULL, u, o->t0, o->t1, (analysis_perturb_mode)o->mode, o->value};
-    analysis_simulate(net, &iv, rec);
+    analysis_model_simulate(m, &iv, rec);
     double m1 = analysis_metric(m, rec);
     for (size_t k = 0; k < K; k++)
         for (size_t t = 0; t < rec->len[k]; t++) {
@@ -533,8 +735,8 @@ static int do_perturb(const opts *o, const analysis_model *m, analysis_rec *rec)
         }
         if (fclose(f) != 0) st = engram_fail(ENGRAM_EIO, "perturb.csv: write failed");
     }
-    /* trial 0: outputs intact and perturbed */
-    size_t T0 = rec->len[0], S = 2 * O;
+    /* trial 0: outputs intact and perturbed (the first 6 outputs) */
+    size_t T0 = rec->len[0], OP = O < 6 ? O : 6, S = 2 * OP;
     double *x = malloc(T0 * sizeof *x), *y = malloc(S * T0 * sizeof *y);
     char (*names)[64] = malloc(S * sizeof *names);
     const char **np = malloc(S * sizeof *np);
@@ -542,13 +744,13 @@ static int do_perturb(const opts *o, const analysis_model *m, analysis_rec *rec)
     if (st == ENGRAM_OK) {
         for (size_t t = 0; t < T0; t++) {
             x[t] = (double)t;
-            for (size_t q = 0; q < O; q++) {
+            for (size_t q = 0; q < OP; q++) {
                 y[q * T0 + t] = base[t * O + q];
-                y[(O + q) * T0 + t] = rec->out[t * O + q];
+                y[(OP + q) * T0 + t] = rec->out[t * O + q];
             }
         }
         for (size_t s = 0; s < S; s++) {
-            snprintf(names[s], 64, "out %zu %s", s % O, s < O ? "intact" : "perturbed");
+            snprintf(names[s], 64, "out %zu %s", s % OP, s < OP ? "intact" : "perturbed");
             np[s] = names[s];
         }
         char title[160];
@@ -616,7 +818,12 @@ static int do_tuning(const opts *o, const analysis_model *m, analysis_rec *rec) 
     }
     /* mean activity by the second variable (position), units sorted by their peak */
     if (st == ENGRAM_OK) {
-        size_t P = T, cvar = 1;
+        size_t P = 1, cvar = C > 1 ? 1 : 0;
+        for (size_t k = 0; k < rec->n_trials; k++)
+            for (size_t t = 0; t < rec->len[k]; t++) {
+                long pv = lround(rec->cond[(k * T + t) * C + cvar]);
+                if (pv >= 0 && (size_t)pv + 1 > P) P = (size_t)pv + 1;
+            }
         double *mp = calloc(N * P, sizeof *mp), *cp = calloc(P, sizeof *cp), *pk = malloc(N * sizeof *pk), *z = malloc(N * P * sizeof *z);
         if (!mp || !cp || !pk || !z) st = engram_fail(ENGRAM_ENOMEM, "out of memory");
         for (size_t k = 0; st == ENGRAM_OK && k < rec->n_trials; k++)
@@ -666,8 +873,7 @@ static int do_tuning(const opts *o, const analysis_model *m, analysis_rec *rec) 
 }
 
 static int do_fixedpoints(const opts *o, const analysis_model *m, analysis_rec *rec) {
-    const rnn *net = m->net;
-    size_t N = net->n_rec, I = net->n_in, K = rec->n_trials, T = rec->t_max;
+    size_t N = analysis_model_units(m), I = rec->n_in, K = rec->n_trials, T = rec->t_max;
     if (o->input >= (long)I) return engram_fail(ENGRAM_EINVAL, "--input %ld: the network has %zu inputs", o->input, I);
     double *x = calloc(I, sizeof *x), *starts = malloc(o->starts * N * sizeof *starts);
     double *eval = malloc(N * sizeof *eval), *evec = malloc(N * N * sizeof *evec), *mean = malloc(N * sizeof *mean);
@@ -684,11 +890,12 @@ static int do_fixedpoints(const opts *o, const analysis_model *m, analysis_rec *
             memcpy(starts + s * N, rec->act + (k * T + t) * N, N * sizeof(double));
         }
         gsl_rng_free(r);
-        analysis_rnn_map ctx = {net, x};
-        analysis_map map = {N, analysis_rnn_map_eval, &ctx};
+        analysis_map map = {0, NULL, NULL};
+        st = analysis_model_map(m, x, &map);
         analysis_fp_params p = analysis_fp_defaults();
         p.q_tol = o->qtol;
-        st = analysis_fixedpoints(&map, starts, o->starts, &p, fp);
+        if (st == ENGRAM_OK) st = analysis_fixedpoints(&map, starts, o->starts, &p, fp);
+        analysis_model_map_free(&map);
     }
     size_t counts[3] = {0, 0, 0}, lines = 0;
     if (st == ENGRAM_OK) {
@@ -778,13 +985,15 @@ static int do_encode(const opts *o, const analysis_model *m, analysis_rec *rec) 
         return engram_fail(ENGRAM_EINVAL, "encode needs --responses FILE.npy or --synthetic");
     size_t S, F, S2, F2, M = o->targets, R = o->repeats;
     double *cond = NULL, *cond2 = NULL, *y = NULL;
-    analysis_simulate(m->net, NULL, rec);
+    analysis_model_simulate(m, NULL, rec);
     double *xt = encode_features(rec, o->lags, o->average, &S, &F, &cond);
-    rnn *un = analysis_model_untrained(m);
-    if (!un) { free(xt); free(cond); return ENGRAM_EINVAL; }
-    analysis_simulate(un, NULL, rec);
+    analysis_model *un = NULL;
+    int su = analysis_model_load(o->run_dir, experiment_find, &un);
+    if (su == ENGRAM_OK) su = analysis_model_set_untrained(un);
+    if (su != ENGRAM_OK) { analysis_model_free(un); free(xt); free(cond); return su; }
+    analysis_model_simulate(un, NULL, rec);
     double *xu = encode_features(rec, o->lags, o->average, &S2, &F2, &cond2);
-    rnn_free(un);
+    analysis_model_free(un);
     free(cond2);
     int st = xt && xu ? ENGRAM_OK : engram_fail(ENGRAM_ENOMEM, "out of memory");
     if (st == ENGRAM_OK && o->responses) {
@@ -855,7 +1064,8 @@ int cmd_analyze(int argc, char **argv) {
     analysis_model *m;
     int st = analysis_model_load(o.run_dir, experiment_find, &m);
     if (st != ENGRAM_OK) return fail(2, "%s", engram_error());
-    analysis_rec *rec = analysis_rec_alloc(m, o.trials);
+    /* an echo-state run has one trial: its own drive */
+    analysis_rec *rec = analysis_rec_alloc(m, m->kind == ANALYSIS_TASK_SERIES ? 1 : o.trials);
     if (!rec) { analysis_model_free(m); return fail(1, "out of memory"); }
     if (make_dirs(&o) != 0) {
         analysis_rec_free(rec);
@@ -863,7 +1073,7 @@ int cmd_analyze(int argc, char **argv) {
         return fail(1, "%s/analysis/%s: cannot create: %s", o.run_dir, o.what, strerror(errno));
     }
     analysis_trials(m, o.seed, rec);
-    analysis_simulate(m->net, NULL, rec);
+    analysis_model_simulate(m, NULL, rec);
     switch (w) {
     case 0: st = do_record(&o, m, rec); break;
     case 1: st = do_pca(&o, m, rec); break;
@@ -876,5 +1086,5 @@ int cmd_analyze(int argc, char **argv) {
     analysis_rec_free(rec);
     analysis_model_free(m);
     if (st == ENGRAM_OK) return 0;
-    return fail(st == ENGRAM_EINVAL ? 2 : 1, "%s", engram_error());
+    return fail(st == ENGRAM_EINVAL || st == ENGRAM_ERANGE ? 2 : 1, "%s", engram_error());
 }

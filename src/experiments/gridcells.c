@@ -49,8 +49,10 @@
  *   loss.png, decode_error.png
  *   gridstats.csv    unit, score60, stability, plane_r2, spacing_m, orientation_deg,
  *                    ellipticity, grid_unit; gridscores.png, gridunits.png (+ _order.csv),
- *                    gridspacing.png, gridorientation.png; w_enc.npy, w_in.npy, w_rec.npy,
- *                    w_out.npy (+ w_enc_c.npy, w_g.npy for the LSTM), one per weight matrix
+ *                    gridspacing.png, gridorientation.png; w_enc.npy, b_enc.npy, w_in.npy,
+ *                    w_rec.npy, w_out.npy, b_out.npy (+ w_hd.npy, b_hd.npy with n_hd > 0;
+ *                    + w_enc_c.npy, b_enc_c.npy, b_lstm.npy, w_g.npy for the LSTM), one
+ *                    per parameter array
  * Summary: decode_error_cm, centre_error_cm, max_score60, grid_units, steps, loss, and
  * grid_units_nonplanar (fixed eval.grid_threshold), null_p95, null_p99, untrained_p99,
  * units_above_0_8, units_above_1_0, grid_units_0_8, grid_units_untrained,
@@ -227,39 +229,10 @@ static const char *gc_path(run_ctx *ctx, const char *name, char *buf, size_t n) 
     return buf;
 }
 
-/* Builds the model input inp (B, T, I) from the generator's egocentric velocities vel
- * (B, T, 3) = [|dpos|, sin dphi, cos dphi] and positions pos (B, T+1, 2): egocentric
- * [|dpos| s, sin, cos] or allocentric (pos[t+1] - pos[t]) s, where s = g->vel_scale. */
+/* Builds the model input inp (B, T, I) (traj_model_input with the run's scaling). */
 static void gc_make_input(const gc_run *g, size_t B, const double *vel, const double *pos,
                           double *inp) {
-    const size_t T = g->T, I = g->I;
-    for (size_t b = 0; b < B; b++)
-        for (size_t t = 0; t < T; t++) {
-            double *o = inp + (b * T + t) * I;
-            if (g->allocentric) {
-                const double *p = pos + (b * (T + 1) + t) * 2;
-                o[0] = (p[2] - p[0]) * g->vel_scale;
-                o[1] = (p[3] - p[1]) * g->vel_scale;
-            } else {
-                const double *v = vel + (b * T + t) * 3;
-                o[0] = v[0] * g->vel_scale;
-                o[1] = v[1];
-                o[2] = v[2];
-            }
-        }
-}
-
-/* Replaces each of the B rows of the initial code pc0 (B, P) by its z-score over the
- * P cells (population standard deviation; a constant row becomes 0). */
-static void gc_zscore_rows(double *pc0, size_t B, size_t P) {
-    for (size_t b = 0; b < B; b++) {
-        double *r = pc0 + b * P, mu = 0, var = 0;
-        for (size_t i = 0; i < P; i++) mu += r[i];
-        mu /= (double)P;
-        for (size_t i = 0; i < P; i++) var += (r[i] - mu) * (r[i] - mu);
-        double sd = sqrt(var / (double)P);
-        for (size_t i = 0; i < P; i++) r[i] = sd > 0 ? (r[i] - mu) / sd : 0.0;
-    }
+    traj_model_input(B, g->T, vel, pos, g->allocentric, g->vel_scale, inp);
 }
 
 /* Encodes the head-direction targets unless the head is off (D = 0). */
@@ -343,7 +316,7 @@ static int gc_evaluate(run_ctx *ctx, gc_run *g, int eval_dropout, size_t decode_
         st = pc_encode_steps(g->pc, pos, Bn, T, g->e_pc0, NULL);
         if (st == ENGRAM_OK) st = gc_encode_hd(g, g->e_hd + e0 * (T + 1), Bn, g->e_hd0, NULL);
         if (st != ENGRAM_OK) break;
-        if (g->zscore_init) gc_zscore_rows(g->e_pc0, Bn, P);
+        if (g->zscore_init) pc_zscore_rows(g->e_pc0, Bn, P);
         if (eval_dropout) pathint_dropout_mask(g->m, Bn, ctx->seed, (1ull << 40) + e0);
         st = pathint_forward(g->m, Bn, g->e_inp + e0 * T * g->I, g->e_pc0, g->e_hd0, NULL, NULL,
                              eval_dropout, NULL);
@@ -588,23 +561,31 @@ static int gc_fig_gridstats(run_ctx *ctx, const gc_run *g) {
     return st;
 }
 
-/* Writes each named weight matrix of the model as its own .npy (rows = inputs). */
+/* Writes each named weight matrix of the model as its own .npy (rows = inputs): every
+ * parameter, so that the network can be rebuilt from them (engram analyze). */
 static int gc_write_weights(run_ctx *ctx, const gc_run *g) {
     const pathint *m = g->m;
     const pathint_dims *d = &m->d;
-    const size_t H = d->n_hidden, PD = d->n_pc + d->n_hd, I = d->n_in;
-    size_t s_enc[2] = {PD, H}, s_out[2] = {d->n_g, d->n_pc};
+    const size_t H = d->n_hidden, PD = d->n_pc + d->n_hd, I = d->n_in, D = d->n_hd;
+    size_t s_enc[2] = {PD, H}, s_out[2] = {d->n_g, d->n_pc}, s_h[1] = {H}, s_p[1] = {d->n_pc};
+    size_t s_hd[2] = {d->n_g, D}, s_d[1] = {D};
     int st = run_write_npy(ctx, "w_enc.npy", m->w.w_h0, 2, s_enc);
+    if (st == ENGRAM_OK) st = run_write_npy(ctx, "b_enc.npy", m->w.b_h0, 1, s_h);
     if (st == ENGRAM_OK) st = run_write_npy(ctx, "w_out.npy", m->w.w_pc, 2, s_out);
+    if (st == ENGRAM_OK) st = run_write_npy(ctx, "b_out.npy", m->w.b_pc, 1, s_p);
+    if (st == ENGRAM_OK && D) st = run_write_npy(ctx, "w_hd.npy", m->w.w_hd, 2, s_hd);
+    if (st == ENGRAM_OK && D) st = run_write_npy(ctx, "b_hd.npy", m->w.b_hd, 1, s_d);
     if (d->kind == PATHINT_RNN) {
         size_t s_in[2] = {I, H}, s_rec[2] = {H, H};
         if (st == ENGRAM_OK) st = run_write_npy(ctx, "w_in.npy", m->w.w_in, 2, s_in);
         if (st == ENGRAM_OK) st = run_write_npy(ctx, "w_rec.npy", m->w.w_rec, 2, s_rec);
     } else {
-        size_t s_in[2] = {I, 4 * H}, s_rec[2] = {H, 4 * H}, s_g[2] = {H, d->n_g};
+        size_t s_in[2] = {I, 4 * H}, s_rec[2] = {H, 4 * H}, s_g[2] = {H, d->n_g}, s_b[1] = {4 * H};
         if (st == ENGRAM_OK) st = run_write_npy(ctx, "w_enc_c.npy", m->w.w_c0, 2, s_enc);
+        if (st == ENGRAM_OK) st = run_write_npy(ctx, "b_enc_c.npy", m->w.b_c0, 1, s_h);
         if (st == ENGRAM_OK) st = run_write_npy(ctx, "w_in.npy", m->w.lstm.w_x, 2, s_in);
         if (st == ENGRAM_OK) st = run_write_npy(ctx, "w_rec.npy", m->w.lstm.w_h, 2, s_rec);
+        if (st == ENGRAM_OK) st = run_write_npy(ctx, "b_lstm.npy", m->w.lstm.b, 1, s_b);
         if (st == ENGRAM_OK) st = run_write_npy(ctx, "w_g.npy", m->w.w_g, 2, s_g);
     }
     return st;
@@ -649,13 +630,7 @@ static int gc_setup(run_ctx *ctx, gc_run *g) {
     g->max_plane_r2 = config_real(c, "eval.max_plane_r2");
     int st = traj_params_from_config(c, &g->tp);
     if (st != ENGRAM_OK) return st;
-    gsl_rng *rc = rng_stream_alloc((uint64_t)config_int(c, "cells.seed"), "cells", 0);
-    if (!rc) return engram_fail(ENGRAM_ENOMEM, "out of memory");
-    g->pc = pc_alloc(g->P, config_real(c, "cells.pc_sigma"), config_real(c, "cells.pc_surround"),
-                     g->tp.box, rc);
-    g->hdc = g->pc && g->D ? hdc_alloc(g->D, config_real(c, "cells.hd_kappa"), rc) : NULL;
-    gsl_rng_free(rc);
-    if (!g->pc || (g->D && !g->hdc)) return ENGRAM_EINVAL;
+    if ((st = pc_cells_from_config(c, g->tp.box, &g->pc, &g->hdc)) != ENGRAM_OK) return st;
     const int rnn = strcmp(config_str(c, "model.kind"), "rnn") == 0;
     size_t H = (size_t)config_int(c, "model.n_hidden");
     if (rnn) g->Ng = H; /* the RNN's units are the scored layer */
@@ -829,7 +804,7 @@ static int gc_run_fn(run_ctx *ctx) {
         if (st == ENGRAM_OK) st = gc_encode_hd(&g, g.hd, B, g.hd0, g.hdt);
         if (st != ENGRAM_OK) break;
         gc_make_input(&g, B, g.vel, g.pos, g.inp);
-        if (g.zscore_init) gc_zscore_rows(g.pc0, B, g.P);
+        if (g.zscore_init) pc_zscore_rows(g.pc0, B, g.P);
         if (g.m->dropout > 0) pathint_dropout_mask(g.m, B, ctx->seed, (uint64_t)s);
         double loss;
         g.m->f32_outputs = 0; /* training reads only the loss */

@@ -118,32 +118,6 @@ static const cfg_key mc_keys[] = {
 
 /* ---- shared pieces -------------------------------------------------------------------- */
 
-static int params_from_config(const config *c, esn_params *p) {
-    *p = esn_params_default();
-    p->n_res = (size_t)config_int(c, "reservoir.n");
-    p->topology = strcmp(config_str(c, "reservoir.topology"), "orthogonal") == 0 ? ESN_W_ORTHOGONAL
-                                                                                 : ESN_W_SPARSE;
-    p->nnz_per_row = (size_t)config_int(c, "reservoir.nnz_per_row");
-    if (p->topology == ESN_W_SPARSE && p->nnz_per_row > p->n_res)
-        return engram_fail(ENGRAM_EINVAL, "reservoir.nnz_per_row = %zu exceeds reservoir.n = %zu",
-                           p->nnz_per_row, p->n_res);
-    p->spectral_radius = config_real(c, "reservoir.spectral_radius");
-    p->input_scaling = config_real(c, "reservoir.input_scaling");
-    p->bias_scaling = config_real(c, "reservoir.bias_scaling");
-    p->feedback_scaling = config_real(c, "reservoir.feedback_scaling");
-    p->leak = config_real(c, "reservoir.leak");
-    p->activation = strcmp(config_str(c, "reservoir.activation"), "identity") == 0 ? ESN_ACT_IDENTITY
-                                                                                  : ESN_ACT_TANH;
-    int st = esn_radius_method_parse(config_str(c, "reservoir.radius_method"), &p->radius_method);
-    if (st != ENGRAM_OK) return st;
-    p->radius_dense_max = (size_t)config_int(c, "reservoir.radius_dense_max");
-    p->arpack.nev = (size_t)config_int(c, "reservoir.arpack_nev");
-    p->arpack.ncv = (size_t)config_int(c, "reservoir.arpack_ncv");
-    p->arpack.max_iter = (size_t)config_int(c, "reservoir.arpack_max_iter");
-    p->arpack.check = config_bool(c, "reservoir.arpack_check");
-    return ENGRAM_OK;
-}
-
 /* Units the readout sees: all N (units = 0 or >= N) or `units` evenly spaced ones. */
 static size_t readout_units(const config *c, size_t n) {
     size_t m = (size_t)config_int(c, "readout.units");
@@ -232,7 +206,7 @@ static int run_prediction(run_ctx *ctx, const pred_task *task) {
     size_t n_test = (size_t)config_int(c, "data.test");
     int with_input = config_bool(c, "reservoir.input_to_readout");
     esn_params ep;
-    int st = params_from_config(c, &ep);
+    int st = esn_params_from_config(c, &ep);
     if (st != ENGRAM_OK) return st;
     if (task->generate) {
         if (!(ep.feedback_scaling > 0.0))
@@ -425,15 +399,8 @@ done:
 
 static int mackey_glass_run(run_ctx *ctx) {
     const config *c = ctx->cfg;
-    mackey_glass_params mg = mackey_glass_default();
-    mg.tau = config_real(c, "task.tau");
-    mg.a = config_real(c, "task.a");
-    mg.b = config_real(c, "task.b");
-    mg.n = config_real(c, "task.n");
-    mg.h = config_real(c, "task.h");
-    mg.sample = config_real(c, "task.sample");
-    mg.x0 = config_real(c, "task.x0");
-    mg.discard = config_real(c, "task.discard");
+    mackey_glass_params mg;
+    mackey_glass_from_config(c, &mg);
     int generate = strcmp(config_str(c, "task.mode"), "generate") == 0;
     size_t horizon = generate ? 1 : (size_t)config_int(c, "task.horizon");
     size_t T = (size_t)(config_int(c, "data.washout") + config_int(c, "data.train") +
@@ -482,14 +449,8 @@ const experiment exp_mackey_glass = {
 
 static int narma10_run(run_ctx *ctx) {
     const config *c = ctx->cfg;
-    narma_params np = narma_default();
-    np.alpha = config_real(c, "task.alpha");
-    np.beta = config_real(c, "task.beta");
-    np.gamma = config_real(c, "task.gamma");
-    np.delta = config_real(c, "task.delta");
-    np.order = (size_t)config_int(c, "task.order");
-    np.u_min = config_real(c, "task.u_min");
-    np.u_max = config_real(c, "task.u_max");
+    narma_params np;
+    narma_from_config(c, &np);
     size_t T = (size_t)(config_int(c, "data.washout") + config_int(c, "data.train") +
                         config_int(c, "data.test"));
     double *u = malloc(T * sizeof(double)), *y = malloc(T * sizeof(double));
@@ -540,7 +501,7 @@ const experiment exp_narma10 = {
 static int memory_capacity_run(run_ctx *ctx) {
     const config *c = ctx->cfg;
     esn_params ep;
-    int st = params_from_config(c, &ep);
+    int st = esn_params_from_config(c, &ep);
     if (st != ENGRAM_OK) return st;
     ep.n_in = 1;
     ep.n_fb = 0;

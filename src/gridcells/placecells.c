@@ -1,9 +1,12 @@
 /* placecells.c: place-cell and head-direction-cell targets and decoders (placecells.h). */
 #include <math.h>
 #include <stdlib.h>
+#include <stdint.h>
+#include "engram/config.h"
 #include "engram/engram.h"
 #include "engram/kernels.h"
 #include "engram/placecells.h"
+#include "engram/rng.h"
 
 /* Rows per parallel chunk below which the loops stay serial (thread start-up costs). */
 #define PC_PAR_MIN_WORK 65536
@@ -295,4 +298,25 @@ int hdc_decode(const hd_ensemble *hdc, const double *scores, size_t rows, size_t
         hd_out[r] = atan2(s, c);
     }
     return ENGRAM_OK;
+}
+
+void pc_zscore_rows(double *pc0, size_t B, size_t P) {
+    for (size_t b = 0; b < B; b++) {
+        double *r = pc0 + b * P, mu = 0, var = 0;
+        for (size_t i = 0; i < P; i++) mu += r[i];
+        mu /= (double)P;
+        for (size_t i = 0; i < P; i++) var += (r[i] - mu) * (r[i] - mu);
+        double sd = sqrt(var / (double)P);
+        for (size_t i = 0; i < P; i++) r[i] = sd > 0 ? (r[i] - mu) / sd : 0.0;
+    }
+}
+
+int pc_cells_from_config(const config *c, double box, pc_ensemble **pc, hd_ensemble **hdc) {
+    const size_t P = (size_t)config_int(c, "cells.n_pc"), D = (size_t)config_int(c, "cells.n_hd");
+    gsl_rng *rc = rng_stream_alloc((uint64_t)config_int(c, "cells.seed"), "cells", 0);
+    if (!rc) return engram_fail(ENGRAM_ENOMEM, "out of memory");
+    *pc = pc_alloc(P, config_real(c, "cells.pc_sigma"), config_real(c, "cells.pc_surround"), box, rc);
+    *hdc = *pc && D ? hdc_alloc(D, config_real(c, "cells.hd_kappa"), rc) : NULL;
+    gsl_rng_free(rc);
+    return !*pc || (D && !*hdc) ? ENGRAM_EINVAL : ENGRAM_OK;
 }

@@ -186,3 +186,22 @@ void traj_integrate(const double *vel, size_t T, const double *pos0, double hd0,
         hd[t + 1] = phi;
     }
 }
+
+void traj_model_input(size_t B, size_t T, const double *vel, const double *pos, int allocentric,
+                      double scale, double *inp) {
+    const size_t I = allocentric ? 2 : 3;
+    for (size_t b = 0; b < B; b++)
+        for (size_t t = 0; t < T; t++) {
+            double *o = inp + (b * T + t) * I;
+            if (allocentric) {
+                const double *p = pos + (b * (T + 1) + t) * 2;
+                o[0] = (p[2] - p[0]) * scale;
+                o[1] = (p[3] - p[1]) * scale;
+            } else {
+                const double *v = vel + (b * T + t) * 3;
+                o[0] = v[0] * scale;
+                o[1] = v[1];
+                o[2] = v[2];
+            }
+        }
+}

@@ -9,6 +9,7 @@
 #include <gsl/gsl_randist.h>
 #include "engram/engram.h"
 #include "engram/esn.h"
+#include "engram/config.h"
 #include "engram/kernels.h"
 #include "engram/rng.h"
 
@@ -695,4 +696,30 @@ size_t esn_bytes(const esn *e) {
     size_t n = e->p.n_res;
     return sizeof *e + e->n_block * sizeof(double) + (n + 1) * sizeof(size_t) +
            e->nnz * sizeof(size_t) + 2 * n * sizeof(double);
+}
+
+int esn_params_from_config(const config *c, esn_params *p) {
+    *p = esn_params_default();
+    p->n_res = (size_t)config_int(c, "reservoir.n");
+    p->topology = strcmp(config_str(c, "reservoir.topology"), "orthogonal") == 0 ? ESN_W_ORTHOGONAL
+                                                                                 : ESN_W_SPARSE;
+    p->nnz_per_row = (size_t)config_int(c, "reservoir.nnz_per_row");
+    if (p->topology == ESN_W_SPARSE && p->nnz_per_row > p->n_res)
+        return engram_fail(ENGRAM_EINVAL, "reservoir.nnz_per_row = %zu exceeds reservoir.n = %zu",
+                           p->nnz_per_row, p->n_res);
+    p->spectral_radius = config_real(c, "reservoir.spectral_radius");
+    p->input_scaling = config_real(c, "reservoir.input_scaling");
+    p->bias_scaling = config_real(c, "reservoir.bias_scaling");
+    p->feedback_scaling = config_real(c, "reservoir.feedback_scaling");
+    p->leak = config_real(c, "reservoir.leak");
+    p->activation = strcmp(config_str(c, "reservoir.activation"), "identity") == 0 ? ESN_ACT_IDENTITY
+                                                                                  : ESN_ACT_TANH;
+    int st = esn_radius_method_parse(config_str(c, "reservoir.radius_method"), &p->radius_method);
+    if (st != ENGRAM_OK) return st;
+    p->radius_dense_max = (size_t)config_int(c, "reservoir.radius_dense_max");
+    p->arpack.nev = (size_t)config_int(c, "reservoir.arpack_nev");
+    p->arpack.ncv = (size_t)config_int(c, "reservoir.arpack_ncv");
+    p->arpack.max_iter = (size_t)config_int(c, "reservoir.arpack_max_iter");
+    p->arpack.check = config_bool(c, "reservoir.arpack_check");
+    return ENGRAM_OK;
 }

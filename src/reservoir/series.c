@@ -1,6 +1,7 @@
 /* series.c: Mackey-Glass and NARMA benchmark series (series.h). */
 #include <math.h>
 #include <stdlib.h>
+#include "engram/config.h"
 #include "engram/engram.h"
 #include "engram/series.h"
 
@@ -91,4 +92,27 @@ int narma_generate(const narma_params *p, gsl_rng *r, double *u, double *y, size
         y[t] = next;
     }
     return ENGRAM_OK;
+}
+
+void mackey_glass_from_config(const config *c, mackey_glass_params *p) {
+    *p = mackey_glass_default();
+    p->tau = config_real(c, "task.tau");
+    p->a = config_real(c, "task.a");
+    p->b = config_real(c, "task.b");
+    p->n = config_real(c, "task.n");
+    p->h = config_real(c, "task.h");
+    p->sample = config_real(c, "task.sample");
+    p->x0 = config_real(c, "task.x0");
+    p->discard = config_real(c, "task.discard");
+}
+
+void narma_from_config(const config *c, narma_params *p) {
+    *p = narma_default();
+    p->alpha = config_real(c, "task.alpha");
+    p->beta = config_real(c, "task.beta");
+    p->gamma = config_real(c, "task.gamma");
+    p->delta = config_real(c, "task.delta");
+    p->order = (size_t)config_int(c, "task.order");
+    p->u_min = config_real(c, "task.u_min");
+    p->u_max = config_real(c, "task.u_max");
 }

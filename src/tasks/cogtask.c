@@ -5,7 +5,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <stdio.h>
 #include "engram/cognitive.h"
+#include "engram/config.h"
 #include <gsl/gsl_randist.h>
 #include "engram/engram.h"
 
@@ -215,4 +218,58 @@ void cog_add_noise(const cog_params *p, gsl_rng *r, double *x, size_t n_in, size
     if (!(p->sigma > 0)) return;
     for (size_t t = t0; t < t1; t++)
         for (size_t c = c0; c < c1; c++) x[t * n_in + c] += gsl_ran_gaussian(r, p->sigma);
+}
+
+/* Parses "a,b,c" into at most max values; returns the count, or -1 on a bad list. */
+static long cog_parse_list(const char *s, double *v, size_t max) {
+    size_t n = 0;
+    const char *c = s;
+    while (*c) {
+        char *end;
+        double x = strtod(c, &end);
+        if (end == c || !isfinite(x) || n >= max) return -1;
+        v[n++] = x;
+        while (*end == ' ') end++;
+        if (*end == ',') end++;
+        else if (*end) return -1;
+        c = end;
+        while (*c == ' ') c++;
+    }
+    return (long)n;
+}
+
+int cog_params_from_config(const config *cfg, cog_kind kind, cog_params *p) {
+    *p = cog_defaults(kind);
+    static const struct { const char *key; size_t off; } reals[] = {
+        {"task.dt", offsetof(cog_params, dt)}, {"task.fixation", offsetof(cog_params, fixation)},
+        {"task.stimulus", offsetof(cog_params, stimulus)},
+        {"task.delay_min", offsetof(cog_params, delay_min)},
+        {"task.delay_max", offsetof(cog_params, delay_max)},
+        {"task.stimulus2", offsetof(cog_params, stimulus2)},
+        {"task.decision", offsetof(cog_params, decision)}, {"task.sigma", offsetof(cog_params, sigma)},
+        {"task.p_pulse", offsetof(cog_params, p_pulse)},
+    };
+    for (size_t k = 0; k < sizeof reals / sizeof reals[0]; k++)
+        if (config_has(cfg, reals[k].key))
+            *(double *)((char *)p + reals[k].off) = config_real(cfg, reals[k].key);
+    if (config_has(cfg, "task.n_choices")) p->n_choices = (size_t)config_int(cfg, "task.n_choices");
+    if (config_has(cfg, "task.steps")) p->steps = (size_t)config_int(cfg, "task.steps");
+    if (config_has(cfg, "task.mask")) p->mask_all = strcmp(config_str(cfg, "task.mask"), "all") == 0;
+    const char *lk = config_has(cfg, "task.coherences") ? "task.coherences"
+                   : config_has(cfg, "task.frequencies") ? "task.frequencies" : NULL;
+    if (lk) {
+        long n = cog_parse_list(config_str(cfg, lk), p->levels, COG_MAX_LEVELS);
+        if (n < 1)
+            return engram_fail(ENGRAM_EINVAL, "%s: expected 1 to %d comma-separated numbers, got '%s'",
+                               lk, COG_MAX_LEVELS, config_str(cfg, lk));
+        p->n_levels = (size_t)n;
+    }
+    if (config_has(cfg, "task.deltas")) {
+        long n = cog_parse_list(config_str(cfg, "task.deltas"), p->deltas, COG_MAX_LEVELS);
+        if (n < 1)
+            return engram_fail(ENGRAM_EINVAL, "task.deltas: expected 1 to %d comma-separated numbers, "
+                               "got '%s'", COG_MAX_LEVELS, config_str(cfg, "task.deltas"));
+        p->n_deltas = (size_t)n;
+    }
+    return ENGRAM_OK;
 }
