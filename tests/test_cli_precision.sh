@@ -1,7 +1,7 @@
 #!/bin/sh
 # Command-line tests of run.precision: float32 runs of the rate-RNN rules are repeatable
 # (same bytes with 1 and 2 threads), stay close to the float64 run, and the rules without
-# a float32 path (esn, r2n2) refuse it with one line. 128 units, batch 16: the time loops
+# a float32 path (esn, r2n2, lstm, gru) refuse it with one line. 128 units, batch 16: the time loops
 # run on two threads (B N^2 above the threshold in rnn.c). Ends with "N passed, N failed".
 BUILD=${BUILD:-build}
 E="$BUILD/engram"
@@ -16,6 +16,10 @@ expect 2 "esn refuses run.precision = float32" -- "$E" run anbn --quick --quiet 
     --set run.precision=float32 --out "$T/esn"
 expect 2 "r2n2 refuses run.precision = float32" -- "$E" run anbn --quick --quiet --set train.rule=r2n2 \
     --set run.precision=float32 --out "$T/r2n2"
+for rule in lstm gru; do
+    expect 2 "$rule refuses run.precision = float32" -- "$E" run decision --quick --quiet --set train.rule=$rule \
+        --set run.precision=float32 --out "$T/$rule"
+done
 expect 2 "an unknown precision is refused" -- "$E" run anbn --quick --quiet --set run.precision=float16 \
     --out "$T/f16"
 

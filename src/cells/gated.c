@@ -212,6 +212,11 @@ static learner *gated_learner_alloc(const learner_type *type, gated_kind gk, con
                                     size_t n_in, size_t n_out, size_t t_max, uint64_t seed) {
     optim_kind kind;
     if (optim_kind_parse(config_str(cfg, "train.optimizer"), &kind) != ENGRAM_OK) return NULL;
+    if (config_has(cfg, "run.precision") && strcmp(config_str(cfg, "run.precision"), "float32") == 0) {
+        engram_fail(ENGRAM_EINVAL, "%s: run.precision = float32 is not supported "
+                    "(only bptt, fa and rflo have a float32 path)", type->name);
+        return NULL;
+    }
     learner *l = calloc(1, sizeof *l);
     if (!l) { engram_fail(ENGRAM_ENOMEM, "lstm: out of memory"); return NULL; }
     l->type = type;
