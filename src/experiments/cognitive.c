@@ -48,6 +48,7 @@
 #include "engram/r2n2.h"
 #include "engram/rng.h"
 #include "engram/run.h"
+#include "experiments/figure_path.h"
 
 #define COG_RULES "bptt|fa|rflo|esn|r2n2|lstm|gru"
 #define COG_TRAIN_KEYS(STEPS, EVAL, CRIT, TEST)                                               \
@@ -474,7 +475,7 @@ static int psy_figure(run_ctx *ctx, cog_run *r, size_t n_curves,
     char title[128];
     snprintf(title, sizeof title, "%s psychometric curve, rule %s", ctx->experiment, ctx->rule);
     image_plot pl = {title, x_label, "P(choice 2)", px, py, NULL, NULL, 2 * n_curves, P, snames, 0, 0, 0};
-    if (st == ENGRAM_OK) st = image_write_plot(run_path(ctx, "psychometric.png"), &pl);
+    if (st == ENGRAM_OK) st = image_write_plot(experiment_figure_path(ctx, "psychometric.png"), &pl);
     free(tab); free(px); free(py);
     return st;
 }
@@ -507,7 +508,7 @@ static int chrono_figure(run_ctx *ctx, cog_run *r) {
     snprintf(title, sizeof title, "decision chronometric curve, rule %s", ctx->rule);
     static const char *const nm[1] = {"commitment time"};
     image_plot pl = {title, "coherence (%)", "ms after stimulus onset", x, y, NULL, NULL, 1, L, nm, 0, 0, 0};
-    if (st == ENGRAM_OK) st = image_write_plot(run_path(ctx, "chronometric.png"), &pl);
+    if (st == ENGRAM_OK) st = image_write_plot(experiment_figure_path(ctx, "chronometric.png"), &pl);
     if (L > 0) {
         run_summary_real(ctx, "commitment_ms_lowest", y[0]);
         run_summary_real(ctx, "commitment_ms_highest", y[L - 1]);
@@ -540,7 +541,7 @@ static int accuracy_figures(run_ctx *ctx, cog_run *r) {
         char title[128];
         snprintf(title, sizeof title, "delayed response, rule %s", ctx->rule);
         image_plot pl = {title, "delay (ms)", "fraction correct", x, y, NULL, NULL, 1, D, nm, 0, 0, 0};
-        if (st == ENGRAM_OK) st = image_write_plot(run_path(ctx, "accuracy_by_delay.png"), &pl);
+        if (st == ENGRAM_OK) st = image_write_plot(experiment_figure_path(ctx, "accuracy_by_delay.png"), &pl);
         free(x); free(y); free(n); free(tab);
     } else if (p->kind == COG_DMS || p->kind == COG_GONOGO) {
         double acc[2] = {0, 0}, n[2] = {0, 0};
@@ -568,7 +569,7 @@ static int accuracy_figures(run_ctx *ctx, cog_run *r) {
         char title[128];
         snprintf(title, sizeof title, "go/no-go: mean P(go), rule %s", ctx->rule);
         image_plot pl = {title, "time (ms)", "P(go)", x, r->gonogo_trace, NULL, NULL, 2, T, nm, 0, 0, 0};
-        st = image_write_plot(run_path(ctx, "go_output.png"), &pl);
+        st = image_write_plot(experiment_figure_path(ctx, "go_output.png"), &pl);
         free(x);
     }
     return st;
@@ -591,7 +592,7 @@ static int flipflop_figure(run_ctx *ctx, cog_run *r, size_t T) {
     char title[128];
     snprintf(title, sizeof title, "3-bit flip-flop, rule %s (bit k offset by 3k)", ctx->rule);
     image_plot pl = {title, "step", "output", x, y, NULL, NULL, 6, T, nm, 0, 0, 0};
-    int st = image_write_plot(run_path(ctx, "flipflop.png"), &pl);
+    int st = image_write_plot(experiment_figure_path(ctx, "flipflop.png"), &pl);
     free(x); free(y);
     return st;
 }
@@ -611,7 +612,7 @@ static int cog_plot(run_ctx *ctx, const cog_run *r, size_t n_eval, const char *s
              (unsigned long long)ctx->seed);
     const char *names[2] = {score, "test loss"};
     image_plot p = {title, "updates", "score / loss", x, y, NULL, NULL, 2, n_eval, names, 0, 0, 0};
-    int st = image_write_plot(run_path(ctx, "learning_curve.png"), &p);
+    int st = image_write_plot(experiment_figure_path(ctx, "learning_curve.png"), &p);
     free(x); free(y);
     return st;
 }
@@ -871,7 +872,7 @@ static int cog_run_fn(run_ctx *ctx) {
         }
         char title[128];
         snprintf(title, sizeof title, "%s test trial 0: %zu inputs, then %zu outputs", en, I, O);
-        if (z) st = image_write_raster(run_path(ctx, "trial.png"), z, I + O, T, IMAGE_CMAP_VIRIDIS,
+        if (z) st = image_write_raster(experiment_figure_path(ctx, "trial.png"), z, I + O, T, IMAGE_CMAP_VIRIDIS,
                                        title, "time step", "inputs | outputs");
         free(z);
     }
