@@ -115,7 +115,7 @@ long_lane() {
     put "$OUT/gridcells/decode_error.png" gridcells-decode-error
     put "$OUT/gridcells/trajectory.png" gridcells-trajectory
     run gridcells-lstm gridcells-lstm --set train.steps="$RNN_STEPS" --set eval.every=250
-    put "$OUT/gridcells-lstm/ratemaps.png" gridcells-lstm-ratemaps
+    render gridcells-lstm-ratemaps ratemaps "$OUT/gridcells-lstm/ratemaps.npy" --max-units 32 --no-csv
 }
 
 # The grid cells that emerge (Sorscher et al. 2023), at budgets shorter than the presets'
@@ -123,9 +123,9 @@ long_lane() {
 # other lane 250 of gridcells-lstm's 2000).
 rnn_runs() {
     run gridcells-rnn gridcells-rnn --set train.steps="$RNN_STEPS" --set eval.every=250
-    put "$OUT/gridcells-rnn/ratemaps.png" gridcells-rnn-ratemaps
+    render gridcells-rnn-ratemaps ratemaps "$OUT/gridcells-rnn/ratemaps.npy" --max-units 32 --no-csv
     run gridcells-rnn-quick gridcells-rnn --quick --set train.steps=$((2 * RNN_STEPS)) --set eval.every=250
-    put "$OUT/gridcells-rnn-quick/ratemaps.png" gridcells-rnn-quick-ratemaps
+    render gridcells-rnn-quick-ratemaps ratemaps "$OUT/gridcells-rnn-quick/ratemaps.npy" --max-units 32 --no-csv
     put "$OUT/gridcells-rnn-quick/gridscores.png" gridcells-rnn-quick-scores
     put "$OUT/gridcells-rnn-quick/gridspacing.png" gridcells-rnn-quick-spacing
     put "$OUT/gridcells-rnn-quick/gridorientation.png" gridcells-rnn-quick-orientation
