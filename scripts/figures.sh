@@ -7,7 +7,7 @@
 # FIGURE_FORMAT: a list of png, svg, pdf (default png,svg); png goes to figures/, svg to
 # figures/svg/, pdf to figures/pdf/ (FIGURE_FORMAT=svg writes only the vector files).
 # Runs go to $FIGURE_RUNS (default runs/figures), each with --threads 1 under nice -n 10,
-# in FIGURE_JOBS parallel lanes (default 2: the long AnBn comparison and the Banino run
+# in FIGURE_JOBS parallel lanes (default 2: the long AnBn comparison and gridcells-lstm
 # beside everything else; 1 runs them one after the other). GRID=0 skips the grid-cell runs; GRID_STEPS sets the
 # updates of the Banino run (default 4000), RNN_STEPS those of gridcells-rnn and
 # gridcells-lstm (default 250; --quick gets twice as many). Every README image path is written by a
@@ -41,6 +41,7 @@ run() {
     name=$1; shift
     echo "== engram run $* --out $OUT/$name" >&2
     line=$($RUN run "$@" $Q --threads 1 --set run.figure_format="$FMT" --quiet --force --out "$OUT/$name" | tail -n 1)
+    [ -n "$line" ] || { echo "figures.sh: engram run $name failed" >&2; exit 1; }
     echo "$name: $line" >"$OUT/$name.line"
 }
 # compare NAME ARGS...: engram compare ARGS into $OUT/NAME; its table into $OUT/NAME.line.
@@ -103,24 +104,18 @@ main_lane() {
     [ "$GRID" = 0 ] || rnn_runs
 }
 
-# The long AnBn comparison (one seed: R2N2 alone takes about 8 CPU-minutes), the
-# Banino et al. (2018) recipe at a laptop budget (its schedule is 10^6 updates) and the
-# gated path integrator (gridcells-lstm).
+# The long AnBn comparison (one seed: R2N2 alone takes about 8 CPU-minutes) and the
+# gated path integrator (gridcells-lstm, 250 of its 2000 updates).
 long_lane() {
     compare anbn-long-compare anbn-long --rules r2n2,bptt,fa,rflo,esn --seeds 1
     put "$OUT/anbn-long-compare/comparison.png" anbn-long-comparison
     [ "$GRID" != 0 ] || return 0
-    run gridcells gridcells --set train.steps="$GRID_STEPS" --set eval.every=$((GRID_STEPS / 2))
-    render gridcells-ratemaps ratemaps "$OUT/gridcells/ratemaps.npy" --max-units 32 --no-csv
-    put "$OUT/gridcells/decode_error.png" gridcells-decode-error
-    put "$OUT/gridcells/trajectory.png" gridcells-trajectory
     run gridcells-lstm gridcells-lstm --set train.steps="$RNN_STEPS" --set eval.every=250
     render gridcells-lstm-ratemaps ratemaps "$OUT/gridcells-lstm/ratemaps.npy" --max-units 32 --no-csv
 }
 
 # The grid cells that emerge (Sorscher et al. 2023), at budgets shorter than the presets'
-# schedules: 250 of gridcells-rnn's 1500 updates, 500 of --quick's 1000 (and in the
-# other lane 250 of gridcells-lstm's 2000).
+# schedules: 250 of gridcells-rnn's 1500 updates, 500 of --quick's 1000; then the Banino run.
 rnn_runs() {
     run gridcells-rnn gridcells-rnn --set train.steps="$RNN_STEPS" --set eval.every=250
     render gridcells-rnn-ratemaps ratemaps "$OUT/gridcells-rnn/ratemaps.npy" --max-units 32 --no-csv
@@ -129,6 +124,11 @@ rnn_runs() {
     put "$OUT/gridcells-rnn-quick/gridscores.png" gridcells-rnn-quick-scores
     put "$OUT/gridcells-rnn-quick/gridspacing.png" gridcells-rnn-quick-spacing
     put "$OUT/gridcells-rnn-quick/gridorientation.png" gridcells-rnn-quick-orientation
+    # The Banino et al. (2018) recipe at a laptop budget (its schedule is 10^6 updates).
+    run gridcells gridcells --set train.steps="$GRID_STEPS" --set eval.every=$((GRID_STEPS / 2))
+    render gridcells-ratemaps ratemaps "$OUT/gridcells/ratemaps.npy" --max-units 32 --no-csv
+    put "$OUT/gridcells/decode_error.png" gridcells-decode-error
+    put "$OUT/gridcells/trajectory.png" gridcells-trajectory
 }
 
 t0=$(date +%s)
