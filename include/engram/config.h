@@ -27,14 +27,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
-typedef enum { CFG_INT, CFG_REAL, CFG_BOOL, CFG_STR, CFG_ENUM } cfg_type;
+/* CFG_LIST: a comma-separated list of distinct CFG_ENUM-style choices ("png,svg"). */
+typedef enum { CFG_INT, CFG_REAL, CFG_BOOL, CFG_STR, CFG_ENUM, CFG_LIST } cfg_type;
 
 typedef struct cfg_key {
     const char *name;    /* "section.key" */
     cfg_type type;
     const char *def;     /* default value as text */
     double min, max;     /* inclusive range for CFG_INT and CFG_REAL */
-    const char *choices; /* CFG_ENUM: "a|b|c" */
+    const char *choices; /* CFG_ENUM, CFG_LIST: "a|b|c" */
     const char *help;    /* one line */
 } cfg_key;
 
@@ -66,7 +67,7 @@ int config_set_value(config *c, const char *name, const char *value, const char 
 long config_int(const config *c, const char *name);
 double config_real(const config *c, const char *name);
 int config_bool(const config *c, const char *name);
-const char *config_str(const config *c, const char *name); /* CFG_STR and CFG_ENUM */
+const char *config_str(const config *c, const char *name); /* CFG_STR, CFG_ENUM, CFG_LIST */
 
 /* Returns 1 if key `name` is declared. */
 int config_has(const config *c, const char *name);

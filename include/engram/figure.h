@@ -38,7 +38,23 @@ extern const double FIGURE_GREY[3];
 /* Format of path by extension (".svg", ".pdf" case-insensitive; anything else PNG). */
 figure_format figure_format_of(const char *path);
 
-/* Opens a width x height figure writing to path (format by extension), white
+/* Separates the files of one drawing in figure_open's path: "a.png\na.svg" draws once
+ * and writes both (cairo recording surface, replayed into each file at figure_close).
+ * Run directories cannot hold a newline (run_dir_check refuses it). */
+#define FIGURE_PATH_SEP '\n'
+
+/* Checks a figure format list such as "png", "svg" or "png,svg" (png, svg, pdf, each at
+ * most once, comma-separated, no blanks); sets *mask (bit 0 png, 1 svg, 2 pdf) if mask
+ * is not NULL. Returns ENGRAM_OK or ENGRAM_EINVAL with a one-line engram_error(). */
+int figure_formats_parse(const char *list, unsigned *mask);
+
+/* Writes into buf (n bytes) the figure_open path that writes path once per format of the
+ * list `formats`, path's extension replaced by each: ("d/x.png", "png,svg") gives
+ * "d/x.png\nd/x.svg". Returns ENGRAM_OK, or ENGRAM_EINVAL (bad list, buf too small). */
+int figure_paths(char *buf, size_t n, const char *path, const char *formats);
+
+/* Opens a width x height figure writing to path (format by extension; several files
+ * separated by FIGURE_PATH_SEP), white
  * background. Returns NULL with engram_error() set if a size is outside 16..20000 or
  * cairo cannot create the surface (e.g. an SVG/PDF path that cannot be opened). */
 figure *figure_open(const char *path, double width, double height);

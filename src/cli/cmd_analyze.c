@@ -12,6 +12,7 @@
  *   engram analyze RUN_DIR encode      (--responses FILE.npy | --synthetic [--targets M]
  *                                      [--repeats R] [--noise SIGMA]) [--folds K]
  *                                      [--lags L] [--average]
+ *   every analysis also takes --format png,svg (figure formats; default png)
  *
  * Exit status: 0 ok; 1 an output could not be written or a computation failed; 2 bad
  * usage, a missing or unsupported run, an analysis the network does not support
@@ -46,7 +47,7 @@ static int fail(int code, const char *fmt, ...) {
 }
 
 typedef struct opts {
-    const char *run_dir, *what, *responses;
+    const char *run_dir, *what, *responses, *formats;
     size_t trials, k, starts, targets, repeats, folds, lags;
     uint64_t seed;
     long unit, input;
@@ -55,6 +56,16 @@ typedef struct opts {
     int mode, synthetic, average;
     char out[1200];
 } opts;
+
+/* The figure_open path of figure `name` ("x.png") in the --format list (figure.h). */
+static const char *fig_path(const opts *o, const char *name) {
+    static char buf[3 * 1400 + 16];
+    char one[1400];
+    snprintf(one, sizeof one, "%s/%s", o->out, name);
+    if (!o->formats || figure_paths(buf, sizeof buf, one, o->formats) != ENGRAM_OK)
+        snprintf(buf, sizeof buf, "%s", one); /* --format was checked when parsed */
+    return buf;
+}
 
 /* An output path inside the analysis directory. */
 static const char *out_path(const opts *o, const char *name) {
@@ -124,6 +135,11 @@ static int parse_opts(int argc, char **argv, opts *o) {
         else if (!strcmp(a, "--noise")) { if (parse_real(v, &d) || d < 0) goto bad; o->noise = d; }
         else if (!strcmp(a, "--qtol")) { if (parse_real(v, &d) || d <= 0) goto bad; o->qtol = d; }
         else if (!strcmp(a, "--responses")) { if (!v) goto bad; o->responses = v; }
+        else if (!strcmp(a, "--format")) {
+            if (!v || figure_formats_parse(v, NULL) != ENGRAM_OK)
+                return fail(2, "--format: %s", v ? engram_error() : "needs a list such as png,svg");
+            o->formats = v;
+        }
         else if (!strcmp(a, "--mode")) {
             if (v && !strcmp(v, "clamp")) o->mode = ANALYSIS_CLAMP;
             else if (v && !strcmp(v, "excite")) o->mode = ANALYSIS_EXCITE;
@@ -291,7 +307,7 @@ static int do_record(const opts *o, const analysis_model *m, analysis_rec *rec) 
         for (size_t j = 0; j < N; j++) z[j * T0 + t] = rec->act[t * N + j];
     char title[96];
     snprintf(title, sizeof title, "activity, trial 0 (%s, %s)", m->experiment, m->rule);
-    if (st == ENGRAM_OK) st = image_write_raster(out_path(o, "activity.png"), z, N, T0, IMAGE_CMAP_VIRIDIS, title, "time step", "unit");
+    if (st == ENGRAM_OK) st = image_write_raster(fig_path(o, "activity.png"), z, N, T0, IMAGE_CMAP_VIRIDIS, title, "time step", "unit");
     free(z);
     if (st == ENGRAM_OK)
         printf("{\"analysis\": \"record\", \"trials\": %zu, \"t_max\": %zu, \"units\": %zu, \"metric\": %.6g}\n",
@@ -327,7 +343,7 @@ static int do_pca(const opts *o, const analysis_model *m, const analysis_rec *re
     /* trajectories coloured by the first task variable */
     for (size_t k = 0; k < K && cv; k++) cv[k] = rec->cond[k * T * C];
     if (st == ENGRAM_OK) {
-        figure *im = figure_open(out_path(o, "trajectories.png"), 900, 440);
+        figure *im = figure_open(fig_path(o, "trajectories.png"), 900, 440);
         if (!im) st = ENGRAM_EIO;
         else {
             panel p = {pc, rec->len, K, T, cv, NULL, NULL, 0};
@@ -367,7 +383,7 @@ static int do_pca(const opts *o, const analysis_model *m, const analysis_rec *re
         if (st == ENGRAM_OK) {
             image_plot pl = {"PC time courses per condition", "time step", "projection", x, y, NULL, NULL,
                              S, T, np, 0, 900, 500};
-            st = image_write_plot(out_path(o, "pc_timecourses.png"), &pl);
+            st = image_write_plot(fig_path(o, "pc_timecourses.png"), &pl);
         }
         free(x); free(y); free(cnt); free(names); free(np);
     }
@@ -618,7 +634,7 @@ static int do_lesion(const opts *o, const analysis_model *m, analysis_rec *rec) 
                     centre += 100 * hypot(p[0], p[1]) / (double)(rec->n_trials * rec->t_max);
                 }
         }
-        st = draw_groups(out_path(o, "lesion_groups.png"), m, grp, n_grp, sub, centre,
+        st = draw_groups(fig_path(o, "lesion_groups.png"), m, grp, n_grp, sub, centre,
                          "always the box centre:");
     }
     /* bar figure: the change of the loss per unit (grid runs: of the decoding error, grid
@@ -635,7 +651,7 @@ static int do_lesion(const opts *o, const analysis_model *m, analysis_rec *rec) 
     if (st == ENGRAM_OK) {
         size_t W = 60 + N * 8 + 20, H = 360;
         if (W < 400) W = 400;
-        figure *im = figure_open(out_path(o, "lesion.png"), W, H);
+        figure *im = figure_open(fig_path(o, "lesion.png"), W, H);
         if (!im) st = ENGRAM_EIO;
         else {
             const uint8_t black[3] = {0, 0, 0}, bar[3] = {31, 119, 180}, grey[3] = {160, 160, 160},
@@ -757,7 +773,7 @@ static int do_perturb(const opts *o, const analysis_model *m, analysis_rec *rec)
         snprintf(title, sizeof title, "unit %ld %s %g in [%zu, %zu): trial 0", u,
                  o->mode == ANALYSIS_CLAMP ? "clamped to" : "excited by", o->value, o->t0, o->t1);
         image_plot pl = {title, "time step", "output", x, y, NULL, NULL, S, T0, np, 0, 0, 0};
-        st = image_write_plot(out_path(o, "perturb.png"), &pl);
+        st = image_write_plot(fig_path(o, "perturb.png"), &pl);
     }
     if (st == ENGRAM_OK)
         printf("{\"analysis\": \"perturb\", \"unit\": %ld, \"mode\": \"%s\", \"value\": %g, \"t0\": %zu, "
@@ -812,7 +828,7 @@ static int do_tuning(const opts *o, const analysis_model *m, analysis_rec *rec) 
         if (!z) st = engram_fail(ENGRAM_ENOMEM, "out of memory");
         for (size_t r = 0; z && r < N; r++)
             for (size_t c = 0; c < C; c++) z[c * N + r] = sorted[r * C + c];
-        if (z) st = image_write_raster(out_path(o, "tuning.png"), z, C, N, IMAGE_CMAP_VIRIDIS,
+        if (z) st = image_write_raster(fig_path(o, "tuning.png"), z, C, N, IMAGE_CMAP_VIRIDIS,
                                        "variance explained (eta^2) per unit, sorted", "unit (sorted)", ylab);
         free(z);
     }
@@ -851,7 +867,7 @@ static int do_tuning(const opts *o, const analysis_model *m, analysis_rec *rec) 
                 for (size_t p = 0; p < used; p++) z[r * used + p] = mp[order[r] * P + p];
             char title[96];
             snprintf(title, sizeof title, "mean activity by %s, units sorted by peak", rec->cond_names[cvar]);
-            st = image_write_raster(out_path(o, "tuning_position.png"), z, N, used, IMAGE_CMAP_VIRIDIS, title,
+            st = image_write_raster(fig_path(o, "tuning_position.png"), z, N, used, IMAGE_CMAP_VIRIDIS, title,
                                     rec->cond_names[cvar], "unit (sorted)");
         }
         free(mp); free(cp); free(pk); free(z);
@@ -925,7 +941,7 @@ static int do_fixedpoints(const opts *o, const analysis_model *m, analysis_rec *
     }
     if (st == ENGRAM_OK) {
         for (size_t k = 0; k < K; k++) cv[k] = rec->cond[k * T * rec->n_cond];
-        figure *im = figure_open(out_path(o, "fixedpoints.png"), 900, 470);
+        figure *im = figure_open(fig_path(o, "fixedpoints.png"), 900, 470);
         if (!im) st = ENGRAM_EIO;
         else {
             panel p = {pc, rec->len, K, T, cv, pts, fp->kind, fp->n};
@@ -1041,7 +1057,7 @@ static int do_encode(const opts *o, const analysis_model *m, analysis_rec *rec) 
         static const char *const names[3] = {"r trained", "r untrained", "noise ceiling"};
         image_plot pl = {"encoding model: held-out r per target", "target", "r", xs, ys, NULL, NULL,
                          3, M, names, 0, 0, 0};
-        if (st == ENGRAM_OK) st = image_write_plot(out_path(o, "encode.png"), &pl);
+        if (st == ENGRAM_OK) st = image_write_plot(fig_path(o, "encode.png"), &pl);
         free(xs); free(ys);
     }
     if (st == ENGRAM_OK)

@@ -16,6 +16,7 @@
  * Every failure prints one line on stderr.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <string.h>
 #include "cli/cli.h"
 #include "engram/engram.h"
+#include "engram/figure.h"
 #include "engram/gridscore.h"
 #include "engram/image.h"
 #include "engram/npy.h"
@@ -268,7 +270,7 @@ static int render_curve(const char *in, const char *out, const char *columns, in
     p.x = x;
     p.y = y;
     if (image_write_plot(out, &p) != ENGRAM_OK)
-        rc = fail(1, cmd, "cannot write %s: %s", out, engram_error());
+        rc = fail(1, cmd, "%s", engram_error());
 done:
     run_csv_free(names, ncol, data);
     free(series); free(x); free(y);
@@ -289,7 +291,7 @@ static char *with_ext(const char *path, const char *ext) {
 int cmd_render(int argc, char **argv) {
     const char *cmd = "render";
     const char *what = NULL, *in = NULL, *out = NULL, *csv = NULL, *columns = NULL,
-               *title = NULL;
+               *title = NULL, *formats = NULL;
     image_cmap cmap = IMAGE_CMAP_JET;
     size_t scale = 0, max_units = 0;
     int no_csv = 0, log_y = 0;
@@ -298,6 +300,11 @@ int cmd_render(int argc, char **argv) {
         if (!strcmp(a, "--out")) {
             if (++i >= argc) return fail(2, cmd, "--out needs FILE.png, FILE.svg or FILE.pdf");
             out = argv[i];
+        } else if (!strcmp(a, "--format")) {
+            if (++i >= argc) return fail(2, cmd, "--format needs a list such as png,svg");
+            formats = argv[i];
+            if (figure_formats_parse(formats, NULL) != ENGRAM_OK)
+                return fail(2, cmd, "--format: %s", engram_error());
         } else if (!strcmp(a, "--cmap")) {
             if (++i >= argc) return fail(2, cmd, "--cmap needs jet, viridis or grey");
             if (!strcmp(argv[i], "jet")) cmap = IMAGE_CMAP_JET;
@@ -325,7 +332,8 @@ int cmd_render(int argc, char **argv) {
             log_y = 1;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             printf("usage: engram render WHAT FILE --out FILE.png|FILE.svg|FILE.pdf [--cmap jet|viridis|grey]\n"
-                   "  (the format follows the extension of --out: PNG raster, SVG or PDF vector)\n"
+                   "  (the format follows the extension of --out: PNG raster, SVG or PDF vector;\n"
+                   "  --format png,svg draws once and writes FILE.png and FILE.svg)\n"
                    "  ratemaps FILE.npy  rate maps (units, bins, bins) and their autocorrelograms,\n"
                    "                     sorted by 60-degree grid score, 16 per row; writes a CSV\n"
                    "                     sidecar (--csv FILE, default FILE.png -> FILE.csv; --no-csv)\n"
@@ -347,6 +355,14 @@ int cmd_render(int argc, char **argv) {
     }
     if (!what || !in || !out)
         return fail(2, cmd, "usage: engram render ratemaps|sac|curve|heatmap FILE.npy --out FILE.png");
+    const char *out_arg = out; /* the sidecar CSV's name derives from it */
+    static char out_list[3 * (PATH_MAX + 8)];
+    if (formats) {
+        if (strchr(out, FIGURE_PATH_SEP)) return fail(2, cmd, "--out: a file name with a newline");
+        if (figure_paths(out_list, sizeof out_list, out, formats) != ENGRAM_OK)
+            return fail(2, cmd, "--out: %s", engram_error());
+        out = out_list;
+    }
     if (!strcmp(what, "curve")) return render_curve(in, out, columns, log_y, title);
     if (strcmp(what, "ratemaps") && strcmp(what, "sac") && strcmp(what, "heatmap"))
         return fail(2, cmd, "unknown WHAT '%s' (ratemaps, sac, curve or heatmap)", what);
@@ -381,7 +397,7 @@ int cmd_render(int argc, char **argv) {
             return fail(2, cmd, "%s has %zu dimensions; heatmap needs a 2-D or 3-D array", in, ndim);
         }
         free(data);
-        if (st != ENGRAM_OK) return fail(1, cmd, "cannot write %s: %s", out, engram_error());
+        if (st != ENGRAM_OK) return fail(1, cmd, "cannot write %s: %s", out_arg, engram_error());
         return 0;
     }
     size_t units, n;
@@ -403,7 +419,7 @@ int cmd_render(int argc, char **argv) {
     char *side = NULL;
     if (st == ENGRAM_OK && !strcmp(what, "ratemaps")) {
         if (scale) o.scale = scale;
-        if (!no_csv && !csv) side = with_ext(out, ".csv");
+        if (!no_csv && !csv) side = with_ext(out_arg, ".csv");
         st = gridfig_write(out, no_csv ? NULL : (csv ? csv : side), data, units, gs, res, &o);
     } else if (st == ENGRAM_OK) {
         o.scale = scale ? scale : 2;

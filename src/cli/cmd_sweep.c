@@ -65,6 +65,7 @@
 #include "engram/config.h"
 #include "engram/engram.h"
 #include "engram/experiment.h"
+#include "engram/figure.h"
 #include "engram/image.h"
 #include "engram/rng.h"
 #include "engram/run.h"
@@ -1147,11 +1148,12 @@ out:
 }
 
 int cmd_collect(int argc, char **argv) {
-    const char *dir = NULL, *metric = NULL, *key = NULL, *csv_out = NULL, *png_out = NULL;
+    const char *dir = NULL, *metric = NULL, *key = NULL, *csv_out = NULL, *png_out = NULL,
+               *formats = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         const char **dst = !strcmp(a, "--metric") ? &metric : !strcmp(a, "--key") ? &key : !strcmp(a, "--out") ? &csv_out
-                         : !strcmp(a, "--plot") ? &png_out : NULL;
+                         : !strcmp(a, "--plot") ? &png_out : !strcmp(a, "--format") ? &formats : NULL;
         if (dst) {
             if (!next) return fail(2, "collect", "%s needs a value", a);
             *dst = next;
@@ -1161,6 +1163,8 @@ int cmd_collect(int argc, char **argv) {
         else return fail(2, "collect", "unexpected argument '%s'", a);
     }
     if (!dir) return fail(2, "collect", "missing the sweep DIR");
+    if (formats && figure_formats_parse(formats, NULL) != ENGRAM_OK)
+        return fail(2, "collect", "--format: %s", engram_error());
     sw_sweep w;
     int st = sweep_open(dir, NULL, 0, 0, 0, &w);
     if (st != ENGRAM_OK) return fail(engram_exit_code(st), "collect", "%s", engram_error());
@@ -1233,14 +1237,17 @@ int cmd_collect(int argc, char **argv) {
     for (size_t i = 0; i < w.n; i++) have_metric |= isfinite(m[i]) != 0;
     int plotted = 0;
     if (st == ENGRAM_OK && kx >= 0 && have_metric) {
-        st = collect_plot(&w, m, (size_t)kx, metric, png);
+        static char pngs[3 * (SW_PATH + 32) + 16]; /* --format png,svg: one file each */
+        st = formats ? figure_paths(pngs, sizeof pngs, png, formats) : ENGRAM_OK;
+        if (st == ENGRAM_OK) st = collect_plot(&w, m, (size_t)kx, metric, formats ? pngs : png);
         plotted = st == ENGRAM_OK;
     }
     if (st == ENGRAM_OK) st = manifest_write(&w);
     if (st == ENGRAM_OK) {
         printf("collect %s: %zu points (%zu ok, %zu diverged, %zu partial, %zu failed, %zu pending) -> %s", w.dir, w.n,
                c_state[0], c_state[1], c_state[2], c_state[3], c_state[4], csv);
-        if (plotted) printf(", %s (%s vs %s)", png, metric, w.spec->keys[kx].name);
+        if (plotted) printf(", %s%s%s (%s vs %s)", png, formats ? " in " : "", formats ? formats : "",
+                            metric, w.spec->keys[kx].name);
         else if (kx < 0) printf(" (no swept key: no figure)");
         else printf(" (no finite %s: no figure)", metric);
         printf("\n");

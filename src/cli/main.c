@@ -19,6 +19,7 @@
 #include "engram/config.h"
 #include "engram/engram.h"
 #include "engram/experiment.h"
+#include "engram/figure.h"
 #include "engram/image.h"
 #include "engram/learner.h"
 #include "engram/run.h"
@@ -38,9 +39,10 @@ static const char usage_text[] =
     "  engram sweep SPEC.ini|DIR [--local [--jobs N]|--slurm [--wait]|--print-tasks] [--threads N]\n"
     "             [--out DIR] [--quick] [--force]\n"
     "  engram collect DIR [--metric NAME] [--key SECTION.KEY] [--out FILE.csv] [--plot FILE.png]\n"
+    "             [--format png,svg]\n"
     "  engram resume DIR [--set KEY=VALUE]... [--threads N] [--quiet]\n"
     "  engram config EXPERIMENT [--quick] [--set SECTION.KEY=VALUE]... [--seed N]\n"
-    "  engram render WHAT FILE.npy --out FILE.png\n"
+    "  engram render WHAT FILE.npy --out FILE.png [--format png,svg]\n"
     "  engram gridscore FILE.npy [--out FILE.csv]\n"
     "  engram analyze RUN_DIR record|pca|lesion|perturb|tuning|fixedpoints|encode [options]\n"
     "  engram list [experiments|rules|keys EXPERIMENT]\n"
@@ -357,6 +359,17 @@ static int build_config(const experiment *e, const char *file, const options *o,
         else
             st = config_set(c, o->sets[i], "--set");
     }
+    /* r2n2 reads r2n2.lr when > 0: a --set train.lr would be silently ignored. */
+    if (st == ENGRAM_OK && config_has(c, "r2n2.lr") && config_real(c, "r2n2.lr") > 0 &&
+        !strcmp(config_str(c, "train.rule"), "r2n2"))
+        for (size_t i = 0; i < o->n_sets && st == ENGRAM_OK; i++) {
+            const char *a = o->sets[i];
+            size_t k = strcspn(a, "= \t");
+            if (k == 8 && !strncmp(a, "train.lr", 8))
+                st = engram_fail(ENGRAM_EINVAL, "r2n2: two learning rates given (r2n2.lr = %g, "
+                                 "--set %s); r2n2 reads one: set r2n2.lr=0 to use train.lr",
+                                 config_real(c, "r2n2.lr"), a);
+        }
     if (st == ENGRAM_OK && o->seed) st = config_set_value(c, "run.seed", o->seed, "--seed");
     if (st == ENGRAM_OK) st = config_set_value(c, "run.version", ENGRAM_VERSION, "engram");
     if (st == ENGRAM_OK && config_has(c, "train.rule") && e->rules &&
@@ -598,7 +611,7 @@ static size_t read_curve(const char *path, const char *col, double *steps, doubl
 }
 
 static int compare_plot(const experiment *e, cmp_run *runs, size_t n_runs, char **rules,
-                        size_t n_rules, const char *out_dir) {
+                        size_t n_rules, const char *out_dir, const char *formats) {
     const char *col = e->curve_column ? e->curve_column : e->main_metric;
     enum { MAXP = 4096 };
     double *xs = calloc(MAXP, sizeof *xs), *tmp_s = calloc(MAXP, sizeof *tmp_s),
@@ -636,12 +649,14 @@ static int compare_plot(const experiment *e, cmp_run *runs, size_t n_runs, char 
             L[j] = cnt[k] > 0 ? lo[k] : NAN;
             H[j] = cnt[k] > 0 ? hi[k] : NAN;
         }
-    char title[160], path[PATH_MAX];
+    char title[160], path[PATH_MAX], paths[3 * PATH_MAX + 16];
     snprintf(title, sizeof title, "%s: %s (mean, min-max over seeds)", e->name, col);
     image_plot p = {title, "update", col, xs, Y, L, H, n_rules, n_points,
                     (const char *const *)rules, 0, 0, 0};
     snprintf(path, sizeof path, "%s/comparison.png", out_dir);
-    st = image_write_plot(path, &p);
+    /* The runs' figure formats (run.figure_format, e.g. png,svg) */
+    st = figure_paths(paths, sizeof paths, path, formats);
+    if (st == ENGRAM_OK) st = image_write_plot(paths, &p);
     free(Y); free(L); free(H);
 out:
     free(xs); free(tmp_s); free(tmp_v); free(y); free(lo); free(hi); free(cnt);
@@ -693,6 +708,8 @@ static int cmd_compare(int argc, char **argv) {
     config *c0;
     st = build_config(e, file, &o, &c0);
     if (st != ENGRAM_OK) return fail_status(st);
+    char formats[64];
+    snprintf(formats, sizeof formats, "%s", config_str(c0, "run.figure_format"));
     config_free(c0);
     run_ctx *top = calloc(1, sizeof *top);
     if (!top) return fail_status(engram_fail(ENGRAM_ENOMEM, "out of memory"));
@@ -756,7 +773,7 @@ static int cmd_compare(int argc, char **argv) {
         if (r->status != ENGRAM_OK) fprintf(stderr, "  %s seed %ld: %s\n", r->rule, r->seed, r->err);
     }
     fclose(f);
-    st = compare_plot(e, runs, n_runs, rules, n_rules, out);
+    st = compare_plot(e, runs, n_runs, rules, n_rules, out, formats);
     if (st != ENGRAM_OK) fprintf(stderr, "engram: %s\n", engram_error());
     /* Last line: per-rule mean of the main metric as JSON. */
     printf("{\"experiment\": \"%s\", \"seeds\": %zu, \"wall_s\": %.3f, \"mean_%s\": {", e->name,

@@ -19,8 +19,8 @@ const cfg_key config_common_keys[] = {
      "engram version that wrote this configuration (informative)"},
     {"run.checkpoint_every", CFG_INT, "0", 0, 1e12, NULL,
      "write checkpoint.bin every this many updates (0: never)"},
-    {"run.figure_format", CFG_ENUM, "png", 0, 0, "png|svg|pdf",
-     "file format of the run's figures (png raster; svg, pdf vector)"},
+    {"run.figure_format", CFG_LIST, "png", 0, 0, "png|svg|pdf",
+     "file formats of the run's figures, e.g. png or png,svg (png raster; svg, pdf vector)"},
     {NULL, CFG_INT, NULL, 0, 0, NULL, NULL},
 };
 
@@ -141,6 +141,32 @@ static int check_value(const cfg_key *k, const char *value, char *msg, size_t ms
             return ENGRAM_EINVAL;
         }
         return ENGRAM_OK;
+    case CFG_LIST: {
+        /* Distinct choices separated by commas: "png,svg". */
+        char tok[CFG_VALUE_MAX];
+        const char *p = value;
+        for (;;) {
+            const char *comma = strchr(p, ',');
+            size_t len = comma ? (size_t)(comma - p) : strlen(p);
+            snprintf(tok, sizeof tok, "%.*s", (int)(len < sizeof tok ? len : sizeof tok - 1), p);
+            if (!enum_has(k->choices, tok)) {
+                snprintf(msg, msglen, "%s = '%s': '%s' is not one of %s (a comma-separated "
+                         "list of them)", k->name, value, tok, k->choices);
+                return ENGRAM_EINVAL;
+            }
+            for (const char *q = value; q < p;) { /* an earlier token equal to tok */
+                const char *qc = strchr(q, ',');
+                if ((size_t)(qc - q) == len && !strncmp(q, tok, len)) {
+                    snprintf(msg, msglen, "%s = '%s': '%s' given twice", k->name, value, tok);
+                    return ENGRAM_EINVAL;
+                }
+                q = qc + 1;
+            }
+            if (!comma) break;
+            p = comma + 1;
+        }
+        return ENGRAM_OK;
+    }
     case CFG_STR:
         if (strlen(value) >= CFG_VALUE_MAX) {
             snprintf(msg, msglen, "%s: value longer than %d characters", k->name, CFG_VALUE_MAX - 1);
@@ -330,14 +356,14 @@ int config_bool(const config *c, const char *name) {
 
 const char *config_str(const config *c, const char *name) {
     cfg_entry *e = find(c, name);
-    assert(e && (e->key->type == CFG_STR || e->key->type == CFG_ENUM));
+    assert(e && (e->key->type == CFG_STR || e->key->type == CFG_ENUM || e->key->type == CFG_LIST));
     return e->text;
 }
 
 int config_has(const config *c, const char *name) { return find(c, name) != NULL; }
 
 static const char *type_name(cfg_type t) {
-    static const char *const names[] = {"int", "real", "bool", "string", "choice"};
+    static const char *const names[] = {"int", "real", "bool", "string", "choice", "list"};
     return names[t];
 }
 
@@ -398,6 +424,8 @@ void config_print_keys(const config *c, FILE *f) {
             snprintf(range, sizeof range, "[%.6g, %.6g]", k->min, k->max);
         else if (k->type == CFG_ENUM)
             snprintf(range, sizeof range, "{%s}", k->choices);
+        else if (k->type == CFG_LIST)
+            snprintf(range, sizeof range, "{%s},...", k->choices);
         fprintf(f, "%-28s %-6s %-12s %-22s %s\n", k->name, type_name(k->type), c->e[i].text,
                 range, k->help);
     }

@@ -438,7 +438,7 @@ static int psy_figure(run_ctx *ctx, cog_run *r, size_t n_curves,
     char title[128];
     snprintf(title, sizeof title, "%s psychometric curve, rule %s", ctx->experiment, ctx->rule);
     image_plot pl = {title, x_label, "P(choice 2)", px, py, NULL, NULL, 2 * n_curves, P, snames, 0, 0, 0};
-    if (st == ENGRAM_OK) st = image_write_plot(run_path(ctx, "psychometric.png"), &pl);
+    if (st == ENGRAM_OK) st = image_write_plot(experiment_figure_path(ctx, "psychometric.png"), &pl);
     free(tab); free(px); free(py);
     return st;
 }
@@ -471,7 +471,7 @@ static int chrono_figure(run_ctx *ctx, cog_run *r) {
     snprintf(title, sizeof title, "decision chronometric curve, rule %s", ctx->rule);
     static const char *const nm[1] = {"commitment time"};
     image_plot pl = {title, "coherence (%)", "ms after stimulus onset", x, y, NULL, NULL, 1, L, nm, 0, 0, 0};
-    if (st == ENGRAM_OK) st = image_write_plot(run_path(ctx, "chronometric.png"), &pl);
+    if (st == ENGRAM_OK) st = image_write_plot(experiment_figure_path(ctx, "chronometric.png"), &pl);
     if (L > 0) {
         run_summary_real(ctx, "commitment_ms_lowest", y[0]);
         run_summary_real(ctx, "commitment_ms_highest", y[L - 1]);
@@ -504,7 +504,7 @@ static int accuracy_figures(run_ctx *ctx, cog_run *r) {
         char title[128];
         snprintf(title, sizeof title, "delayed response, rule %s", ctx->rule);
         image_plot pl = {title, "delay (ms)", "fraction correct", x, y, NULL, NULL, 1, D, nm, 0, 0, 0};
-        if (st == ENGRAM_OK) st = image_write_plot(run_path(ctx, "accuracy_by_delay.png"), &pl);
+        if (st == ENGRAM_OK) st = image_write_plot(experiment_figure_path(ctx, "accuracy_by_delay.png"), &pl);
         free(x); free(y); free(n); free(tab);
     } else if (p->kind == COG_DMS || p->kind == COG_GONOGO) {
         double acc[2] = {0, 0}, n[2] = {0, 0};
@@ -532,7 +532,7 @@ static int accuracy_figures(run_ctx *ctx, cog_run *r) {
         char title[128];
         snprintf(title, sizeof title, "go/no-go: mean P(go), rule %s", ctx->rule);
         image_plot pl = {title, "time (ms)", "P(go)", x, r->gonogo_trace, NULL, NULL, 2, T, nm, 0, 0, 0};
-        st = image_write_plot(run_path(ctx, "go_output.png"), &pl);
+        st = image_write_plot(experiment_figure_path(ctx, "go_output.png"), &pl);
         free(x);
     }
     return st;
@@ -555,7 +555,7 @@ static int flipflop_figure(run_ctx *ctx, cog_run *r, size_t T) {
     char title[128];
     snprintf(title, sizeof title, "3-bit flip-flop, rule %s (bit k offset by 3k)", ctx->rule);
     image_plot pl = {title, "step", "output", x, y, NULL, NULL, 6, T, nm, 0, 0, 0};
-    int st = image_write_plot(run_path(ctx, "flipflop.png"), &pl);
+    int st = image_write_plot(experiment_figure_path(ctx, "flipflop.png"), &pl);
     free(x); free(y);
     return st;
 }
@@ -716,7 +716,7 @@ static int cog_run_fn(run_ctx *ctx) {
         }
         char title[128];
         snprintf(title, sizeof title, "%s test trial 0: %zu inputs, then %zu outputs", en, I, O);
-        if (z) st = image_write_raster(run_path(ctx, "trial.png"), z, I + O, T, IMAGE_CMAP_VIRIDIS,
+        if (z) st = image_write_raster(experiment_figure_path(ctx, "trial.png"), z, I + O, T, IMAGE_CMAP_VIRIDIS,
                                        title, "time step", "inputs | outputs");
         free(z);
     }
@@ -724,7 +724,7 @@ static int cog_run_fn(run_ctx *ctx) {
         char title[128];
         snprintf(title, sizeof title, "%s, rule %s, seed %llu", ctx->experiment, ctx->rule,
                  (unsigned long long)ctx->seed);
-        st = experiment_plot_curve(run_path(ctx, "learning_curve.png"), r.curve,
+        st = experiment_plot_curve(experiment_figure_path(ctx, "learning_curve.png"), r.curve,
                                    (size_t)r.state[LEARNER_S_N_EVAL], title, score_name, "score / loss");
     }
     cog_run_free(&r);

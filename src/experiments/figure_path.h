@@ -6,9 +6,10 @@
 #include <stddef.h>
 #include "engram/run.h"
 
-/* Returns run_path(ctx, name) with name's ".png" replaced by the extension of the
- * configuration's run.figure_format (png, svg or pdf); run_path's shared buffer, so
- * use it before the next run_path call. */
+/* Returns the figure_open path of figure `name` ("x.png") in the configuration's
+ * run.figure_format list: run_path(ctx, name) for png, the file with its ".png" replaced
+ * by each listed extension otherwise ("dir/x.png\ndir/x.svg" for png,svg; figure.h).
+ * A shared buffer (run_path's or a per-thread one): use it before the next call. */
 const char *experiment_figure_path(run_ctx *ctx, const char *name);
 
 /* Writes the learning curve of a sequence experiment to path: the score (curve column

@@ -638,7 +638,7 @@ static int tm_cache_capacity(run_ctx *ctx) {
     image_plot p = {"cache recall error (content-addressed, 10 patterns per episode)",
                     "log2(episodes stored); transitions = 9 x episodes", "fraction of wrong steps",
                     x, y, NULL, NULL, NN, NE, names, 0, 0, 0};
-    if (st == ENGRAM_OK) st = image_write_plot(run_path(ctx, "cache_capacity.png"), &p);
+    if (st == ENGRAM_OK) st = image_write_plot(experiment_figure_path(ctx, "cache_capacity.png"), &p);
     return st;
 }
 

@@ -53,45 +53,6 @@ static void set_font_options(cairo_t *cr) {
     cairo_font_options_destroy(fo);
 }
 
-figure *figure_open(const char *path, double width, double height) {
-    if (!path || !(width >= 16 && width <= 20000 && height >= 16 && height <= 20000)) {
-        engram_fail(ENGRAM_EINVAL, "figure: size %.0f x %.0f outside 16..20000 or no path",
-                    width, height);
-        return NULL;
-    }
-    figure *f = calloc(1, sizeof *f);
-    if (f) f->path = strdup(path);
-    if (!f || !f->path) {
-        free(f);
-        engram_fail(ENGRAM_ENOMEM, "figure: out of memory");
-        return NULL;
-    }
-    f->fmt = figure_format_of(path);
-    int w = (int)ceil(width), h = (int)ceil(height);
-    if (f->fmt == FIGURE_SVG) {
-        f->surf = cairo_svg_surface_create(path, width, height);
-        if (cairo_surface_status(f->surf) == CAIRO_STATUS_SUCCESS)
-            cairo_svg_surface_restrict_to_version(f->surf, CAIRO_SVG_VERSION_1_1);
-    } else if (f->fmt == FIGURE_PDF) {
-        f->surf = cairo_pdf_surface_create(path, width, height);
-    } else {
-        f->surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
-    }
-    if (cairo_surface_status(f->surf) != CAIRO_STATUS_SUCCESS) {
-        engram_fail(ENGRAM_EIO, "cannot write %s: %s", path,
-                    cairo_status_to_string(cairo_surface_status(f->surf)));
-        cairo_surface_destroy(f->surf);
-        free(f->path);
-        free(f);
-        return NULL;
-    }
-    f->cr = cairo_create(f->surf);
-    set_font_options(f->cr);
-    cairo_set_source_rgb(f->cr, 1, 1, 1);
-    cairo_paint(f->cr);
-    return f;
-}
-
 /* Copies an RGB24 surface into a new RGB image and writes it with libpng. */
 static int write_png_surface(cairo_surface_t *s, const char *path) {
     cairo_surface_flush(s);
@@ -115,23 +76,170 @@ static int write_png_surface(cairo_surface_t *s, const char *path) {
     return st;
 }
 
+/* A surface writing one file of format fmt (PNG: an image surface that the caller
+ * writes with write_png_surface); NULL with engram_error() set if cairo refuses. */
+static cairo_surface_t *target_surface(const char *path, figure_format fmt, double width,
+                                       double height) {
+    cairo_surface_t *s;
+    if (fmt == FIGURE_SVG) {
+        s = cairo_svg_surface_create(path, width, height);
+        if (cairo_surface_status(s) == CAIRO_STATUS_SUCCESS)
+            cairo_svg_surface_restrict_to_version(s, CAIRO_SVG_VERSION_1_1);
+    } else if (fmt == FIGURE_PDF) {
+        s = cairo_pdf_surface_create(path, width, height);
+    } else {
+        s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)ceil(width), (int)ceil(height));
+    }
+    if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
+        engram_fail(ENGRAM_EIO, "cannot write %s: %s", path,
+                    cairo_status_to_string(cairo_surface_status(s)));
+        cairo_surface_destroy(s);
+        return NULL;
+    }
+    return s;
+}
+
+figure *figure_open(const char *path, double width, double height) {
+    if (!path || !*path || !(width >= 16 && width <= 20000 && height >= 16 && height <= 20000)) {
+        engram_fail(ENGRAM_EINVAL, "figure: size %.0f x %.0f outside 16..20000 or no path",
+                    width, height);
+        return NULL;
+    }
+    figure *f = calloc(1, sizeof *f);
+    if (f) f->path = strdup(path);
+    if (!f || !f->path) {
+        free(f);
+        engram_fail(ENGRAM_ENOMEM, "figure: out of memory");
+        return NULL;
+    }
+    f->width = width;
+    f->height = height;
+    f->multi = strchr(path, FIGURE_PATH_SEP) != NULL;
+    if (f->multi) {
+        /* Several files of one drawing: record it, replay it into each at close. */
+        cairo_rectangle_t ext = {0, 0, width, height};
+        f->fmt = FIGURE_PNG;
+        f->surf = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &ext);
+        if (cairo_surface_status(f->surf) != CAIRO_STATUS_SUCCESS) {
+            engram_fail(ENGRAM_ENOMEM, "figure: %s",
+                        cairo_status_to_string(cairo_surface_status(f->surf)));
+            cairo_surface_destroy(f->surf);
+            f->surf = NULL;
+        }
+    } else {
+        f->fmt = figure_format_of(path);
+        f->surf = target_surface(path, f->fmt, width, height);
+    }
+    if (!f->surf) {
+        free(f->path);
+        free(f);
+        return NULL;
+    }
+    f->cr = cairo_create(f->surf);
+    set_font_options(f->cr);
+    cairo_set_source_rgb(f->cr, 1, 1, 1);
+    cairo_paint(f->cr);
+    return f;
+}
+
+/* Replays the recording rec (width x height) into the file path, format by extension. */
+static int replay_to(cairo_surface_t *rec, const char *path, double width, double height) {
+    figure_format fmt = figure_format_of(path);
+    cairo_surface_t *s = target_surface(path, fmt, width, height);
+    if (!s) return ENGRAM_EIO;
+    cairo_t *cr = cairo_create(s);
+    cairo_set_source_surface(cr, rec, 0, 0);
+    cairo_paint(cr);
+    int st = ENGRAM_OK;
+    cairo_status_t cs = cairo_status(cr);
+    if (cs != CAIRO_STATUS_SUCCESS)
+        st = engram_fail(ENGRAM_EIO, "cannot draw %s: %s", path, cairo_status_to_string(cs));
+    cairo_destroy(cr);
+    if (st == ENGRAM_OK && fmt == FIGURE_PNG) st = write_png_surface(s, path);
+    cairo_surface_finish(s);
+    cs = cairo_surface_status(s);
+    if (st == ENGRAM_OK && cs != CAIRO_STATUS_SUCCESS)
+        st = engram_fail(ENGRAM_EIO, "cannot write %s: %s", path, cairo_status_to_string(cs));
+    cairo_surface_destroy(s);
+    if (st != ENGRAM_OK && fmt != FIGURE_PNG) remove(path);
+    return st;
+}
+
 int figure_close(figure *f) {
     if (!f) return engram_fail(ENGRAM_EINVAL, "figure_close: no figure");
     int st = ENGRAM_OK;
     cairo_status_t cs = cairo_status(f->cr);
     if (cs != CAIRO_STATUS_SUCCESS)
         st = engram_fail(ENGRAM_EIO, "cannot draw %s: %s", f->path, cairo_status_to_string(cs));
-    if (st == ENGRAM_OK && f->fmt == FIGURE_PNG) st = write_png_surface(f->surf, f->path);
     cairo_destroy(f->cr);
-    cairo_surface_finish(f->surf);
-    cs = cairo_surface_status(f->surf);
-    if (st == ENGRAM_OK && cs != CAIRO_STATUS_SUCCESS)
-        st = engram_fail(ENGRAM_EIO, "cannot write %s: %s", f->path, cairo_status_to_string(cs));
-    cairo_surface_destroy(f->surf);
-    if (st != ENGRAM_OK && f->fmt != FIGURE_PNG) remove(f->path);
+    if (f->multi) {
+        cairo_surface_flush(f->surf); /* a finished recording could not be replayed */
+        for (char *p = f->path; st == ENGRAM_OK && p;) {
+            char *sep = strchr(p, FIGURE_PATH_SEP);
+            if (sep) *sep = '\0';
+            if (*p) st = replay_to(f->surf, p, f->width, f->height);
+            p = sep ? sep + 1 : NULL;
+        }
+        cairo_surface_destroy(f->surf);
+    } else {
+        if (st == ENGRAM_OK && f->fmt == FIGURE_PNG) st = write_png_surface(f->surf, f->path);
+        cairo_surface_finish(f->surf);
+        cs = cairo_surface_status(f->surf);
+        if (st == ENGRAM_OK && cs != CAIRO_STATUS_SUCCESS)
+            st = engram_fail(ENGRAM_EIO, "cannot write %s: %s", f->path, cairo_status_to_string(cs));
+        cairo_surface_destroy(f->surf);
+        if (st != ENGRAM_OK && f->fmt != FIGURE_PNG) remove(f->path);
+    }
     free(f->path);
     free(f);
     return st;
+}
+
+int figure_formats_parse(const char *list, unsigned *mask) {
+    static const char *const names[] = {"png", "svg", "pdf"};
+    unsigned m = 0;
+    const char *p = list ? list : "";
+    if (!*p) return engram_fail(ENGRAM_EINVAL, "empty figure format list (png, svg, pdf)");
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        int k = -1;
+        for (int i = 0; i < 3; i++)
+            if (len == 3 && !strncmp(p, names[i], 3)) k = i;
+        if (k < 0)
+            return engram_fail(ENGRAM_EINVAL, "figure format '%.*s' is not png, svg or pdf "
+                               "(a list such as png,svg)", (int)(len < 40 ? len : 40), p);
+        if (m & (1u << k))
+            return engram_fail(ENGRAM_EINVAL, "figure format %s given twice", names[k]);
+        m |= 1u << k;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    if (mask) *mask = m;
+    return ENGRAM_OK;
+}
+
+int figure_paths(char *buf, size_t n, const char *path, const char *formats) {
+    unsigned mask;
+    int st = figure_formats_parse(formats, &mask);
+    if (st != ENGRAM_OK) return st;
+    size_t len = strlen(path);
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - path) : len;
+    size_t used = 0;
+    if (n) buf[0] = '\0';
+    /* Files in the order the list gives them. */
+    for (const char *p = formats; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t flen = comma ? (size_t)(comma - p) : strlen(p);
+        int w = snprintf(buf + used, n > used ? n - used : 0, "%s%.*s.%.*s",
+                         used ? "\n" : "", (int)stem, path, (int)flen, p);
+        if (w < 0 || used + (size_t)w >= n)
+            return engram_fail(ENGRAM_EINVAL, "figure path too long: %s", path);
+        used += (size_t)w;
+        p = comma ? comma + 1 : p + flen;
+    }
+    return ENGRAM_OK;
 }
 
 /* ------------------------------------------------------------------ text */

@@ -8,8 +8,10 @@
 struct figure {
     cairo_surface_t *surf;
     cairo_t *cr;
-    figure_format fmt;
-    char *path;
+    figure_format fmt; /* of a single file */
+    char *path;        /* one file, or several separated by FIGURE_PATH_SEP */
+    int multi;         /* several files: surf records, figure_close replays into each */
+    double width, height;
 };
 
 /* matplotlib's "tab10" qualitative palette (the default colour cycle), in [0, 1]. */

@@ -217,15 +217,11 @@ static learner *l_alloc(const config *cfg, size_t n_in, size_t n_out, size_t t_m
         return NULL;
     }
     optim_params op = optim_defaults(OPTIM_ADAM);
-    /* one learning-rate key per run: r2n2.lr when set (> 0), otherwise train.lr */
+    /* one learning-rate key per run: r2n2.lr when set (> 0), otherwise train.lr (a preset
+     * comparing rules sets both, train.lr for the rate RNNs; the CLI refuses a --set
+     * train.lr that r2n2.lr would silently override) */
     double lr_r = config_real(cfg, "r2n2.lr"), lr_t = config_has(cfg, "train.lr")
                                                           ? config_real(cfg, "train.lr") : 0;
-    if (lr_r > 0 && lr_t > 0 && lr_t != 0.01) {
-        engram_fail(ENGRAM_EINVAL, "r2n2: two learning rates given (r2n2.lr = %g, train.lr = %g); "
-                    "r2n2 reads one: set r2n2.lr=0 to use train.lr", lr_r, lr_t);
-        l_free(l);
-        return NULL;
-    }
     op.lr = lr_r > 0 ? lr_r : lr_t > 0 ? lr_t : 1e-3;
     op.eps = 1e-7;
     op.clip_norm = config_real(cfg, "r2n2.clip_norm");

@@ -62,6 +62,20 @@ static int is_choice(const char *choices, const char *s) {
     return 0;
 }
 
+/* s is a comma-separated list of choices (repeats are refused by the loader). */
+static int is_choice_list(const char *choices, const char *s) {
+    char tok[256];
+    for (const char *p = s;;) {
+        size_t len = strcspn(p, ",");
+        if (len >= sizeof tok) return 0;
+        memcpy(tok, p, len);
+        tok[len] = '\0';
+        if (!is_choice(choices, tok)) return 0;
+        if (!p[len]) return 1;
+        p += len + 1;
+    }
+}
+
 /* Checks every key of every table against its declaration. */
 static void check_ranges(const config *c, const char *when) {
     for (size_t t = 0; fuzz_tables[t]; t++)
@@ -90,6 +104,11 @@ static void check_ranges(const config *c, const char *when) {
                 FUZZ_CHECK(is_choice(k->choices, config_str(c, k->name)),
                            "%s: %s = '%s' not in %s", when, k->name, config_str(c, k->name),
                            k->choices);
+                break;
+            case CFG_LIST:
+                FUZZ_CHECK(is_choice_list(k->choices, config_str(c, k->name)),
+                           "%s: %s = '%s' not a list of %s", when, k->name,
+                           config_str(c, k->name), k->choices);
                 break;
             case CFG_STR:
                 FUZZ_CHECK(strlen(config_str(c, k->name)) < 256, "%s: %s too long", when,
@@ -129,6 +148,7 @@ static void check_roundtrip(const config *c, const char *when) {
                 break;
             case CFG_STR:
             case CFG_ENUM:
+            case CFG_LIST:
                 FUZZ_CHECK(strcmp(config_str(c, k->name), config_str(d, k->name)) == 0,
                            "%s: %s = '%s' written, '%s' read back", when, k->name,
                            config_str(c, k->name), config_str(d, k->name));
