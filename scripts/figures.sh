@@ -96,7 +96,9 @@ main_lane() {
     echo "== engram sweep examples/sweep-memory-capacity.ini --out $OUT/sweep-mc" >&2
     $RUN sweep examples/sweep-memory-capacity.ini $Q --local --jobs 1 --threads 1 --force \
         --out "$OUT/sweep-mc" >/dev/null
-    $RUN collect "$OUT/sweep-mc" --format "$FMT" | sed 's/^/sweep-memory-capacity: /' >"$OUT/sweep-mc.line"
+    # collect prints absolute paths; figures/results.txt keeps them relative to the tree
+    $RUN collect "$OUT/sweep-mc" --format "$FMT" | sed "s|$(pwd)/||g; s/^/sweep-memory-capacity: /" \
+        >"$OUT/sweep-mc.line"
     put "$OUT/sweep-mc/collect.png" sweep-memory-capacity
 
     compare anbn-compare anbn --rules r2n2,bptt,fa,rflo,esn --seeds 5
