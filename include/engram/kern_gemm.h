@@ -50,6 +50,29 @@ void kern_gemm_s_ref(int trans_a, int trans_b, size_t M, size_t N, size_t K, flo
                      const float *a, size_t lda, const float *b, size_t ldb, float beta,
                      float *c, size_t ldc);
 
+/* Small-M product without packing, for the per-step recurrent products (a few to a few
+ * hundred rows against a weight matrix that stays in cache):
+ *
+ *     C (M, N) = alpha A (M, K) B (K, N) + beta C,    A, B, C row-major, not transposed
+ *
+ * Every element is accumulated from zero in k order by fused multiply-adds, acc =
+ * fma(a_ik, b_kj, acc), then c_ij = alpha acc + beta c_ij (beta = 0: c is not read), so the
+ * bits depend on neither the vector width nor the thread count: kern_gemm_nn_small_*_ref
+ * (the plain loop with fma) is the bit-exact oracle. Serial; callers split rows or columns
+ * themselves. Sizes of zero are allowed. */
+void kern_gemm_nn_small_d(size_t M, size_t N, size_t K, double alpha, const double *a,
+                          size_t lda, const double *b, size_t ldb, double beta, double *c,
+                          size_t ldc);
+void kern_gemm_nn_small_s(size_t M, size_t N, size_t K, float alpha, const float *a,
+                          size_t lda, const float *b, size_t ldb, float beta, float *c,
+                          size_t ldc);
+void kern_gemm_nn_small_d_ref(size_t M, size_t N, size_t K, double alpha, const double *a,
+                              size_t lda, const double *b, size_t ldb, double beta, double *c,
+                              size_t ldc);
+void kern_gemm_nn_small_s_ref(size_t M, size_t N, size_t K, float alpha, const float *a,
+                              size_t lda, const float *b, size_t ldb, float beta, float *c,
+                              size_t ldc);
+
 /* y[i] = (float)x[i] and y[i] = (double)x[i] for i < n. */
 void kern_d2s(const double *x, float *y, size_t n);
 void kern_s2d(const float *x, double *y, size_t n);
