@@ -88,6 +88,14 @@ size_t learner_param_views(const ckpt_blob *blob, size_t n_in, size_t n_out, par
 int learner_check_loss(const char *name, double loss, double max_loss);
 int learner_check_update(const char *name, int rc, const double *params, size_t n);
 
+/* 1 when cfg declares run.precision and it is float32. */
+int learner_wants_float32(const config *cfg);
+
+/* out[0..2] = an optimiser's step count t, first moments m and second moments v (n
+ * doubles each), named names[0..2]; returns 3. The caller owns o and the names. */
+struct optim;
+size_t learner_optim_blobs(const struct optim *o, const char *const names[3], ckpt_blob *out);
+
 /* Writes the trained parameters of a learner's checkpoint blobs (the first nb of them)
  * as one .npy per named matrix (learner_param_views; rule bptt's unused feedback is
  * skipped); when no blob has named views, the first blob is written whole as

@@ -212,7 +212,7 @@ static learner *gated_learner_alloc(const learner_type *type, gated_kind gk, con
                                     size_t n_in, size_t n_out, size_t t_max, uint64_t seed) {
     optim_kind kind;
     if (optim_kind_parse(config_str(cfg, "train.optimizer"), &kind) != ENGRAM_OK) return NULL;
-    if (config_has(cfg, "run.precision") && strcmp(config_str(cfg, "run.precision"), "float32") == 0) {
+    if (learner_wants_float32(cfg)) {
         engram_fail(ENGRAM_EINVAL, "%s: run.precision = float32 is not supported "
                     "(only bptt, fa and rflo have a float32 path)", type->name);
         return NULL;
@@ -280,12 +280,11 @@ static const double *gated_learner_state(const learner *l, size_t *n) {
 
 static size_t gated_learner_blobs(learner *l, ckpt_blob *out, size_t max) {
     int gru = l->g->kind == GATED_GRU;
+    static const char *const names[2][3] = {{"lstm.optim_t", "lstm.optim_m", "lstm.optim_v"},
+                                            {"gru.optim_t", "gru.optim_m", "gru.optim_v"}};
     ckpt_blob all[4] = {
-        {gru ? "gru.params" : "lstm.params", l->g->params, l->g->n_params * sizeof(double)},
-        {gru ? "gru.optim_t" : "lstm.optim_t", &l->opt->t, sizeof l->opt->t},
-        {gru ? "gru.optim_m" : "lstm.optim_m", l->opt->m, l->opt->n * sizeof(double)},
-        {gru ? "gru.optim_v" : "lstm.optim_v", l->opt->v, l->opt->n * sizeof(double)},
-    };
+        {gru ? "gru.params" : "lstm.params", l->g->params, l->g->n_params * sizeof(double)}};
+    learner_optim_blobs(l->opt, names[gru], all + 1);
     size_t n = 0;
     for (; n < 4 && n < max; n++) out[n] = all[n];
     return n;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "engram/engram.h"
 #include "engram/learner.h"
+#include "engram/optim.h"
 
 size_t learner_run_item(const learner_type *lt, learner *l, const trial_batch *b, size_t i,
                         double *out, double *act) {
@@ -42,6 +43,17 @@ int learner_check_update(const char *name, int rc, const double *params, size_t 
         return engram_fail(ENGRAM_EDIVERGED, "%s: non-finite weights, training diverged "
                            "(lower train.lr or set train.clip_norm)", name);
     return ENGRAM_OK;
+}
+
+int learner_wants_float32(const config *cfg) {
+    return config_has(cfg, "run.precision") && strcmp(config_str(cfg, "run.precision"), "float32") == 0;
+}
+
+size_t learner_optim_blobs(const optim *o, const char *const names[3], ckpt_blob *out) {
+    out[0] = (ckpt_blob){names[0], (void *)&o->t, sizeof o->t};
+    out[1] = (ckpt_blob){names[1], o->m, o->n * sizeof(double)};
+    out[2] = (ckpt_blob){names[2], o->v, o->n * sizeof(double)};
+    return 3;
 }
 
 int learner_write_params(run_ctx *ctx, const char *rule, const ckpt_blob *blobs, size_t nb,

@@ -412,7 +412,11 @@ static int psy_figure(run_ctx *ctx, cog_run *r, size_t n_curves,
     size_t sh[2] = {rows, 5};
     st = run_write_npy(ctx, "psychometric.npy", tab, 2, sh);
     /* plot: x = fine grid merged with data points; data series NaN off their points */
-    for (size_t q = 0; q < FINE; q++) px[q] = lo + (hi - lo) * (double)q / (FINE - 1);
+    /* the fitted curve runs 8 % past the outermost levels on each side, so the plot's
+     * x range pads the data points off the frame */
+    const double pad = 0.08 * (hi - lo);
+    for (size_t q = 0; q < FINE; q++)
+        px[q] = lo - pad + (hi - lo + 2 * pad) * (double)q / (FINE - 1);
     for (size_t q = 0; q < rows; q++) px[FINE + q] = tab[q * 5 + 1];
     for (size_t a = 1; a < P; a++)
         for (size_t c = a; c > 0 && px[c - 1] > px[c]; c--) { double t = px[c]; px[c] = px[c - 1]; px[c - 1] = t; }

@@ -113,7 +113,7 @@ static learner *rnn_learner_alloc(const learner_type *type, rnn_rule rule, const
     optim_kind kind;
     if (optim_kind_parse(config_str(cfg, "train.optimizer"), &kind) != ENGRAM_OK) return NULL;
     rnn_precision precision = RNN_FLOAT64;
-    if (config_has(cfg, "run.precision") && strcmp(config_str(cfg, "run.precision"), "float32") == 0) {
+    if (learner_wants_float32(cfg)) {
         if (rule == RULE_ESN) {
             engram_fail(ENGRAM_EINVAL, "esn: run.precision = float32 is not supported "
                         "(only bptt, fa and rflo have a float32 path)");
@@ -326,13 +326,10 @@ static const double *rnn_learner_train_outputs(const learner *l, size_t *T) {
 
 static size_t rnn_learner_blobs(learner *l, ckpt_blob *out, size_t max) {
     size_t N = l->net->n_rec, O = l->net->n_out;
-    ckpt_blob all[5] = {
-        {"rnn.params", l->net->params, l->net->n_params * sizeof(double)},
-        {"rnn.optim_t", &l->opt->t, sizeof l->opt->t},
-        {"rnn.optim_m", l->opt->m, l->opt->n * sizeof(double)},
-        {"rnn.optim_v", l->opt->v, l->opt->n * sizeof(double)},
-        {"rnn.feedback", l->fb, (N * O + N * N) * sizeof(double)},
-    };
+    static const char *const optim_names[3] = {"rnn.optim_t", "rnn.optim_m", "rnn.optim_v"};
+    ckpt_blob all[5] = {{"rnn.params", l->net->params, l->net->n_params * sizeof(double)}};
+    learner_optim_blobs(l->opt, optim_names, all + 1);
+    all[4] = (ckpt_blob){"rnn.feedback", l->fb, (N * O + N * N) * sizeof(double)};
     size_t n = 0;
     for (; n < 5 && n < max; n++) out[n] = all[n];
     return n;
