@@ -29,6 +29,7 @@
 #include "engram/learner.h"
 #include "engram/rng.h"
 #include "engram/task.h"
+#include "bench_peak.h"
 
 enum { N_REC = 128, N_IN = 3, N_OUT = 3, T_LEN = 100, BATCH = 32, REPS = 5, ROUNDS = 7,
        N_RULES = 3, N_PREC = 2, MAX_THREADS = 2, PEAK_N = 1024 };
@@ -55,50 +56,6 @@ static double step_flops(int rule) {
     double grads = 2 * bt * (n * n + n * N_IN + n * N_OUT);
     double bwd = rule == 2 ? 2 * bt * n * N_OUT : 2 * bt * (n * N_OUT + n * n);
     return fwd + bwd + grads;
-}
-
-/* GFLOP/s of `threads` concurrent, independent (PEAK_N)^3 GEMMs (OpenBLAS itself single-
- * threaded, as engram runs it), the median of 3; f32 selects sgemm. */
-static double gemm_peak(int threads, int f32) {
-    size_t n = PEAK_N, sz = n * n * (f32 ? sizeof(float) : sizeof(double));
-    double t[3];
-    for (int rep = 0; rep < 3; rep++) {
-        double t0 = 0, t1 = 0;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-#endif
-        {
-            char *a = calloc(1, sz), *b = calloc(1, sz), *c = calloc(1, sz);
-            for (size_t k = 0; a && b && k < n * n; k++) {
-                if (f32) { ((float *)a)[k] = (float)(k % 7) * 0.1f; ((float *)b)[k] = (float)(k % 5) * 0.1f; }
-                else { ((double *)a)[k] = (double)(k % 7) * 0.1; ((double *)b)[k] = (double)(k % 5) * 0.1; }
-            }
-#ifdef _OPENMP
-#pragma omp barrier
-#pragma omp master
-#endif
-            t0 = engram_wall_time();
-#ifdef _OPENMP
-#pragma omp barrier
-#endif
-            if (a && b && c) {
-                if (f32)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n, (int)n, 1,
-                                (float *)a, (int)n, (float *)b, (int)n, 0, (float *)c, (int)n);
-                else
-                    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n, (int)n, 1,
-                                (double *)a, (int)n, (double *)b, (int)n, 0, (double *)c, (int)n);
-            }
-#ifdef _OPENMP
-#pragma omp barrier
-#pragma omp master
-#endif
-            t1 = engram_wall_time();
-            free(a); free(b); free(c);
-        }
-        t[rep] = t1 - t0;
-    }
-    return threads * 2.0 * (double)n * n * n / median(t, 3) / 1e9;
 }
 
 /* The PyTorch reference process: requests on `in`, answers on `out`. */
@@ -203,7 +160,7 @@ int main(void) {
            N_REC, N_IN, N_OUT, T_LEN, BATCH, ROUNDS, REPS);
     double peak[MAX_THREADS][N_PREC];
     for (int th = 1; th <= max_threads; th++)
-        for (int p = 0; p < N_PREC; p++) peak[th - 1][p] = gemm_peak(th, p);
+        for (int p = 0; p < N_PREC; p++) peak[th - 1][p] = bench_gemm_peak(PEAK_N, th, p);
     for (int th = 1; th <= max_threads; th++)
         printf("GEMM peak (%d^3, %d thread%s, one product each): dgemm %.1f GFLOP/s, sgemm %.1f GFLOP/s\n",
                PEAK_N, th, th > 1 ? "s" : "", peak[th - 1][0], peak[th - 1][1]);

@@ -9,6 +9,17 @@
 #define PI_CAT(a, b) PI_CAT2(a, b)
 #define PI(name) PI_CAT(name, PI_SFX)
 
+/* The per-step recurrent products (B, H) x (H, H), non-transposed: in float32 the
+ * unpacked small-M product (kern_gemm_nn_small_par_s: fixed column pieces, the same bits
+ * for any thread count; faster than the packed BLAS call at B = 200, H = 512), in
+ * float64 PI_GEMM as every other product. */
+#ifndef PI_STEP_GEMM_OF_d
+#define PI_STEP_GEMM_OF_d(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc) \
+    PI_GEMM(0, 0, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc)
+#define PI_STEP_GEMM_OF_s kern_gemm_nn_small_par_s
+#endif
+#define PI_STEP_GEMM PI_CAT(PI_STEP_GEMM_OF, PI_SFX)
+
 /* Views of one precision's weights, activations and gradients (time-major, as pathint.h);
  * for float64 they point into the pathint struct itself. */
 typedef struct PI(pi_view) {
@@ -124,8 +135,8 @@ static void PI(heads_backward)(pathint *m, PI(pi_view) *v, int hb) {
 
 /* The RNN core's recurrence: h_0 = init W_h0 (+ b_h0); z_t = h_{t-1} W_rec + x_t W_in,
  * h_t = f(z_t) for t = 1..T. The input term of all T*B rows is one product; each step
- * is one (B, H) x (H, H) product (kern_gemm: fixed pieces, the same bits for any thread
- * count). With dropout on, gd = g * mask. */
+ * is one (B, H) x (H, H) product (PI_STEP_GEMM: fixed pieces, the same bits for any
+ * thread count). With dropout on, gd = g * mask. */
 static void PI(rnn_forward)(pathint *m, PI(pi_view) *v, size_t B) {
     const pathint_dims *d = &m->d;
     const size_t T = m->n_steps, I = d->n_in, H = d->n_hidden, PD = d->n_pc + d->n_hd;
@@ -139,7 +150,7 @@ static void PI(rnn_forward)(pathint *m, PI(pi_view) *v, size_t B) {
     const int relu = m->rnn_act == PATHINT_RELU;
     for (size_t t = 0; t < T; t++) {
         PI_REAL *z = v->z + t * BH, *h = v->hs + (t + 1) * BH;
-        PI_GEMM(0, 0, B, H, H, 1, v->hs + t * BH, H, v->w_rec, H, 1, z, H);
+        PI_STEP_GEMM(B, H, H, 1, v->hs + t * BH, H, v->w_rec, H, 1, z, H);
         if (relu) {
 #ifdef _OPENMP
 #pragma omp simd
@@ -174,7 +185,7 @@ static void PI(rnn_backward)(pathint *m, PI(pi_view) *v) {
         PI_REAL *dh = v->d_g + t * BH, *dz = v->dz + t * BH;
         const PI_REAL *h = v->hs + (t + 1) * BH;
         /* dL/dh_t = head term + dz_{t+1} W_rec^T (the later step's recurrent input) */
-        if (t + 1 < T) PI_GEMM(0, 0, B, H, H, 1, v->dz + (t + 1) * BH, H, v->wt, H, 1, dh, H);
+        if (t + 1 < T) PI_STEP_GEMM(B, H, H, 1, v->dz + (t + 1) * BH, H, v->wt, H, 1, dh, H);
         /* dz_t = dh_t f'(z_t): relu' = [h > 0], tanh' = 1 - h^2 */
         if (relu) {
 #ifdef _OPENMP
@@ -196,6 +207,7 @@ static void PI(rnn_backward)(pathint *m, PI(pi_view) *v) {
     else memset(v->gb_h0, 0, H * sizeof *v->gb_h0);
 }
 
+#undef PI_STEP_GEMM
 #undef PI
 #undef PI_CAT
 #undef PI_CAT2
