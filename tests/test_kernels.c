@@ -1,17 +1,24 @@
-/* test_kernels.c: vectorised exp, tanh and sigmoid, and the CSR products (kernels.h).
+/* test_kernels.c: vectorised exp, tanh and sigmoid, the CSR products (kernels.h) and the
+ * small-M product (kern_gemm.h).
  *
  * Oracles: long-double libm (expl, tanhl) for the ulp errors; libm on special values;
  * bitwise equality of every fast kernel with its naive reference and with itself under
- * a different split of the array.
+ * a different split of the array; for the small product, the fma loop
+ * kern_gemm_nn_small_*_ref on every instruction set this machine has.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_rng.h>
+#include "engram/kern_gemm.h"
 #include "engram/kernels.h"
 #include "engram/rng.h"
+#include "kernels/kernels_impl.h"
 #include "testhelp.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* error of y against ref in units of the last place of ref (in double) */
 static double ulp_err(double y, long double ref) {
@@ -240,12 +247,125 @@ static void test_tanh_f32(void) {
     free(x); free(y); free(y1);
 }
 
+/* The small-M product against its reference, bit for bit: a ragged grid of shapes (M
+ * 1..33, odd N, K from 0), strides longer than the rows, alpha 1 and -1.37, beta 0, 1
+ * and 0.5; with beta 0, C starts as NaN (it must not be read). `isa` caps the
+ * instruction set; `par` runs the parallel form with 1 and 2 threads instead. Returns the
+ * number of shapes that differed; *n_run counts the shapes. */
+#define SMALL_CHECK_DEFINE(SFX, REAL)                                                        \
+    static int small_check_##SFX(int par, size_t *n_run) {                                   \
+        static const size_t Ms[] = {1, 2, 3, 4, 5, 6, 7, 10, 12, 13, 25, 33};                \
+        static const size_t Ns[] = {1, 7, 15, 16, 17, 63, 129, 511, 513};                    \
+        static const size_t Ks[] = {0, 1, 3, 128, 511};                                      \
+        static const double betas[] = {0.0, 1.0, 0.5};                                       \
+        const size_t pad = 5, max_m = 33, max_n = 513, max_k = 511;                          \
+        const size_t lda = max_k + pad, ldb = max_n + 3, ldc = max_n + pad;                  \
+        REAL *a = malloc(max_m * lda * sizeof(REAL)), *b = malloc(max_k * ldb * sizeof(REAL)); \
+        REAL *c0 = malloc(max_m * ldc * sizeof(REAL)), *c = malloc(max_m * ldc * sizeof(REAL)); \
+        REAL *cr = malloc(max_m * ldc * sizeof(REAL));                                       \
+        gsl_rng *r = rng_stream_alloc(21, "test.small_gemm", 0);                             \
+        for (size_t i = 0; i < max_m * lda; i++) a[i] = (REAL)(2.385 * gsl_rng_uniform(r) - 1.19); \
+        for (size_t i = 0; i < max_k * ldb; i++) b[i] = (REAL)(1.7 * gsl_rng_uniform(r) - 0.83); \
+        for (size_t i = 0; i < max_m * ldc; i++) c0[i] = (REAL)(3.1 * gsl_rng_uniform(r) - 1.6); \
+        gsl_rng_free(r);                                                                     \
+        int bad = 0;                                                                         \
+        size_t count = 0;                                                                    \
+        for (size_t im = 0; im < sizeof Ms / sizeof Ms[0]; im++)                             \
+            for (size_t in = 0; in < sizeof Ns / sizeof Ns[0]; in++)                         \
+                for (size_t ik = 0; ik < sizeof Ks / sizeof Ks[0]; ik++)                     \
+                    for (size_t ib = 0; ib < 3; ib++) {                                      \
+                        const size_t M = Ms[im], N = Ns[in], K = Ks[ik];                     \
+                        /* large shapes once (beta 1), small ones with every beta */         \
+                        if (M * N * K > 200000 && ib != 1) continue;                         \
+                        const REAL alpha = (REAL)((im + in) % 2 ? -1.37 : 1.0);              \
+                        const REAL beta = (REAL)betas[ib];                                   \
+                        /* C's stride: ldc, or exactly N (no padding past the last row) */   \
+                        const size_t ldcc = (in + ik) % 2 ? ldc : N;                         \
+                        for (size_t i = 0; i < max_m * ldc; i++)                             \
+                            c[i] = cr[i] = beta == 0 ? (REAL)NAN : c0[i];                    \
+                        kern_gemm_nn_small_##SFX##_ref(M, N, K, alpha, a, lda, b, ldb, beta, cr, ldcc); \
+                        for (int th = 1; th <= (par ? 2 : 1); th++) {                        \
+                            if (th == 2)                                                     \
+                                for (size_t i = 0; i < max_m * ldc; i++)                     \
+                                    c[i] = beta == 0 ? (REAL)NAN : c0[i];                    \
+                            if (par) {                                                       \
+                                SMALL_SET_THREADS(th);                                       \
+                                kern_gemm_nn_small_par_##SFX(M, N, K, alpha, a, lda, b, ldb, beta, c, ldcc); \
+                            } else {                                                         \
+                                kern_gemm_nn_small_##SFX(M, N, K, alpha, a, lda, b, ldb, beta, c, ldcc); \
+                            }                                                                \
+                            /* every element, padding included: nothing outside C written */ \
+                            if (memcmp(c, cr, max_m * ldc * sizeof(REAL)) != 0) {            \
+                                if (bad < 3)                                                 \
+                                    printf("#   differs: M %zu N %zu K %zu alpha %g beta %g ldc %zu threads %d\n", \
+                                           M, N, K, (double)alpha, (double)beta, ldcc, th);  \
+                                bad++;                                                       \
+                            }                                                                \
+                        }                                                                    \
+                        count++;                                                             \
+                    }                                                                        \
+        SMALL_SET_THREADS(2);                                                                \
+        free(a); free(b); free(c0); free(c); free(cr);                                       \
+        *n_run = count;                                                                      \
+        return bad;                                                                          \
+    }
+#ifdef _OPENMP
+#define SMALL_SET_THREADS(n) omp_set_num_threads(n)
+#else
+#define SMALL_SET_THREADS(n) ((void)(n))
+#endif
+SMALL_CHECK_DEFINE(d, double)
+SMALL_CHECK_DEFINE(s, float)
+
+static void test_small_gemm(void) {
+    static const char *const isa_names[] = {"reference", "AVX2+FMA", "AVX-512F"};
+    int best = kern_gemm_small_isa();
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    int want = __builtin_cpu_supports("avx512f") ? KERN_ISA_AVX512
+               : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? KERN_ISA_AVX2 : KERN_ISA_REF;
+    CHECK(best == want, "kern_gemm_nn_small runs the %s path, the best this CPU has", isa_names[best]);
+#endif
+    for (int isa = best; isa >= KERN_ISA_REF; isa--) {
+        kern_gemm_small_cap_isa(isa);
+        CHECK(kern_gemm_small_isa() == isa, "capped at %s, the small product uses it", isa_names[isa]);
+        size_t n = 0;
+        int bad = small_check_d(0, &n);
+        CHECK(bad == 0, "kern_gemm_nn_small_d (%s) equals the fma reference bit for bit: %d of %zu shapes differ",
+              isa_names[isa], bad, n);
+        bad = small_check_s(0, &n);
+        CHECK(bad == 0, "kern_gemm_nn_small_s (%s) equals the fma reference bit for bit: %d of %zu shapes differ",
+              isa_names[isa], bad, n);
+    }
+    kern_gemm_small_cap_isa(KERN_ISA_AVX512);
+    size_t n = 0;
+    int bad = small_check_d(1, &n);
+    CHECK(bad == 0, "kern_gemm_nn_small_par_d with 1 and 2 threads equals the reference: %d of %zu shapes differ", bad, n);
+    bad = small_check_s(1, &n);
+    CHECK(bad == 0, "kern_gemm_nn_small_par_s with 1 and 2 threads equals the reference: %d of %zu shapes differ", bad, n);
+    /* against a long-double sum: the reference itself is a product (float: within K ulps
+     * of the largest term times the sum of magnitudes) */
+    enum { M = 3, N = 5, K = 7 };
+    float af[M * K], bf[K * N], cf[M * N];
+    long double worst = 0;
+    for (int i = 0; i < M * K; i++) af[i] = 0.25f * (float)(i % 9) - 1.0f;
+    for (int i = 0; i < K * N; i++) bf[i] = 0.375f * (float)(i % 7) - 1.125f;
+    kern_gemm_nn_small_s(M, N, K, 2.0f, af, K, bf, N, 0.0f, cf, N);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            long double sum = 0;
+            for (int k = 0; k < K; k++) sum += (long double)af[i * K + k] * bf[k * N + j];
+            worst = fmaxl(worst, fabsl(2 * sum - cf[i * N + j]));
+        }
+    CHECK(worst == 0, "kern_gemm_nn_small_s of short dyadic values is exact: max |diff| %.3Lg", worst);
+}
+
 static const test_case tests[] = {
     {"tanh", test_tanh},
     {"exp", test_exp},
     {"sigmoid", test_sigmoid},
     {"tanh_f32", test_tanh_f32},
     {"csr", test_csr},
+    {"small_gemm", test_small_gemm},
     {NULL, NULL},
 };
 

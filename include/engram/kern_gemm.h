@@ -56,16 +56,36 @@ void kern_gemm_s_ref(int trans_a, int trans_b, size_t M, size_t N, size_t K, flo
  *     C (M, N) = alpha A (M, K) B (K, N) + beta C,    A, B, C row-major, not transposed
  *
  * Every element is accumulated from zero in k order by fused multiply-adds, acc =
- * fma(a_ik, b_kj, acc), then c_ij = alpha acc + beta c_ij (beta = 0: c is not read), so the
- * bits depend on neither the vector width nor the thread count: kern_gemm_nn_small_*_ref
- * (the plain loop with fma) is the bit-exact oracle. Serial; callers split rows or columns
- * themselves. Sizes of zero are allowed. */
+ * fma(a_ik, b_kj, acc), then c_ij = alpha acc + beta c_ij (beta = 0: c is not read, so
+ * NaN there does not propagate), so the bits depend on neither the vector width nor the
+ * thread count: kern_gemm_nn_small_*_ref (the plain loop with fma) is the bit-exact
+ * oracle. kern_gemm_nn_small_d/s pick at run time AVX-512F (register tiles of 6 rows by
+ * 64 floats or 32 doubles, each row k of B loaded once per tile and multiplied by the
+ * broadcast a_ik), AVX2 + FMA (6 rows by 16 floats or 8 doubles) or, on other machines,
+ * the reference itself: the same bits on every machine. Column tails are masked; any
+ * M, N, K and any strides lda >= K, ldb >= N, ldc >= N. Sizes of zero are allowed (K = 0:
+ * C = alpha 0 + beta C). Serial.
+ *
+ * Example: z (B, H) += h (B, H) W (H, H), B = 25, H = 128:
+ *     kern_gemm_nn_small_s(25, 128, 128, 1.0f, h, 128, w, 128, 1.0f, z, 128);
+ *
+ * kern_gemm_nn_small_par_d/s: the same product and the same bits, cut by columns of C
+ * into KERN_GEMM_CHUNKS fixed pieces (multiples of 16 columns) that OpenMP threads share
+ * when it has at least KERN_GEMM_PAR_MIN multiply-adds and the caller is not already in
+ * a parallel region; serial otherwise. Each piece is one serial call, so its elements go
+ * through exactly the serial operations. */
 void kern_gemm_nn_small_d(size_t M, size_t N, size_t K, double alpha, const double *a,
                           size_t lda, const double *b, size_t ldb, double beta, double *c,
                           size_t ldc);
 void kern_gemm_nn_small_s(size_t M, size_t N, size_t K, float alpha, const float *a,
                           size_t lda, const float *b, size_t ldb, float beta, float *c,
                           size_t ldc);
+void kern_gemm_nn_small_par_d(size_t M, size_t N, size_t K, double alpha, const double *a,
+                              size_t lda, const double *b, size_t ldb, double beta, double *c,
+                              size_t ldc);
+void kern_gemm_nn_small_par_s(size_t M, size_t N, size_t K, float alpha, const float *a,
+                              size_t lda, const float *b, size_t ldb, float beta, float *c,
+                              size_t ldc);
 void kern_gemm_nn_small_d_ref(size_t M, size_t N, size_t K, double alpha, const double *a,
                               size_t lda, const double *b, size_t ldb, double beta, double *c,
                               size_t ldc);

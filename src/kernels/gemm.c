@@ -6,6 +6,7 @@
 #include <omp.h>
 #endif
 #include "engram/kern_gemm.h"
+#include "kernels_impl.h"
 
 #ifdef _OPENMP
 #define KERN_OMP_FOR _Pragma("omp parallel for schedule(static) if (!omp_in_parallel())")
@@ -85,7 +86,8 @@ void kern_s2d(const float *x, double *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = (double)x[i];
 }
 
-/* The small-M product (kern_gemm.h): for now the reference loop. */
+/* The small-M product (kern_gemm.h). The reference: one element at a time, fma() in k
+ * order. */
 #define KERN_SMALL_REF(NAME, REAL, FMA)                                                      \
     void NAME(size_t M, size_t N, size_t K, REAL alpha, const REAL *a, size_t lda,           \
               const REAL *b, size_t ldb, REAL beta, REAL *c, size_t ldc) {                   \
@@ -99,5 +101,210 @@ void kern_s2d(const float *x, double *y, size_t n) {
 
 KERN_SMALL_REF(kern_gemm_nn_small_d_ref, double, fma)
 KERN_SMALL_REF(kern_gemm_nn_small_s_ref, float, fmaf)
-KERN_SMALL_REF(kern_gemm_nn_small_d, double, fma)
-KERN_SMALL_REF(kern_gemm_nn_small_s, float, fmaf)
+
+/* The fast bodies: gemm_small_core.h once per instruction set (AVX-512F: tiles of 6 rows
+ * by 4 vectors, 24 of the 32 registers accumulating; AVX2 + FMA: 6 by 2, 12 of 16) and
+ * type, chosen at run time (kern_gemm_small_isa). Elsewhere, and on machines with
+ * neither, the reference runs: the same bits everywhere. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define KERN_SMALL_X86 1
+#include <immintrin.h>
+
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+#define SG_MR 6
+#define SG_NV 4
+#define SG_ZERO _mm512_setzero_ps
+#define SG_V __m512
+#define SG_REAL float
+#define SG_W 16
+#define SG_MASK __mmask16
+#define SG_MASK_N(n) ((__mmask16)((1u << (n)) - 1))
+#define SG_SET1 _mm512_set1_ps
+#define SG_LOAD _mm512_loadu_ps
+#define SG_LOADM(p, m) _mm512_maskz_loadu_ps(m, p)
+#define SG_STORE _mm512_storeu_ps
+#define SG_STOREM _mm512_mask_storeu_ps
+#define SG_FMA _mm512_fmadd_ps
+#define SG_MUL _mm512_mul_ps
+#define SG_ADD _mm512_add_ps
+#define SG(x) sg_##x##_avx512_s
+#include "gemm_small_core.h"
+#undef SG
+#undef SG_ZERO
+#undef SG_V
+#undef SG_REAL
+#undef SG_W
+#undef SG_MASK
+#undef SG_MASK_N
+#undef SG_SET1
+#undef SG_LOAD
+#undef SG_LOADM
+#undef SG_STORE
+#undef SG_STOREM
+#undef SG_FMA
+#undef SG_MUL
+#undef SG_ADD
+#define SG_ZERO _mm512_setzero_pd
+#define SG_V __m512d
+#define SG_REAL double
+#define SG_W 8
+#define SG_MASK __mmask8
+#define SG_MASK_N(n) ((__mmask8)((1u << (n)) - 1))
+#define SG_SET1 _mm512_set1_pd
+#define SG_LOAD _mm512_loadu_pd
+#define SG_LOADM(p, m) _mm512_maskz_loadu_pd(m, p)
+#define SG_STORE _mm512_storeu_pd
+#define SG_STOREM _mm512_mask_storeu_pd
+#define SG_FMA _mm512_fmadd_pd
+#define SG_MUL _mm512_mul_pd
+#define SG_ADD _mm512_add_pd
+#define SG(x) sg_##x##_avx512_d
+#include "gemm_small_core.h"
+#undef SG
+#undef SG_ZERO
+#undef SG_V
+#undef SG_REAL
+#undef SG_W
+#undef SG_MASK
+#undef SG_MASK_N
+#undef SG_SET1
+#undef SG_LOAD
+#undef SG_LOADM
+#undef SG_STORE
+#undef SG_STOREM
+#undef SG_FMA
+#undef SG_MUL
+#undef SG_ADD
+#undef SG_NV
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define SG_NV 2
+/* AVX2 masks are vectors: lane l is on when l < n */
+#define SG_ZERO _mm256_setzero_ps
+#define SG_V __m256
+#define SG_REAL float
+#define SG_W 8
+#define SG_MASK __m256i
+#define SG_MASK_N(n) _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define SG_SET1 _mm256_set1_ps
+#define SG_LOAD _mm256_loadu_ps
+#define SG_LOADM _mm256_maskload_ps
+#define SG_STORE _mm256_storeu_ps
+#define SG_STOREM _mm256_maskstore_ps
+#define SG_FMA _mm256_fmadd_ps
+#define SG_MUL _mm256_mul_ps
+#define SG_ADD _mm256_add_ps
+#define SG(x) sg_##x##_avx2_s
+#include "gemm_small_core.h"
+#undef SG
+#undef SG_ZERO
+#undef SG_V
+#undef SG_REAL
+#undef SG_W
+#undef SG_MASK
+#undef SG_MASK_N
+#undef SG_SET1
+#undef SG_LOAD
+#undef SG_LOADM
+#undef SG_STORE
+#undef SG_STOREM
+#undef SG_FMA
+#undef SG_MUL
+#undef SG_ADD
+#define SG_ZERO _mm256_setzero_pd
+#define SG_V __m256d
+#define SG_REAL double
+#define SG_W 4
+#define SG_MASK __m256i
+#define SG_MASK_N(n) _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(n)), _mm256_setr_epi64x(0, 1, 2, 3))
+#define SG_SET1 _mm256_set1_pd
+#define SG_LOAD _mm256_loadu_pd
+#define SG_LOADM _mm256_maskload_pd
+#define SG_STORE _mm256_storeu_pd
+#define SG_STOREM _mm256_maskstore_pd
+#define SG_FMA _mm256_fmadd_pd
+#define SG_MUL _mm256_mul_pd
+#define SG_ADD _mm256_add_pd
+#define SG(x) sg_##x##_avx2_d
+#include "gemm_small_core.h"
+#undef SG
+#undef SG_ZERO
+#undef SG_V
+#undef SG_REAL
+#undef SG_W
+#undef SG_MASK
+#undef SG_MASK_N
+#undef SG_SET1
+#undef SG_LOAD
+#undef SG_LOADM
+#undef SG_STORE
+#undef SG_STOREM
+#undef SG_FMA
+#undef SG_MUL
+#undef SG_ADD
+#undef SG_NV
+#undef SG_MR
+#pragma GCC pop_options
+#endif
+
+/* The highest instruction set the small product may use (kernels_impl.h). */
+static int small_isa_cap = KERN_ISA_AVX512;
+
+void kern_gemm_small_cap_isa(int cap) { small_isa_cap = cap; }
+
+int kern_gemm_small_isa(void) {
+#ifdef KERN_SMALL_X86
+    if (small_isa_cap >= KERN_ISA_AVX512 && __builtin_cpu_supports("avx512f")) return KERN_ISA_AVX512;
+    if (small_isa_cap >= KERN_ISA_AVX2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return KERN_ISA_AVX2;
+#endif
+    return KERN_ISA_REF;
+}
+
+#ifdef KERN_SMALL_X86
+#define KERN_SMALL_FAST(REAL, SFX)                                                           \
+    void kern_gemm_nn_small_##SFX(size_t M, size_t N, size_t K, REAL alpha, const REAL *a,   \
+                                  size_t lda, const REAL *b, size_t ldb, REAL beta, REAL *c, \
+                                  size_t ldc) {                                              \
+        switch (kern_gemm_small_isa()) {                                                     \
+        case KERN_ISA_AVX512:                                                                \
+            sg_gemm_avx512_##SFX(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);              \
+            return;                                                                          \
+        case KERN_ISA_AVX2: sg_gemm_avx2_##SFX(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc); return; \
+        default: kern_gemm_nn_small_##SFX##_ref(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc); \
+        }                                                                                    \
+    }
+#else
+#define KERN_SMALL_FAST(REAL, SFX)                                                           \
+    void kern_gemm_nn_small_##SFX(size_t M, size_t N, size_t K, REAL alpha, const REAL *a,   \
+                                  size_t lda, const REAL *b, size_t ldb, REAL beta, REAL *c, \
+                                  size_t ldc) {                                              \
+        kern_gemm_nn_small_##SFX##_ref(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);        \
+    }
+#endif
+
+/* The parallel form: KERN_GEMM_CHUNKS column pieces (multiples of 16 columns), each a
+ * serial call, so the bits are the serial product's. */
+#define KERN_SMALL_PAR(REAL, SFX)                                                            \
+    void kern_gemm_nn_small_par_##SFX(size_t M, size_t N, size_t K, REAL alpha, const REAL *a, \
+                                      size_t lda, const REAL *b, size_t ldb, REAL beta,      \
+                                      REAL *c, size_t ldc) {                                 \
+        if ((double)M * N * K < KERN_GEMM_PAR_MIN) {                                         \
+            kern_gemm_nn_small_##SFX(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);          \
+            return;                                                                          \
+        }                                                                                    \
+        KERN_OMP_FOR                                                                         \
+        for (size_t p = 0; p < KERN_GEMM_CHUNKS; p++) {                                      \
+            size_t lo, hi;                                                                   \
+            piece(N, KERN_GEMM_CHUNKS, p, 16, &lo, &hi);                                     \
+            kern_gemm_nn_small_##SFX(M, hi - lo, K, alpha, a, lda, b + lo, ldb, beta, c + lo, ldc); \
+        }                                                                                    \
+    }
+
+KERN_SMALL_FAST(double, d)
+KERN_SMALL_FAST(float, s)
+KERN_SMALL_PAR(double, d)
+KERN_SMALL_PAR(float, s)
