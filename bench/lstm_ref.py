@@ -4,10 +4,14 @@ Times one training update (forward, backward, optimiser step) of the same networ
 engram's pathint.h: h0/c0 = Linear(268 -> 128) of the t = 0 targets, LSTM-128 (forget
 bias +1 via the bias init), g = Linear(128 -> 256, no bias) with dropout 0.5, softmax
 heads 256 + 12 with soft-target cross-entropy, element-wise gradient clipping and
-RMSProp with momentum. float64 by default, as engram.
+RMSProp with momentum. float64 by default, as engram's default; --dtype float32 (or
+--float32) runs the same model in float32, to set against run.precision = float32.
 
-Usage: /usr/bin/python3 bench/lstm_ref.py --batch 10 --steps 100 --threads 1 [--float32]
-Prints one line: "seconds_per_step <s>". Exits 3 with a message if torch is missing.
+Usage: /usr/bin/python3 bench/lstm_ref.py --batch 10 --steps 100 --threads 1
+       [--reps 10] [--dtype float64|float32]
+Prints "seconds_per_step <s>" and "cpu_seconds_per_step <s>": medians of REPS timed
+updates after 2 warm-ups, wall and process CPU time. Exits 3 with a message if torch is
+missing.
 """
 import argparse
 import sys
@@ -49,11 +53,12 @@ def main():
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--reps", type=int, default=10)
-    ap.add_argument("--float32", action="store_true")
+    ap.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    ap.add_argument("--float32", action="store_true", help="the same as --dtype float32")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
-    dt = torch.float32 if a.float32 else torch.float64
+    dt = torch.float32 if a.float32 or a.dtype == "float32" else torch.float64
     B, T = a.batch, a.steps
     model = PathInt().to(dt)
     opt = torch.optim.RMSprop(model.parameters(), lr=1e-5, alpha=0.9, eps=1e-10, momentum=0.9)
@@ -73,10 +78,16 @@ def main():
 
     for _ in range(2):
         step()
-    t0 = time.perf_counter()
-    for _ in range(a.reps):
+    wall, cpu = [], []
+    for _ in range(max(a.reps, 1)):
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
-    print("seconds_per_step %.6g" % ((time.perf_counter() - t0) / a.reps))
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    wall.sort()
+    cpu.sort()
+    print("seconds_per_step %.6g" % wall[len(wall) // 2])
+    print("cpu_seconds_per_step %.6g" % cpu[len(cpu) // 2])
 
 
 if __name__ == "__main__":

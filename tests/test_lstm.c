@@ -9,6 +9,7 @@
  *     weights feeding dropped units, as agreeing);
  *   - an independent naive evaluation of the full model's loss;
  *   - byte equality of losses and gradients for 1 and 2 OpenMP threads;
+ *   - the float32 kernel against the float64 one (every variant), to stated tolerances;
  *   - a hand-computed sequence of three TF1-RMSProp steps with clipping (optim.h).
  */
 #include <math.h>
@@ -249,6 +250,86 @@ static void test_lstm_fd(void) {
     CHECK(max_abs_diff(an, fd, n) < 1e-7, "LSTM gradient max |analytic - fd| %.3g", max_abs_diff(an, fd, n));
     free(an); free(fd); free(d0); free(fd0);
     lstm_case_free(&c);
+}
+
+/* The float32 kernel (lstm_forward_variant_s, lstm_backward_variant_s) against the
+ * float64 one on the same float-representable weights, inputs and initial state, for
+ * the standard cell and the peephole, CIFG and peephole-CIFG variants (T 20, B 10, H 37:
+ * odd widths exercise the vector tails). Tolerances from float32's unit roundoff
+ * u = 2^-24 = 6e-8: each pre-activation sums I + H = 40 products of |w x| <= 0.6, an
+ * error of order sqrt(40) u 0.6 per step, carried and mixed through T = 20 steps of
+ * contracting gates, so states agree to 2e-5 (|h| < 1), and the gradients (sums over
+ * T B = 200 rows) to 2e-5 in relative L2 norm. */
+static void test_lstm_f32_vs_f64(void) {
+    const size_t T = 20, B = 10, I = 3, H = 37, G = 4 * H, TB = T * B;
+    for (int k = 0; k < 4; k++) {
+        lstm_variant v = {k & 1, (k >> 1) & 1};
+        const size_t n = lstm_variant_n_params(&v, I, H);
+        gsl_rng *rg = rng_stream_alloc(31 + (uint64_t)k, "test", 0);
+        double *w = malloc(n * sizeof *w), *gw = malloc(n * sizeof *gw);
+        double *x = malloc(TB * I * sizeof *x), *r = malloc(TB * H * sizeof *r);
+        double *z = malloc(TB * G * sizeof *z), *dz = malloc(TB * G * sizeof *dz);
+        double *hs = malloc((TB + B) * H * sizeof *hs), *cs = malloc((TB + B) * H * sizeof *cs);
+        double *dh = malloc(TB * H * sizeof *dh), *d0 = malloc(2 * B * H * sizeof *d0);
+        double *wt = malloc(G * H * sizeof *wt);
+        float *wf = malloc(n * sizeof *wf), *gwf = malloc(n * sizeof *gwf);
+        float *xf = malloc(TB * I * sizeof *xf), *zf = malloc(TB * G * sizeof *zf);
+        float *dzf = malloc(TB * G * sizeof *dzf), *hsf = malloc((TB + B) * H * sizeof *hsf);
+        float *csf = malloc((TB + B) * H * sizeof *csf), *dhf = malloc(TB * H * sizeof *dhf);
+        float *d0f = malloc(2 * B * H * sizeof *d0f), *wtf = malloc(G * H * sizeof *wtf);
+        fill_uniform(rg, w, n, -0.6, 0.6);
+        fill_uniform(rg, x, TB * I, -1.3, 1.7);
+        fill_uniform(rg, hs, B * H, -0.8, 0.8);
+        fill_uniform(rg, cs, B * H, -1.1, 1.2);
+        fill_uniform(rg, r, TB * H, -1.0, 1.0);
+        gsl_rng_free(rg);
+        /* round every input to float, so both precisions see the same values */
+        for (size_t i = 0; i < n; i++) w[i] = wf[i] = (float)w[i];
+        for (size_t i = 0; i < TB * I; i++) x[i] = xf[i] = (float)x[i];
+        for (size_t i = 0; i < B * H; i++) {
+            hs[i] = hsf[i] = (float)hs[i];
+            cs[i] = csf[i] = (float)cs[i];
+        }
+        for (size_t i = 0; i < TB * H; i++) { r[i] = (float)r[i]; dh[i] = r[i]; dhf[i] = (float)r[i]; }
+        lstm_params p, g;
+        lstm_params_s ps, gs;
+        lstm_variant_params_map(&p, &v, w, I, H);
+        lstm_variant_params_map(&g, &v, gw, I, H);
+        lstm_variant_params_map_s(&ps, &v, wf, I, H);
+        lstm_variant_params_map_s(&gs, &v, gwf, I, H);
+        lstm_forward_variant(&p, &v, T, B, I, H, 1.0, x, z, hs, cs);
+        lstm_backward_variant(&p, &g, &v, T, B, I, H, 1.0, x, z, hs, cs, dh, dz, d0, d0 + B * H, wt);
+        lstm_forward_variant_s(&ps, &v, T, B, I, H, 1.0f, xf, zf, hsf, csf);
+        lstm_backward_variant_s(&ps, &gs, &v, T, B, I, H, 1.0f, xf, zf, hsf, csf, dhf, dzf, d0f,
+                                d0f + B * H, wtf);
+        double es = 0, ez = 0, eg = 0, sg = 0, e0 = 0, s0 = 0;
+        for (size_t i = B * H; i < (TB + B) * H; i++)
+            es = fmax(es, fmax(fabs(hsf[i] - hs[i]), fabs(csf[i] - cs[i])));
+        for (size_t i = 0; i < TB * G; i++) ez = fmax(ez, fabs(zf[i] - z[i]));
+        for (size_t i = 0; i < n; i++) {
+            eg += (gwf[i] - gw[i]) * (gwf[i] - gw[i]);
+            sg += gw[i] * gw[i];
+        }
+        for (size_t i = 0; i < 2 * B * H; i++) {
+            e0 += (d0f[i] - d0[i]) * (d0f[i] - d0[i]);
+            s0 += d0[i] * d0[i];
+        }
+        eg = sqrt(eg / sg);
+        e0 = sqrt(e0 / s0);
+        static const char *names[4] = {"standard", "peephole", "CIFG", "peephole CIFG"};
+        CHECK(es < 2e-5 && ez < 2e-5, "float32 LSTM (%s): states h, c max |diff| %.2g, gates %.2g (< 2e-5)",
+              names[k], es, ez);
+        CHECK(eg < 2e-5 && e0 < 2e-5, "float32 LSTM (%s): parameter gradients rel L2 %.2g, dL/dh0 dL/dc0 %.2g (< 2e-5)",
+              names[k], eg, e0);
+        if (v.coupled) {
+            double mx = 0;
+            for (size_t i = 0; i < H; i++) mx = fmax(mx, fabs(gs.b[2 * H + i]));
+            CHECK(mx == 0, "float32 CIFG: the forget gate's bias gradient is exactly 0");
+        }
+        free(w); free(gw); free(x); free(r); free(z); free(dz); free(hs); free(cs); free(dh);
+        free(d0); free(wt); free(wf); free(gwf); free(xf); free(zf); free(dzf); free(hsf);
+        free(csf); free(dhf); free(d0f); free(wtf);
+    }
 }
 
 static void test_lstm_forget_bias(void) {
@@ -745,6 +826,7 @@ static const test_case tests[] = {
     {"lstm_forget_bias", test_lstm_forget_bias},
     {"lstm_fast_vs_naive", test_lstm_fast_vs_naive},
     {"lstm_fd", test_lstm_fd},
+    {"lstm_f32_vs_f64", test_lstm_f32_vs_f64},
     {"pathint_fd", test_pathint_fd},
     {"pathint_vs_naive", test_pathint_vs_naive},
     {"dropout_mask", test_dropout_mask},

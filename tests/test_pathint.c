@@ -1,14 +1,15 @@
-/* test_pathint.c: the float32 path of the rate-RNN path integrator (pathint.h,
- * run.precision = float32) and the chunked products under it (kern_gemm.h).
+/* test_pathint.c: the float32 path of the path integrator's two cores, the rate RNN and
+ * the LSTM (pathint.h, run.precision = float32), and the chunked products under it
+ * (kern_gemm.h).
  *
  * Oracles: kern_gemm_d / kern_gemm_s against their naive triple loops (sums in double);
  * the float32 model against the float64 model (itself checked against finite
  * differences and a naive loop in test_lstm.c) on the same weights and data, with
  * tolerances stated from float32's unit roundoff 2^-24 = 6e-8: a sum of K products
  * carries a relative error of order sqrt(K) 6e-8, so losses agree to 1e-5 and
- * gradients (sums over T B = 1200 rows) to 1e-4 in relative L2 norm, loss curves of 30
- * updates to 1e-5; and the bytes of
- * 1, 2 and 3 threads, which must be identical in both precisions. */
+ * gradients (sums over T B = 1200 rows) to 1e-4 in relative L2 norm (the LSTM's, over
+ * 240 rows: 1e-5), loss curves of 30 updates to 1e-5; and the bytes of 1, 2 and 3
+ * threads, which must be identical in both precisions and both cores. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -234,14 +235,157 @@ static void test_threads_both_precisions(void) {
 #endif
 }
 
-/* float32 is refused for the LSTM core with one clear message. */
-static void test_lstm_refused(void) {
+/* The LSTM core in float32 against float64 on the same weights and data: linear g
+ * without dropout, and ReLU g with dropout, L2 and perturbed biases (so every bias
+ * gradient is non-trivial). Losses to 1e-5 relative as for the RNN core; gradients (sums
+ * over T B = 240 rows of products of K <= 56 terms, through T = 20 steps of contracting
+ * gates) to 1e-5 in relative L2 norm, overall and per block, and outputs h, g and p_pc to
+ * 1e-5 of their largest value (about 20 sqrt(K) u); switching back to float64 gives the
+ * first pass's bytes. */
+static void test_lstm_f32_vs_f64(void) {
+    for (int v = 0; v < 2; v++) {
+        pathint_dims d = {3, 40, 56, 44, 6, PATHINT_LSTM};
+        f_case c;
+        f_case_alloc(&c, &d, 12, 20, 41 + (uint64_t)v);
+        pathint *m = c.m;
+        if (v) {
+            m->g_act = PATHINT_G_RELU;
+            m->dropout = 0.3;
+            for (size_t i = 0; i < m->n_params; i++) m->params[i] += 0.01 * (double)(i % 7) - 0.03;
+        }
+        const size_t n = m->n_params, TB = c.T * c.B, P = d.n_pc, H = d.n_hidden, Ng = d.n_g;
+        if (v) pathint_dropout_mask(m, c.B, 5, 1);
+        double L64 = f_loss(&c, v);
+        pathint_backward(m, c.pc, c.hd);
+        double *g64 = malloc(n * sizeof *g64), *a64 = malloc(TB * Ng * sizeof *a64);
+        double *p64 = malloc(TB * P * sizeof *p64), *h64 = malloc(TB * H * sizeof *h64);
+        memcpy(g64, m->grads, n * sizeof *g64);
+        memcpy(a64, m->g, TB * Ng * sizeof *a64);
+        memcpy(p64, m->p_pc, TB * P * sizeof *p64);
+        memcpy(h64, m->hs + c.B * H, TB * H * sizeof *h64);
+        CHECK(pathint_set_precision(m, PATHINT_F32) == ENGRAM_OK && m->f32 != NULL,
+              "LSTM core: float32 accepted, workspaces allocated");
+        double L32 = f_loss(&c, v);
+        pathint_backward(m, c.pc, c.hd);
+        double eg = 0, sg = 0;
+        for (size_t i = 0; i < n; i++) {
+            eg += (m->grads[i] - g64[i]) * (m->grads[i] - g64[i]);
+            sg += g64[i] * g64[i];
+        }
+        eg = sqrt(eg / sg);
+        const char *what = v ? "ReLU g, dropout, L2" : "linear g";
+        CHECK(fabs(L32 - L64) <= 1e-5 * fabs(L64), "LSTM float32 loss %.9f vs float64 %.9f (%s; rel tol 1e-5)",
+              L32, L64, what);
+        CHECK(eg < 1e-5, "LSTM float32 gradients vs float64: relative L2 error %.2g (< 1e-5)", eg);
+        /* per block: the recurrent weights and the encoders see the longest chains */
+        const pathint_layers *gw = &m->gw;
+        struct { const char *name; const double *p; size_t len; } parts[] = {
+            {"W_h0", gw->w_h0, (d.n_pc + d.n_hd) * H}, {"b_c0", gw->b_c0, H},
+            {"W_h (LSTM)", gw->lstm.w_h, H * 4 * H}, {"b (LSTM)", gw->lstm.b, 4 * H},
+            {"W_g", gw->w_g, H * Ng}, {"b_pc", gw->b_pc, P}};
+        double ew = 0;
+        for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
+            const double *ref = g64 + (parts[k].p - m->grads);
+            double e = 0, sr = 0;
+            for (size_t i = 0; i < parts[k].len; i++) {
+                e += (parts[k].p[i] - ref[i]) * (parts[k].p[i] - ref[i]);
+                sr += ref[i] * ref[i];
+            }
+            ew = fmax(ew, sqrt(e / sr));
+        }
+        CHECK(ew < 1e-5, "LSTM float32: worst block (W_h0, b_c0, W_h, b, W_g, b_pc) relative L2 %.2g (< 1e-5)", ew);
+        double eh = rel_max_err_d(m->hs + c.B * H, h64, TB * H), ea = rel_max_err_d(m->g, a64, TB * Ng);
+        double ep = rel_max_err_d(m->p_pc, p64, TB * P);
+        CHECK(eh < 1e-5 && ea < 1e-5 && ep < 1e-5,
+              "LSTM float32 outputs h (%.2g), g (%.2g), p_pc (%.2g) vs float64 (< 1e-5)", eh, ea, ep);
+        CHECK(pathint_set_precision(m, PATHINT_F64) == ENGRAM_OK && m->f32 == NULL, "back to float64");
+        double L64b = f_loss(&c, v);
+        pathint_backward(m, c.pc, c.hd);
+        CHECK(memcmp(&L64b, &L64, sizeof L64) == 0 && memcmp(m->grads, g64, n * sizeof *g64) == 0,
+              "LSTM float64 again: loss and gradients byte-identical to the first float64 pass");
+        free(g64); free(a64); free(p64); free(h64);
+        f_case_free(&c);
+    }
+}
+
+/* 30 Adam updates (lr 1e-3) of an LSTM path integrator in float32 and float64, from the
+ * same weights: the loss curves agree to 1e-5 relative at every update (the loss is a
+ * mean over T B rows, so its rounding error is far below a row's; the gradients' 1e-7
+ * differences move the weights by far less than an update), and the loss falls. */
+static void test_lstm_f32_training_tracks_f64(void) {
+    pathint_dims d = {3, 32, 48, 40, 6, PATHINT_LSTM};
+    double Ls[2][30];
+    for (int p = 0; p < 2; p++) {
+        f_case c;
+        f_case_alloc(&c, &d, 16, 12, 23);
+        c.m->dropout = 0;
+        if (p) pathint_set_precision(c.m, PATHINT_F32);
+        c.m->f32_outputs = 0;
+        optim_params op = optim_defaults(OPTIM_ADAM);
+        op.lr = 1e-3;
+        optim *o = optim_alloc(&op, c.m->n_params);
+        for (int k = 0; k < 30; k++) {
+            Ls[p][k] = f_loss(&c, 0);
+            pathint_backward(c.m, c.pc, c.hd);
+            optim_step(o, c.m->params, c.m->grads);
+        }
+        optim_free(o);
+        f_case_free(&c);
+    }
+    double e = 0;
+    for (int k = 0; k < 30; k++) e = fmax(e, fabs(Ls[1][k] - Ls[0][k]) / fabs(Ls[0][k]));
+    CHECK(e < 1e-5, "LSTM, 30 Adam updates: float32 loss curve within %.2g of float64 (< 1e-5 relative)", e);
+    CHECK(Ls[1][29] < Ls[1][0] - 0.01, "LSTM float32 training lowers the loss (%.5f -> %.5f)", Ls[1][0], Ls[1][29]);
+}
+
+/* The LSTM core's bytes after 3 updates (parameters, loss, with dropout) with 1, 2 and 3
+ * threads in both precisions, at a size where the recurrence runs in a parallel region
+ * over 8 item groups and the large products are cut in pieces. */
+static void test_lstm_threads_both_precisions(void) {
+#ifdef _OPENMP
+    pathint_dims d = {3, 64, 64, 30, 6, PATHINT_LSTM};
+    for (int p = 0; p < 2; p++) {
+        double *w[3], L[3];
+        size_t n = 0;
+        for (int k = 0; k < 3; k++) {
+            omp_set_num_threads(k + 1);
+            f_case c;
+            f_case_alloc(&c, &d, 40, 10, 73);
+            c.m->dropout = 0.2;
+            if (p) pathint_set_precision(c.m, PATHINT_F32);
+            optim_params op = optim_defaults(OPTIM_ADAM);
+            optim *o = optim_alloc(&op, c.m->n_params);
+            for (int u = 0; u < 3; u++) {
+                pathint_dropout_mask(c.m, c.B, 3, (uint64_t)u);
+                L[k] = f_loss(&c, 1);
+                pathint_backward(c.m, c.pc, c.hd);
+                optim_step(o, c.m->params, c.m->grads);
+            }
+            n = c.m->n_params;
+            w[k] = malloc(n * sizeof(double));
+            memcpy(w[k], c.m->params, n * sizeof(double));
+            optim_free(o);
+            f_case_free(&c);
+        }
+        omp_set_num_threads(2);
+        for (int k = 1; k < 3; k++)
+            CHECK(memcmp(&L[0], &L[k], sizeof L[0]) == 0 && memcmp(w[0], w[k], n * sizeof(double)) == 0,
+                  "LSTM %s: 3 updates byte-identical with 1 and %d threads", p ? "float32" : "float64", k + 1);
+        for (int k = 0; k < 3; k++) free(w[k]);
+    }
+#else
+    CHECK(1, "built without OpenMP: thread test skipped");
+#endif
+}
+
+/* An unknown precision is refused with one clear message and changes nothing. */
+static void test_bad_precision(void) {
     pathint_dims d = pathint_dims_default();
     pathint *m = pathint_alloc(&d, 2, 3);
-    int st = pathint_set_precision(m, PATHINT_F32);
-    CHECK(st == ENGRAM_EINVAL && strstr(engram_error(), "RNN core only") != NULL,
-          "float32 LSTM refused: %s", engram_error());
-    CHECK(m->precision == PATHINT_F64 && m->f32 == NULL, "the LSTM stays float64");
+    int st = pathint_set_precision(m, (pathint_precision)7);
+    CHECK(st == ENGRAM_EINVAL && strstr(engram_error(), "unknown precision") != NULL,
+          "unknown precision refused: %s", engram_error());
+    CHECK(m->precision == PATHINT_F64 && m->f32 == NULL, "the model stays float64");
     pathint_free(m);
 }
 
@@ -250,7 +394,10 @@ static const test_case tests[] = {
     {"f32_vs_f64", test_f32_vs_f64},
     {"f32_training_tracks_f64", test_f32_training_tracks_f64},
     {"threads_both_precisions", test_threads_both_precisions},
-    {"lstm_refused", test_lstm_refused},
+    {"lstm_f32_vs_f64", test_lstm_f32_vs_f64},
+    {"lstm_f32_training_tracks_f64", test_lstm_f32_training_tracks_f64},
+    {"lstm_threads_both_precisions", test_lstm_threads_both_precisions},
+    {"bad_precision", test_bad_precision},
     {NULL, NULL},
 };
 

@@ -49,6 +49,18 @@
  *     // dh (T, B, H) = dL/dh_t from above
  *     lstm_backward(&p, &g, T, B, I, H, 1.0, x, z, hs, cs, dh, dz, dh0, dc0, w_ht);
  *
+ * Float32 (lstm_forward_variant_s, lstm_backward_variant_s): the same equations and the
+ * same item groups over float arrays and a float parameter view (lstm_params_s, same
+ * layout), for callers that keep float64 master weights and round them to float at each
+ * pass (the path integrator's run.precision = float32). The input term and the weight
+ * gradients go through kern_gemm_s (kern_gemm.h), the per-step recurrent products
+ * h_{t-1} W_h and dz_t W_h^T through kern_gemm_nn_small_s (one call per item group);
+ * the gates use kern_tanh_f32 over rows of H, with sig(x) = 1/2 + tanh(x/2)/2; bias
+ * gradients are column sums accumulated in double. Both precisions are written once
+ * (lstm_core.h, included twice by lstm.c); the float64 functions keep their BLAS calls
+ * and expression order, so their bits do not depend on the float path. Gradient checks
+ * run in float64; the float path is tested against it (test_lstm.c).
+ *
  * Ownership: the caller owns every array; the functions allocate nothing.
  */
 #ifndef ENGRAM_LSTM_H
@@ -119,6 +131,34 @@ void lstm_backward_variant(const lstm_params *p, lstm_params *g, const lstm_vari
 
 /* Writes the transpose of a (R, C) into at (C, R). */
 void lstm_transpose(const double *a, size_t R, size_t C, double *at);
+
+/* The float32 view of a parameter (or gradient) block: the fields of lstm_params. */
+typedef struct lstm_params_s {
+    float *w_x; /* (I, 4H) */
+    float *w_h; /* (H, 4H) */
+    float *b;   /* (4H,) */
+    float *w_p; /* (3H,) peepholes, or NULL */
+} lstm_params_s;
+
+/* Points p's fields into a float block of lstm_variant_n_params(v, n_in, n_hidden)
+ * floats, at the offsets of lstm_variant_params_map (v NULL: the standard cell). */
+void lstm_variant_params_map_s(lstm_params_s *p, const lstm_variant *v, float *block,
+                               size_t n_in, size_t n_hidden);
+
+/* lstm_forward_variant and lstm_backward_variant in float32 (see the overview): the same
+ * arguments, shapes and item groups over float arrays; w_ht is a workspace of 4H * H
+ * floats. Results are byte-identical for any thread count and agree with the float64
+ * functions to float32 rounding. */
+void lstm_forward_variant_s(const lstm_params_s *p, const lstm_variant *v, size_t T, size_t B,
+                            size_t I, size_t H, float forget_bias, const float *x, float *z,
+                            float *hs, float *cs);
+void lstm_backward_variant_s(const lstm_params_s *p, lstm_params_s *g, const lstm_variant *v,
+                             size_t T, size_t B, size_t I, size_t H, float forget_bias,
+                             const float *x, const float *z, const float *hs, const float *cs,
+                             float *dh, float *dz, float *dh0, float *dc0, float *w_ht);
+
+/* Writes the transpose of a float (R, C) into at (C, R). */
+void lstm_transpose_s(const float *a, size_t R, size_t C, float *at);
 
 /* C (M, N) = alpha op(A) op(B) + beta C through gsl_blas_dgemm, with row-major strides
  * lda, ldb, ldc; op(A) is (M, K) (A itself is (K, M) when trans_a), op(B) is (K, N).

@@ -44,11 +44,13 @@
  * mirrors it. Workspaces are sized at alloc for up to max_batch
  * items of n_steps steps; nothing is allocated afterwards.
  *
- * Precision (pathint_set_precision): the RNN core runs in float64 (default) or float32.
- * Its forward and backward passes and the softmax heads are written once for both types
- * (pathint_core.h); float32 keeps the float64 parameter block as the master copy and
- * rounds it to float32 at every forward pass, so the optimiser, checkpoints and saved
- * weights are unchanged. Sums of a row (softmax, cross-entropy, bias gradients) are
+ * Precision (pathint_set_precision): either core runs in float64 (default) or float32.
+ * The RNN core's passes and the softmax heads are written once for both types
+ * (pathint_core.h), the LSTM cell's in lstm_core.h (lstm.h: kern_gemm_s over all rows,
+ * the unpacked small-M product per step, the vector float tanh for the gates); the
+ * LSTM core's encoders and layer g are kern_gemm_s products in pathint.c. float32 keeps
+ * the float64 parameter block as the master copy and rounds it to float32 at every
+ * forward pass, so the optimiser, checkpoints and saved weights are unchanged. Sums of a row (softmax, cross-entropy, bias gradients) are
  * accumulated in double in both. Gradient checks run in float64 (test_lstm.c); the
  * float32 path is tested against it (test_pathint.c).
  *
@@ -169,16 +171,16 @@ void pathint_free(pathint *m);
 /* Points the fields of v into block (n_params doubles) in parameter order. */
 void pathint_layers_map(pathint_layers *v, double *block, const pathint_dims *d);
 
-/* Sets the arithmetic of the forward and backward passes. PATHINT_F32 (RNN core only)
+/* Sets the arithmetic of the forward and backward passes. PATHINT_F32 (either core)
  * keeps the float64 parameter and gradient blocks as the master copy (the optimiser,
  * checkpoints and the saved weights stay float64): each forward pass rounds the
  * parameters to float32, runs every product in float32 (sgemm) and the softmaxes with
  * float32 storage and double sums, then fills row_loss, ce and (unless
- * f32_outputs = 0) the double outputs hs, g, gd (with dropout), p_pc and p_hd; the backward pass writes float32 gradients
+ * f32_outputs = 0) the double outputs hs, g, gd (with dropout), p_pc and p_hd (and cs for
+ * the LSTM core); the backward pass writes float32 gradients
  * into the double block, then adds the weight decay in double. The other double
  * workspaces (z, dh, dz, ...) are not filled in float32. Allocates the float workspaces on
- * first use. Returns ENGRAM_OK, ENGRAM_EINVAL (PATHINT_F32 for the LSTM core: one clear
- * message) or ENGRAM_ENOMEM. */
+ * first use. Returns ENGRAM_OK, ENGRAM_EINVAL (an unknown precision) or ENGRAM_ENOMEM. */
 int pathint_set_precision(pathint *m, pathint_precision p);
 
 /* Draws the initial parameters from stream (seed, "weights", 0): LSTM core, truncated

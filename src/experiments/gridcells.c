@@ -7,8 +7,8 @@
  * cells.pc_surround > 1), the input scaling (input.velocity egocentric [speed, sin, cos]
  * or allocentric (dx, dy); input.velocity_units step or mps; input.zscore_init), the
  * optimisers, the evaluation and the figures. Presets: gridcells (Banino), gridcells-rnn,
- * gridcells-lstm. run.precision = float32 (the gridcells-rnn preset) runs the RNN core's
- * products in float32 with float64 master weights and optimiser; the LSTM refuses it.
+ * gridcells-lstm. run.precision = float32 runs either core's passes (RNN or LSTM, heads
+ * and encoders) in float32 with float64 master weights and optimiser.
  *
  * Grid statistics of every evaluation (gc_grid_stats): a bin-shuffle null of score60
  * (eval.null_maps maps, stream ("null", 0)), the untrained network's 99th percentile
@@ -88,8 +88,8 @@ static const cfg_key gc_keys[] = {
     {"model.kind", CFG_ENUM, "lstm", 0, 0, "lstm|rnn",
      "core: Banino's LSTM + layer g, or Sorscher's rate RNN whose units are scored"},
     {"run.precision", CFG_ENUM, "float64", 0, 0, "float64|float32",
-     "arithmetic of the RNN core's passes (float32: float64 master weights and optimiser, "
-     "float32 products); the LSTM core is float64 only"},
+     "arithmetic of the training and evaluation passes of either core (float32: float64 "
+     "master weights and optimiser, float32 activations and products)"},
     {"model.n_hidden", CFG_INT, "128", 1, 4096, NULL, "LSTM units, or RNN units (kind rnn)"},
     {"model.activation", CFG_ENUM, "relu", 0, 0, "relu|tanh", "RNN core nonlinearity"},
     {"model.bias", CFG_BOOL, "false", 0, 0, NULL,
@@ -648,9 +648,6 @@ static int gc_setup(run_ctx *ctx, gc_run *g) {
     g->m->forget_bias = config_real(c, "model.forget_bias");
     g->m->weight_decay = config_real(c, "train.weight_decay");
     if (strcmp(config_str(c, "run.precision"), "float32") == 0) {
-        if (!rnn)
-            return engram_fail(ENGRAM_EINVAL, "gridcells: run.precision = float32 needs "
-                               "model.kind = rnn (the LSTM core runs in float64)");
         st = pathint_set_precision(g->m, PATHINT_F32);
         if (st != ENGRAM_OK) return st;
     }

@@ -15,13 +15,15 @@
 #include "engram/pathint.h"
 
 /* The float32 compute state (pathint_set_precision): a float mirror of the parameter and
- * gradient blocks (same layout) and the float activations of the RNN core. */
+ * gradient blocks (same layout) and the float activations of the core. G is H for the
+ * RNN core and 4H for the LSTM's gates; Ng = H for the RNN (g = h). */
 struct pathint_f32 {
     float *params, *grads;      /* (n_params,) */
-    float *x, *init, *z, *hs;   /* (T, B, I), (B, P + D), (T, B, H), (T + 1, B, H) */
-    float *gd, *p_pc, *p_hd;    /* (T, B, H), (T, B, P), (T, B, D) */
-    float *d_pc, *d_hd, *d_g;   /* (T, B, P), (T, B, D), (T, B, H) */
-    float *dz, *dh0, *wt;       /* (T, B, H), (B, H), (H, H) */
+    float *x, *init, *z, *hs;   /* (T, B, I), (B, P + D), (T, B, G), (T + 1, B, H) */
+    float *gd, *p_pc, *p_hd;    /* (T, B, Ng), (T, B, P), (T, B, D) */
+    float *d_pc, *d_hd, *d_g;   /* (T, B, P), (T, B, D), (T, B, Ng) */
+    float *dz, *dh0, *wt;       /* (T, B, G), (B, H), RNN (H, H), LSTM max(4H H, Ng H) */
+    float *cs, *g, *dh, *dc0;   /* LSTM only: (T + 1, B, H), (T, B, Ng), (T, B, H), (B, H) */
 };
 
 #define PI_REAL double
@@ -239,7 +241,7 @@ static void f32_free(struct pathint_f32 *f) {
     if (!f) return;
     free(f->params); free(f->grads); free(f->x); free(f->init); free(f->z); free(f->hs);
     free(f->gd); free(f->p_pc); free(f->p_hd); free(f->d_pc); free(f->d_hd); free(f->d_g);
-    free(f->dz); free(f->dh0); free(f->wt);
+    free(f->dz); free(f->dh0); free(f->wt); free(f->cs); free(f->g); free(f->dh); free(f->dc0);
     free(f);
 }
 
@@ -251,13 +253,12 @@ int pathint_set_precision(pathint *m, pathint_precision p) {
         return ENGRAM_OK;
     }
     if (p != PATHINT_F32) return engram_fail(ENGRAM_EINVAL, "pathint: unknown precision %d", (int)p);
-    if (m->d.kind != PATHINT_RNN)
-        return engram_fail(ENGRAM_EINVAL, "pathint: float32 is built for the RNN core only "
-                           "(model.kind = rnn); the LSTM core runs in float64");
     if (m->f32) { m->precision = PATHINT_F32; return ENGRAM_OK; }
     const pathint_dims *d = &m->d;
     const size_t TB = m->n_steps * m->max_batch, B = m->max_batch, H = d->n_hidden;
-    const size_t P = d->n_pc, D = d->n_hd;
+    const size_t P = d->n_pc, D = d->n_hd, Ng = d->n_g;
+    const int lstm = d->kind != PATHINT_RNN;
+    const size_t G = lstm ? 4 * H : H;
     struct pathint_f32 *f = calloc(1, sizeof *f);
     int ok = f != NULL;
 #define F32_ALLOC(fl, n) do { if (ok) { f->fl = calloc((n), sizeof(float)); ok = f->fl != NULL; } } while (0)
@@ -265,17 +266,23 @@ int pathint_set_precision(pathint *m, pathint_precision p) {
     F32_ALLOC(grads, m->n_params);
     F32_ALLOC(x, TB * d->n_in);
     F32_ALLOC(init, B * (P + D));
-    F32_ALLOC(z, TB * H);
+    F32_ALLOC(z, TB * G);
     F32_ALLOC(hs, (TB + B) * H);
-    F32_ALLOC(gd, TB * H);
+    F32_ALLOC(gd, TB * Ng);
     F32_ALLOC(p_pc, TB * P);
     F32_ALLOC(p_hd, TB * D + 1);
     F32_ALLOC(d_pc, TB * P);
     F32_ALLOC(d_hd, TB * D + 1);
-    F32_ALLOC(d_g, TB * H);
-    F32_ALLOC(dz, TB * H);
+    F32_ALLOC(d_g, TB * Ng);
+    F32_ALLOC(dz, TB * G);
     F32_ALLOC(dh0, B * H);
-    F32_ALLOC(wt, H * H);
+    F32_ALLOC(wt, lstm ? (4 * H * H > Ng * H ? 4 * H * H : Ng * H) : H * H);
+    if (lstm) {
+        F32_ALLOC(cs, (TB + B) * H);
+        F32_ALLOC(g, TB * Ng);
+        F32_ALLOC(dh, TB * H);
+        F32_ALLOC(dc0, B * H);
+    }
 #undef F32_ALLOC
     if (!ok) {
         f32_free(f);
@@ -305,8 +312,8 @@ static void view_d(pathint *m, pi_view_d *v) {
     }
 }
 
-/* The float32 view (RNN core): the weights and gradients at the same offsets of the
- * float blocks as in the double ones. */
+/* The float32 view: the weights and gradients at the same offsets of the float blocks as
+ * in the double ones (the LSTM's own blocks: pi_lstm_view_s). */
 static void view_s(pathint *m, pi_view_s *v) {
     struct pathint_f32 *f = m->f32;
 #define OFF(blk, p) ((p) ? f->blk + ((p) - m->params) : NULL)
@@ -322,7 +329,35 @@ static void view_s(pathint *m, pi_view_s *v) {
                      f->d_hd, f->d_g, f->dz, f->wt, f->dh0};
 #undef OFF
 #undef GOFF
-    v->act = m->dropout_on ? f->gd : f->hs + m->batch * m->d.n_hidden;
+    if (m->d.kind == PATHINT_RNN) v->act = m->dropout_on ? f->gd : f->hs + m->batch * m->d.n_hidden;
+    else v->act = m->dropout_on ? f->gd : f->g;
+}
+
+/* The float32 LSTM core's weights and gradients: W_h0, b_h0, W_c0, b_c0, W_g and the
+ * LSTM block at their offsets in the float mirrors. */
+typedef struct {
+    float *w_h0, *b_h0, *w_c0, *b_c0, *w_g;
+    float *g_h0, *gb_h0, *g_c0, *gb_c0, *g_g;
+    lstm_params_s lstm, g_lstm;
+} pi_lstm_view_s;
+
+static void pi_lstm_view(pathint *m, pi_lstm_view_s *v) {
+    struct pathint_f32 *f = m->f32;
+    const pathint_layers *w = &m->w, *gw = &m->gw;
+    v->w_h0 = f->params + (w->w_h0 - m->params);
+    v->b_h0 = f->params + (w->b_h0 - m->params);
+    v->w_c0 = f->params + (w->w_c0 - m->params);
+    v->b_c0 = f->params + (w->b_c0 - m->params);
+    v->w_g = f->params + (w->w_g - m->params);
+    v->g_h0 = f->grads + (gw->w_h0 - m->grads);
+    v->gb_h0 = f->grads + (gw->b_h0 - m->grads);
+    v->g_c0 = f->grads + (gw->w_c0 - m->grads);
+    v->gb_c0 = f->grads + (gw->b_c0 - m->grads);
+    v->g_g = f->grads + (gw->w_g - m->grads);
+    lstm_variant_params_map_s(&v->lstm, NULL, f->params + (w->lstm.w_x - m->params),
+                              m->d.n_in, m->d.n_hidden);
+    lstm_variant_params_map_s(&v->g_lstm, NULL, f->grads + (gw->lstm.w_x - m->grads),
+                              m->d.n_in, m->d.n_hidden);
 }
 
 /* x (T, B, I) <- vel (B, T, I) and init (B, P + D) <- [pc0, hd0], in type T. */
@@ -363,6 +398,39 @@ int pathint_forward(pathint *m, size_t B, const double *vel, const double *pc0,
         if (m->f32_outputs) { /* the double outputs: h (hence g), gd, and the softmaxes */
             kern_s2d(f->hs, m->hs, TB * H + B * H);
             if (m->dropout_on) kern_s2d(f->gd, m->gd, TB * H);
+            kern_s2d(f->p_pc, m->p_pc, TB * P);
+            kern_s2d(f->p_hd, m->p_hd, TB * D);
+        }
+    } else if (m->precision == PATHINT_F32) { /* the LSTM core in float32 */
+        struct pathint_f32 *f = m->f32;
+        kern_d2s(m->params, f->params, m->n_params);
+        PI_PACK_INPUTS(f->x, f->init);
+        pi_lstm_view_s lv;
+        pi_lstm_view(m, &lv);
+        /* h_0, c_0 (B, H) = init (B, P+D) W (P+D, H) + b */
+        kern_gemm_s(0, 0, B, H, PD, 1, f->init, PD, lv.w_h0, H, 0, f->hs, H);
+        kern_gemm_s(0, 0, B, H, PD, 1, f->init, PD, lv.w_c0, H, 0, f->cs, H);
+        for (size_t b = 0; b < B; b++)
+            for (size_t u = 0; u < H; u++) {
+                f->hs[b * H + u] += lv.b_h0[u];
+                f->cs[b * H + u] += lv.b_c0[u];
+            }
+        lstm_forward_variant_s(&lv.lstm, NULL, T, B, I, H, (float)m->forget_bias, f->x, f->z,
+                               f->hs, f->cs);
+        /* g (T*B, Ng) = h_{1..T} (T*B, H) W_g (H, Ng) */
+        kern_gemm_s(0, 0, TB, Ng, H, 1, f->hs + B * H, H, lv.w_g, Ng, 0, f->g, Ng);
+        if (m->g_act == PATHINT_G_RELU)
+            for (size_t i = 0; i < TB * Ng; i++) f->g[i] = f->g[i] > 0 ? f->g[i] : 0;
+        if (m->dropout_on)
+            for (size_t i = 0; i < TB * Ng; i++) f->gd[i] = f->g[i] * (float)m->mask[i];
+        pi_view_s v;
+        view_s(m, &v);
+        heads_forward_s(m, &v, B, y_pc, y_hd, hb);
+        if (m->f32_outputs) { /* the double outputs: h, c, g, gd, and the softmaxes */
+            kern_s2d(f->hs, m->hs, TB * H + B * H);
+            kern_s2d(f->cs, m->cs, TB * H + B * H);
+            kern_s2d(f->g, m->g, TB * Ng);
+            if (m->dropout_on) kern_s2d(f->gd, m->gd, TB * Ng);
             kern_s2d(f->p_pc, m->p_pc, TB * P);
             kern_s2d(f->p_hd, m->p_hd, TB * D);
         }
@@ -414,11 +482,68 @@ int pathint_forward(pathint *m, size_t B, const double *vel, const double *pc0,
     return ENGRAM_OK;
 }
 
+/* The LSTM core's backward pass in float64: the heads, g, the LSTM through time, the
+ * initial-state encoders (the caller adds the weight decay). */
+static void pi_lstm_backward_d(pathint *m) {
+    const pathint_dims *d = &m->d;
+    const size_t B = m->batch, T = m->n_steps, I = d->n_in, H = d->n_hidden, Ng = d->n_g;
+    const size_t PD = d->n_pc + d->n_hd, TB = T * B;
+    pathint_layers *gw = &m->gw;
+    const pathint_layers *w = &m->w;
+    const int hb = heads_biased(m);
+    pi_view_d v;
+    view_d(m, &v);
+    heads_backward_d(m, &v, hb);
+    if (m->g_act == PATHINT_G_RELU)
+        for (size_t i = 0; i < TB * Ng; i++) m->d_g[i] = m->g[i] > 0 ? m->d_g[i] : 0.0;
+    /* dW_g (H, Ng) = h^T d_g;  dh (T*B, H) = d_g W_g^T */
+    lstm_gemm(1, 0, H, Ng, TB, 1.0, m->hs + B * H, H, m->d_g, Ng, 0.0, gw->w_g, Ng);
+    lstm_transpose(w->w_g, H, Ng, m->wt); /* (Ng, H) */
+    lstm_gemm(0, 0, TB, H, Ng, 1.0, m->d_g, Ng, m->wt, H, 0.0, m->dh, H);
+    /* through time */
+    lstm_backward(&w->lstm, &gw->lstm, T, B, I, H, m->forget_bias, m->x, m->z, m->hs, m->cs,
+                  m->dh, m->dz, m->dh0, m->dc0, m->wt);
+    /* initial-state encoders: dW (P+D, H) = init^T dh0; db = column sums */
+    lstm_gemm(1, 0, PD, H, B, 1.0, m->init, PD, m->dh0, H, 0.0, gw->w_h0, H);
+    lstm_gemm(1, 0, PD, H, B, 1.0, m->init, PD, m->dc0, H, 0.0, gw->w_c0, H);
+    lstm_col_sums(m->dh0, B, H, gw->b_h0);
+    lstm_col_sums(m->dc0, B, H, gw->b_c0);
+}
+
+/* The LSTM core's backward pass in float32, from the float forward pass's activations:
+ * the heads (heads_backward_s), g, the LSTM through time, the initial-state encoders;
+ * then the float gradients into the double block (the caller adds the weight decay). */
+static void pi_lstm_backward_s(pathint *m) {
+    struct pathint_f32 *f = m->f32;
+    const pathint_dims *d = &m->d;
+    const size_t B = m->batch, T = m->n_steps, I = d->n_in, H = d->n_hidden, Ng = d->n_g;
+    const size_t PD = d->n_pc + d->n_hd, TB = T * B;
+    pi_view_s v;
+    view_s(m, &v);
+    heads_backward_s(m, &v, 1);
+    pi_lstm_view_s lv;
+    pi_lstm_view(m, &lv);
+    if (m->g_act == PATHINT_G_RELU)
+        for (size_t i = 0; i < TB * Ng; i++) f->d_g[i] = f->g[i] > 0 ? f->d_g[i] : 0;
+    /* dW_g (H, Ng) = h^T d_g;  dh (T*B, H) = d_g W_g^T */
+    kern_gemm_s(1, 0, H, Ng, TB, 1, f->hs + B * H, H, f->d_g, Ng, 0, lv.g_g, Ng);
+    lstm_transpose_s(lv.w_g, H, Ng, f->wt); /* (Ng, H) */
+    kern_gemm_s(0, 0, TB, H, Ng, 1, f->d_g, Ng, f->wt, H, 0, f->dh, H);
+    /* through time */
+    lstm_backward_variant_s(&lv.lstm, &lv.g_lstm, NULL, T, B, I, H, (float)m->forget_bias, f->x,
+                            f->z, f->hs, f->cs, f->dh, f->dz, f->dh0, f->dc0, f->wt);
+    /* initial-state encoders: dW (P+D, H) = init^T dh0; db = column sums (in double) */
+    kern_gemm_s(1, 0, PD, H, B, 1, f->init, PD, f->dh0, H, 0, lv.g_h0, H);
+    kern_gemm_s(1, 0, PD, H, B, 1, f->init, PD, f->dc0, H, 0, lv.g_c0, H);
+    col_sums_s(f->dh0, B, H, lv.gb_h0);
+    col_sums_s(f->dc0, B, H, lv.gb_c0);
+    kern_s2d(f->grads, m->grads, m->n_params);
+}
+
 void pathint_backward(pathint *m, const double *pc, const double *hd) {
     (void)pc; (void)hd; /* dL/dlogits were formed by the forward pass with these targets */
     const pathint_dims *d = &m->d;
-    const size_t B = m->batch, T = m->n_steps, I = d->n_in, H = d->n_hidden, Ng = d->n_g;
-    const size_t P = d->n_pc, D = d->n_hd, PD = P + D, TB = T * B;
+    const size_t H = d->n_hidden, Ng = d->n_g, P = d->n_pc, D = d->n_hd;
     pathint_layers *gw = &m->gw;
     const pathint_layers *w = &m->w;
     const int hb = heads_biased(m);
@@ -439,23 +564,8 @@ void pathint_backward(pathint *m, const double *pc, const double *hd) {
             for (size_t i = 0; i < H * H; i++) gw->w_rec[i] += m->weight_decay * w->w_rec[i];
         return;
     }
-    pi_view_d v;
-    view_d(m, &v);
-    heads_backward_d(m, &v, hb);
-    if (m->g_act == PATHINT_G_RELU)
-        for (size_t i = 0; i < TB * Ng; i++) m->d_g[i] = m->g[i] > 0 ? m->d_g[i] : 0.0;
-    /* dW_g (H, Ng) = h^T d_g;  dh (T*B, H) = d_g W_g^T */
-    lstm_gemm(1, 0, H, Ng, TB, 1.0, m->hs + B * H, H, m->d_g, Ng, 0.0, gw->w_g, Ng);
-    lstm_transpose(w->w_g, H, Ng, m->wt); /* (Ng, H) */
-    lstm_gemm(0, 0, TB, H, Ng, 1.0, m->d_g, Ng, m->wt, H, 0.0, m->dh, H);
-    /* through time */
-    lstm_backward(&w->lstm, &gw->lstm, T, B, I, H, m->forget_bias, m->x, m->z, m->hs, m->cs,
-                  m->dh, m->dz, m->dh0, m->dc0, m->wt);
-    /* initial-state encoders: dW (P+D, H) = init^T dh0; db = column sums */
-    lstm_gemm(1, 0, PD, H, B, 1.0, m->init, PD, m->dh0, H, 0.0, gw->w_h0, H);
-    lstm_gemm(1, 0, PD, H, B, 1.0, m->init, PD, m->dc0, H, 0.0, gw->w_c0, H);
-    lstm_col_sums(m->dh0, B, H, gw->b_h0);
-    lstm_col_sums(m->dc0, B, H, gw->b_c0);
+    if (m->precision == PATHINT_F32) pi_lstm_backward_s(m);
+    else pi_lstm_backward_d(m);
     if (m->weight_decay != 0) {
         double wd = m->weight_decay;
         for (size_t i = 0; i < H * Ng; i++) gw->w_g[i] += wd * w->w_g[i];
