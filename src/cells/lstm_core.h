@@ -13,6 +13,13 @@
  *     LSTM_COL_SUMS(a, R, N, out)   bias gradients (column sums in row order)
  *     LSTM_TRANSPOSE(a, R, C, at)
  *     LSTM_SIMD           a loop pragma (empty for float64)
+ * and optionally
+ *     LSTM_STEP_ALL(M, N, K, a, lda, b, ldb, beta, c, ldc)
+ *                         a per-step product whose elements' bits do not depend on how
+ *                         its rows or columns are cut (kern_gemm_nn_small_s): each step
+ *                         is then one product over all B rows, columns shared among the
+ *                         threads in multiples of LSTM_COL_QUANTUM, instead of one
+ *                         product per item group (the same bits, W_h streamed once)
  * Constants are written as integers (1, 0) so that they take the working type: in
  * float64 every expression is the one of the per-unit loops this file replaced (one
  * pass of libm calls per unit, in the same order of operations), so its bits are
@@ -83,6 +90,37 @@ static void LSTM_FN(forward)(const LSTM_PARAMS *p, const lstm_variant *v, size_t
     /* The input term does not depend on the recurrence: one product over all T*B rows.
      * z (T*B, 4H) = x (T*B, I) W_x (I, 4H) */
     LSTM_GEMM(0, 0, T * B, G, I, 1, x, I, p->w_x, G, 0, z, G);
+#ifdef LSTM_STEP_ALL
+    /* One recurrent product over all B rows per step, its columns shared among the
+     * threads, then the cell steps, items shared among the threads. The product's
+     * elements do not depend on how its rows or columns are cut (LSTM_STEP_ALL's
+     * promise), so the bits are those of the grouped pass below for any thread count. */
+#ifdef _OPENMP
+#pragma omp parallel if (B > 1 && (double)T * B * H * G >= LSTM_PARALLEL_MIN)
+#endif
+    {
+        size_t j0, j1, i0, i1;
+        lstm_col_range(G, &j0, &j1);
+        lstm_thread_range(B, &i0, &i1);
+        for (size_t t = 0; t < T; t++) {
+            LSTM_REAL *zt = z + t * B * G;            /* (B, 4H) */
+            const LSTM_REAL *hprev = hs + t * B * H;  /* (B, H) */
+            /* a_t += h_{t-1} (B, H) W_h (H, 4H), columns [j0, j1) */
+            if (j1 > j0)
+                LSTM_STEP_ALL(B, j1 - j0, H, hprev, H, p->w_h + j0, G, 1, zt + j0, G);
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+            for (size_t b = i0; b < i1; b++)
+                LSTM_FN(cell_step)(p, peep, coupled, H, forget_bias, zt + b * G,
+                                   cs + (t * B + b) * H, cs + ((t + 1) * B + b) * H,
+                                   hs + ((t + 1) * B + b) * H);
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+        }
+    }
+#else
     /* Items are cut into n_groups fixed groups (sizes depend on B only); each thread
      * owns a contiguous range of groups for every step: no barrier is needed, and each
      * group's product has the same shape for any thread count. A single group (one
@@ -113,6 +151,7 @@ static void LSTM_FN(forward)(const LSTM_PARAMS *p, const lstm_variant *v, size_t
             }
         }
     }
+#endif
 }
 
 /* The backward step of one item: dzr (4H) receives the pre-activation gradients, dhr
@@ -183,6 +222,39 @@ static void LSTM_FN(backward)(const LSTM_PARAMS *p, LSTM_PARAMS *g, const lstm_v
     assert(T > 0 && B > 0 && H > 0);
     assert(!peep || (p->w_p && g->w_p));
     LSTM_TRANSPOSE(p->w_h, H, G, w_ht); /* (4H, H) */
+#ifdef LSTM_STEP_ALL
+    /* As in the forward pass: the items' steps shared among the threads, then one
+     * product over all B rows per step, its columns shared among the threads. */
+#ifdef _OPENMP
+#pragma omp parallel if (B > 1 && (double)T * B * H * G >= LSTM_PARALLEL_MIN)
+#endif
+    {
+        size_t j0, j1, i0, i1;
+        lstm_col_range(H, &j0, &j1);
+        lstm_thread_range(B, &i0, &i1);
+        if (i1 > i0) {
+            memset(dh0 + i0 * H, 0, (i1 - i0) * H * sizeof *dh0);
+            memset(dc0 + i0 * H, 0, (i1 - i0) * H * sizeof *dc0);
+        }
+        for (size_t tt = T; tt-- > 0;) {
+            for (size_t b = i0; b < i1; b++)
+                LSTM_FN(cell_back)(p, peep, coupled, H, z + (tt * B + b) * G,
+                                   cs + ((tt + 1) * B + b) * H, cs + (tt * B + b) * H,
+                                   dz + (tt * B + b) * G, dh + (tt * B + b) * H, dh0 + b * H,
+                                   dc0 + b * H);
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+            /* dL/dh_{t-1} = dz_t (B, 4H) W_h^T (4H, H), columns [j0, j1) */
+            if (j1 > j0)
+                LSTM_STEP_ALL(B, j1 - j0, G, dz + tt * B * G, G, w_ht + j0, H, 0, dh0 + j0, H);
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+        }
+    }
+#else
+    LSTM_TRANSPOSE(p->w_h, H, G, w_ht); /* (4H, H) */
     size_t n_groups = B < LSTM_CHUNKS ? B : LSTM_CHUNKS;
 #ifdef _OPENMP
 #pragma omp parallel if (n_groups > 1 && (double)T * B * H * G >= LSTM_PARALLEL_MIN)
@@ -215,6 +287,7 @@ static void LSTM_FN(backward)(const LSTM_PARAMS *p, LSTM_PARAMS *g, const lstm_v
             }
         }
     }
+#endif
     /* Weight gradients: one product over all T*B rows each.
      * dW_h (H, 4H) = hs[0..T-1]^T (H, T*B) dz (T*B, 4H);  dW_x (I, 4H) = x^T dz */
     LSTM_GEMM(1, 0, H, G, T * B, 1, hs, H, dz, G, 0, g->w_h, G);
