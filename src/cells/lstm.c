@@ -243,7 +243,9 @@ static void lstm_col_range(size_t N, size_t *lo, size_t *hi) {
 #endif
 #define LSTM_STEP_ALL(M, N, K, a, lda, b, ldb, beta, c, ldc) \
     kern_gemm_nn_small_s(M, N, K, 1.0f, a, lda, b, ldb, beta, c, ldc)
+#define LSTM_FUSED_GATES
 #include "cells/lstm_core.h"
+#undef LSTM_FUSED_GATES
 #undef LSTM_REAL
 #undef LSTM_SFX
 #undef LSTM_PARAMS

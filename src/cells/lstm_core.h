@@ -20,6 +20,9 @@
  *                         is then one product over all B rows, columns shared among the
  *                         threads in multiples of LSTM_COL_QUANTUM, instead of one
  *                         product per item group (the same bits, W_h streamed once)
+ *     LSTM_FUSED_GATES    defined when LSTM_SIGMOID(x) is x = 1/2 + LSTM_TANH(x/2)/2
+ *                         (float32): the cell step without peepholes then runs one tanh
+ *                         pass over the gates' 4H values (the same bits)
  * Constants are written as integers (1, 0) so that they take the working type: in
  * float64 every expression is the one of the per-unit loops this file replaced (one
  * pass of libm calls per unit, in the same order of operations), so its bits are
@@ -40,6 +43,33 @@ static void LSTM_FN(cell_step)(const LSTM_PARAMS *p, int peep, int coupled, size
                                LSTM_REAL *restrict hnew) {
     LSTM_REAL *ai = zr, *aj = zr + H, *af = zr + 2 * H, *ao = zr + 3 * H;
     const LSTM_REAL *bi = p->b, *bj = p->b + H, *bf = p->b + 2 * H, *bo = p->b + 3 * H;
+#ifdef LSTM_FUSED_GATES
+    if (!peep) {
+        /* The same operations as below, the four gates' nonlinearities in one tanh pass
+         * over the 4H row: sig(x) = 1/2 + tanh(x/2)/2 (LSTM_FUSED_GATES' promise). */
+        LSTM_SIMD
+        for (size_t u = 0; u < H; u++) {
+            ai[u] = (LSTM_REAL)0.5 * (ai[u] + bi[u]);
+            aj[u] = aj[u] + bj[u];
+            af[u] = (LSTM_REAL)0.5 * (af[u] + bf[u] + forget_bias);
+            ao[u] = (LSTM_REAL)0.5 * (ao[u] + bo[u]);
+        }
+        LSTM_TANH(zr, zr, 4 * H);
+        LSTM_SIMD
+        for (size_t u = 0; u < H; u++) {
+            LSTM_REAL ig = (LSTM_REAL)0.5 + (LSTM_REAL)0.5 * ai[u];
+            LSTM_REAL fg = coupled ? 1 - ig : (LSTM_REAL)0.5 + (LSTM_REAL)0.5 * af[u];
+            ai[u] = ig;
+            af[u] = fg;
+            ao[u] = (LSTM_REAL)0.5 + (LSTM_REAL)0.5 * ao[u];
+            cnew[u] = fg * cprev[u] + ig * aj[u];
+        }
+        LSTM_TANH(cnew, hnew, H);
+        LSTM_SIMD
+        for (size_t u = 0; u < H; u++) hnew[u] = ao[u] * hnew[u];
+        return;
+    }
+#endif
     /* pre-activations of i, j, f: a + b (+ forget_bias) (+ p c_{t-1}) */
     LSTM_SIMD
     for (size_t u = 0; u < H; u++) {
