@@ -256,7 +256,8 @@ static void test_lstm_fd(void) {
  * grouped ones (one product per item group, lstm_*_variant_s_grouped): the same bytes
  * for every output, each variant, batch 1, 5 and 13 (more items than groups, unequal
  * groups), H 37 (4H = 148: a column share that is not a multiple of 16), with 1 and 2
- * threads (B 13 is large enough for the parallel region). */
+ * threads (B 13 is large enough for the parallel region: with 2 threads the fast
+ * functions then run the grouped pass themselves). */
 static void test_lstm_f32_fast_vs_grouped(void) {
     const size_t T = 60, I = 3, H = 37, G = 4 * H; /* B 13: T B H G > LSTM_PARALLEL_MIN */
     const size_t batches[3] = {1, 5, 13};

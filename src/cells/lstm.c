@@ -187,17 +187,20 @@ static void lstm_col_sums_s(const float *a, size_t R, size_t N, float *out) {
     }
 }
 
-/* Column quantum of the threads' shares of a per-step product (LSTM_STEP_ALL): the
- * small-M kernel's vector width in floats. */
-#define LSTM_COL_QUANTUM 16
-
-/* This thread's share [lo, hi) of N columns, in multiples of LSTM_COL_QUANTUM (the
- * last share takes the remainder). */
-static void lstm_col_range(size_t N, size_t *lo, size_t *hi) {
-    size_t nq = (N + LSTM_COL_QUANTUM - 1) / LSTM_COL_QUANTUM;
-    lstm_thread_range(nq, lo, hi);
-    *lo *= LSTM_COL_QUANTUM;
-    *hi = *hi * LSTM_COL_QUANTUM < N ? *hi * LSTM_COL_QUANTUM : N;
+/* Whether the recurrence runs as one product over all B rows per step (LSTM_STEP_ALL):
+ * when its item groups would not be shared among threads anyway: one thread, inside a
+ * parallel region, a single item or a small problem (work = T B H 4H multiply-adds).
+ * Either way gives the same bits; the grouped pass needs no barrier per step, which on a
+ * loaded machine costs far more than streaming W_h once per group. */
+static int lstm_step_all_rows(size_t B, double work) {
+#ifdef _OPENMP
+    if (omp_get_max_threads() > 1 && !omp_in_parallel() && B > 1 && work >= LSTM_PARALLEL_MIN)
+        return 0;
+#else
+    (void)B;
+    (void)work;
+#endif
+    return 1;
 }
 
 /* float64: GSL's dgemm (the linked CBLAS), per-step products one call each */

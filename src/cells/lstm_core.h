@@ -16,10 +16,10 @@
  * and optionally
  *     LSTM_STEP_ALL(M, N, K, a, lda, b, ldb, beta, c, ldc)
  *                         a per-step product whose elements' bits do not depend on how
- *                         its rows or columns are cut (kern_gemm_nn_small_s): each step
- *                         is then one product over all B rows, columns shared among the
- *                         threads in multiples of LSTM_COL_QUANTUM, instead of one
- *                         product per item group (the same bits, W_h streamed once)
+ *                         its rows are cut (kern_gemm_nn_small_s): when the groups would
+ *                         not be shared among threads (lstm_step_all_rows), each step is
+ *                         then one product over all B rows instead of one per item group
+ *                         (the same bits, W_h streamed once per step)
  *     LSTM_FUSED_GATES    defined when LSTM_SIGMOID(x) is x = 1/2 + LSTM_TANH(x/2)/2
  *                         (float32): the cell step without peepholes then runs one tanh
  *                         pass over the gates' 4H values (the same bits)
@@ -121,36 +121,25 @@ static void LSTM_FN(forward)(const LSTM_PARAMS *p, const lstm_variant *v, size_t
      * z (T*B, 4H) = x (T*B, I) W_x (I, 4H) */
     LSTM_GEMM(0, 0, T * B, G, I, 1, x, I, p->w_x, G, 0, z, G);
 #ifdef LSTM_STEP_ALL
-    /* One recurrent product over all B rows per step, its columns shared among the
-     * threads, then the cell steps, items shared among the threads. The product's
-     * elements do not depend on how its rows or columns are cut (LSTM_STEP_ALL's
-     * promise), so the bits are those of the grouped pass below for any thread count. */
-#ifdef _OPENMP
-#pragma omp parallel if (B > 1 && (double)T * B * H * G >= LSTM_PARALLEL_MIN)
-#endif
-    {
-        size_t j0, j1, i0, i1;
-        lstm_col_range(G, &j0, &j1);
-        lstm_thread_range(B, &i0, &i1);
+    /* On one thread (or inside a parallel region, or a small problem): one recurrent
+     * product over all B rows per step, W_h streamed once, then the cell steps. The
+     * product's elements do not depend on how its rows are cut (LSTM_STEP_ALL's
+     * promise), so the bits are those of the grouped pass below, which runs when
+     * threads can share the groups (without a barrier per step). */
+    if (lstm_step_all_rows(B, (double)T * B * H * G)) {
         for (size_t t = 0; t < T; t++) {
             LSTM_REAL *zt = z + t * B * G;            /* (B, 4H) */
             const LSTM_REAL *hprev = hs + t * B * H;  /* (B, H) */
-            /* a_t += h_{t-1} (B, H) W_h (H, 4H), columns [j0, j1) */
-            if (j1 > j0)
-                LSTM_STEP_ALL(B, j1 - j0, H, hprev, H, p->w_h + j0, G, 1, zt + j0, G);
-#ifdef _OPENMP
-#pragma omp barrier
-#endif
-            for (size_t b = i0; b < i1; b++)
+            /* a_t += h_{t-1} (B, H) W_h (H, 4H) */
+            LSTM_STEP_ALL(B, G, H, hprev, H, p->w_h, G, 1, zt, G);
+            for (size_t b = 0; b < B; b++)
                 LSTM_FN(cell_step)(p, peep, coupled, H, forget_bias, zt + b * G,
                                    cs + (t * B + b) * H, cs + ((t + 1) * B + b) * H,
                                    hs + ((t + 1) * B + b) * H);
-#ifdef _OPENMP
-#pragma omp barrier
-#endif
         }
+        return;
     }
-#else
+#endif
     /* Items are cut into n_groups fixed groups (sizes depend on B only); each thread
      * owns a contiguous range of groups for every step: no barrier is needed, and each
      * group's product has the same shape for any thread count. A single group (one
@@ -181,7 +170,6 @@ static void LSTM_FN(forward)(const LSTM_PARAMS *p, const lstm_variant *v, size_t
             }
         }
     }
-#endif
 }
 
 /* The backward step of one item: dzr (4H) receives the pre-activation gradients, dhr
@@ -253,71 +241,56 @@ static void LSTM_FN(backward)(const LSTM_PARAMS *p, LSTM_PARAMS *g, const lstm_v
     assert(!peep || (p->w_p && g->w_p));
     LSTM_TRANSPOSE(p->w_h, H, G, w_ht); /* (4H, H) */
 #ifdef LSTM_STEP_ALL
-    /* As in the forward pass: the items' steps shared among the threads, then one
-     * product over all B rows per step, its columns shared among the threads. */
-#ifdef _OPENMP
-#pragma omp parallel if (B > 1 && (double)T * B * H * G >= LSTM_PARALLEL_MIN)
-#endif
-    {
-        size_t j0, j1, i0, i1;
-        lstm_col_range(H, &j0, &j1);
-        lstm_thread_range(B, &i0, &i1);
-        if (i1 > i0) {
-            memset(dh0 + i0 * H, 0, (i1 - i0) * H * sizeof *dh0);
-            memset(dc0 + i0 * H, 0, (i1 - i0) * H * sizeof *dc0);
-        }
+    /* As in the forward pass: on one thread, the items' steps, then one product over all
+     * B rows per step (the grouped pass's bits). */
+    if (lstm_step_all_rows(B, (double)T * B * H * G)) {
+        memset(dh0, 0, B * H * sizeof *dh0);
+        memset(dc0, 0, B * H * sizeof *dc0);
         for (size_t tt = T; tt-- > 0;) {
-            for (size_t b = i0; b < i1; b++)
+            for (size_t b = 0; b < B; b++)
                 LSTM_FN(cell_back)(p, peep, coupled, H, z + (tt * B + b) * G,
                                    cs + ((tt + 1) * B + b) * H, cs + (tt * B + b) * H,
                                    dz + (tt * B + b) * G, dh + (tt * B + b) * H, dh0 + b * H,
                                    dc0 + b * H);
-#ifdef _OPENMP
-#pragma omp barrier
-#endif
-            /* dL/dh_{t-1} = dz_t (B, 4H) W_h^T (4H, H), columns [j0, j1) */
-            if (j1 > j0)
-                LSTM_STEP_ALL(B, j1 - j0, G, dz + tt * B * G, G, w_ht + j0, H, 0, dh0 + j0, H);
-#ifdef _OPENMP
-#pragma omp barrier
-#endif
+            /* dL/dh_{t-1} = dz_t (B, 4H) W_h^T (4H, H) */
+            LSTM_STEP_ALL(B, H, G, dz + tt * B * G, G, w_ht, H, 0, dh0, H);
         }
-    }
-#else
-    LSTM_TRANSPOSE(p->w_h, H, G, w_ht); /* (4H, H) */
-    size_t n_groups = B < LSTM_CHUNKS ? B : LSTM_CHUNKS;
+    } else
+#endif
+    {
+        size_t n_groups = B < LSTM_CHUNKS ? B : LSTM_CHUNKS;
 #ifdef _OPENMP
 #pragma omp parallel if (n_groups > 1 && (double)T * B * H * G >= LSTM_PARALLEL_MIN)
 #endif
-    {
-        /* the same fixed item groups as the forward pass */
-        size_t g0, g1, i0, i1, tmp;
-        lstm_thread_range(n_groups, &g0, &g1);
-        lstm_partition(B, n_groups, g0, &i0, &tmp);
-        lstm_partition(B, n_groups, g1 > 0 ? g1 - 1 : 0, &tmp, &i1);
-        if (g1 <= g0) i1 = i0;
-        /* dh0 / dc0 carry dL/dh_t and dL/dc_t from step t+1 back to step t. */
-        if (i1 > i0) {
-            memset(dh0 + i0 * H, 0, (i1 - i0) * H * sizeof *dh0);
-            memset(dc0 + i0 * H, 0, (i1 - i0) * H * sizeof *dc0);
-        }
-        for (size_t tt = T; tt-- > 0 && i1 > i0;) {
-            for (size_t b = i0; b < i1; b++)
-                LSTM_FN(cell_back)(p, peep, coupled, H, z + (tt * B + b) * G,
-                                   cs + ((tt + 1) * B + b) * H, cs + (tt * B + b) * H,
-                                   dz + (tt * B + b) * G, dh + (tt * B + b) * H, dh0 + b * H,
-                                   dc0 + b * H);
-            /* dL/dh_{t-1} through the recurrence, one product per item group:
-             * dz_t (nb, 4H) W_h^T (4H, H) */
-            for (size_t gi = g0; gi < g1; gi++) {
-                size_t b0, b1;
-                lstm_partition(B, n_groups, gi, &b0, &b1);
-                LSTM_GEMM_STEP(b1 - b0, H, G, dz + (tt * B + b0) * G, G, w_ht, H, 0,
-                               dh0 + b0 * H, H);
+        {
+            /* the same fixed item groups as the forward pass */
+            size_t g0, g1, i0, i1, tmp;
+            lstm_thread_range(n_groups, &g0, &g1);
+            lstm_partition(B, n_groups, g0, &i0, &tmp);
+            lstm_partition(B, n_groups, g1 > 0 ? g1 - 1 : 0, &tmp, &i1);
+            if (g1 <= g0) i1 = i0;
+            /* dh0 / dc0 carry dL/dh_t and dL/dc_t from step t+1 back to step t. */
+            if (i1 > i0) {
+                memset(dh0 + i0 * H, 0, (i1 - i0) * H * sizeof *dh0);
+                memset(dc0 + i0 * H, 0, (i1 - i0) * H * sizeof *dc0);
+            }
+            for (size_t tt = T; tt-- > 0 && i1 > i0;) {
+                for (size_t b = i0; b < i1; b++)
+                    LSTM_FN(cell_back)(p, peep, coupled, H, z + (tt * B + b) * G,
+                                       cs + ((tt + 1) * B + b) * H, cs + (tt * B + b) * H,
+                                       dz + (tt * B + b) * G, dh + (tt * B + b) * H, dh0 + b * H,
+                                       dc0 + b * H);
+                /* dL/dh_{t-1} through the recurrence, one product per item group:
+                 * dz_t (nb, 4H) W_h^T (4H, H) */
+                for (size_t gi = g0; gi < g1; gi++) {
+                    size_t b0, b1;
+                    lstm_partition(B, n_groups, gi, &b0, &b1);
+                    LSTM_GEMM_STEP(b1 - b0, H, G, dz + (tt * B + b0) * G, G, w_ht, H, 0,
+                                   dh0 + b0 * H, H);
+                }
             }
         }
     }
-#endif
     /* Weight gradients: one product over all T*B rows each.
      * dW_h (H, 4H) = hs[0..T-1]^T (H, T*B) dz (T*B, 4H);  dW_x (I, 4H) = x^T dz */
     LSTM_GEMM(1, 0, H, G, T * B, 1, hs, H, dz, G, 0, g->w_h, G);
