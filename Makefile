@@ -62,6 +62,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# The optimiser's sqrt loops vectorise only without errno (src/engine/optim.c).
+$(BUILD)/src/engine/optim.o: CFLAGS += -fno-math-errno
+
 $(BUILD)/libengram.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^

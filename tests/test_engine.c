@@ -204,6 +204,31 @@ static void test_rng_streams(void) {
     gsl_rng_free(a); gsl_rng_free(b); gsl_rng_free(c); gsl_rng_free(d); gsl_rng_free(e);
 }
 
+/* rng_uniform_fill against gsl_rng_uniform: the same values across the 624-word block
+ * boundaries, with calls of odd lengths interleaved with single draws, for mt19937 and for
+ * another type (the one-call-at-a-time fallback). */
+static void test_rng_uniform_fill(void) {
+    const gsl_rng_type *types[2] = {gsl_rng_mt19937, gsl_rng_taus2};
+    for (int ti = 0; ti < 2; ti++) {
+        gsl_rng *a = gsl_rng_alloc(types[ti]), *b = gsl_rng_alloc(types[ti]);
+        gsl_rng_set(a, 12345);
+        gsl_rng_set(b, 12345);
+        static double buf[3000];
+        const size_t lens[] = {1, 256, 623, 624, 625, 7, 1300, 0, 2999};
+        int same = 1;
+        size_t total = 0;
+        for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
+            rng_uniform_fill(a, buf, lens[li]);
+            for (size_t i = 0; i < lens[li]; i++) same &= buf[i] == gsl_rng_uniform(b);
+            same &= gsl_rng_uniform(a) == gsl_rng_uniform(b);
+            total += lens[li] + 1;
+        }
+        CHECK(same, "rng_uniform_fill (%s) gives gsl_rng_uniform's %zu values", gsl_rng_name(a), total);
+        gsl_rng_free(a);
+        gsl_rng_free(b);
+    }
+}
+
 /* A toy task: T = 2 + (draw mod 4), x = step index, y = 2x, mask all but step 0. */
 static size_t toy_fill(const task *t, gsl_rng *r, double *x, double *y, double *mask) {
     size_t T = 2 + gsl_rng_uniform_int(r, 4);
@@ -548,6 +573,7 @@ static const test_case tests[] = {
     {"config_values", test_config_values},
     {"config_errors", test_config_errors},
     {"rng_streams", test_rng_streams},
+    {"rng_uniform_fill", test_rng_uniform_fill},
     {"batches", test_batches},
     {"run_files", test_run_files},
     {"checkpoints", test_checkpoints},

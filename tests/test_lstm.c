@@ -252,6 +252,72 @@ static void test_lstm_fd(void) {
     lstm_case_free(&c);
 }
 
+/* The fast float32 passes (one recurrent product over all B rows per step) against the
+ * grouped ones (one product per item group, lstm_*_variant_s_grouped): the same bytes
+ * for every output, each variant, batch 1, 5 and 13 (more items than groups, unequal
+ * groups), H 37 (4H = 148: a column share that is not a multiple of 16), with 1 and 2
+ * threads (B 13 is large enough for the parallel region: with 2 threads the fast
+ * functions then run the grouped pass themselves). */
+static void test_lstm_f32_fast_vs_grouped(void) {
+    const size_t T = 60, I = 3, H = 37, G = 4 * H; /* B 13: T B H G > LSTM_PARALLEL_MIN */
+    const size_t batches[3] = {1, 5, 13};
+    int all_same = 1, n_cases = 0;
+    for (int k = 0; k < 4; k++)
+        for (int bi = 0; bi < 3; bi++)
+            for (int th = 1; th <= 2; th++) {
+                const size_t B = batches[bi], TB = T * B;
+                lstm_variant v = {k & 1, (k >> 1) & 1};
+                const size_t n = lstm_variant_n_params(&v, I, H);
+                float *buf[2][9];
+                gsl_rng *rg = rng_stream_alloc(77 + (uint64_t)k, "test", B);
+                const size_t sz[9] = {n, n, TB * I, TB * G, TB * G, (TB + B) * H, (TB + B) * H,
+                                      TB * H, 2 * B * H};
+                for (int c = 0; c < 2; c++)
+                    for (int a = 0; a < 9; a++) buf[c][a] = calloc(sz[a], sizeof(float));
+                for (size_t i = 0; i < n; i++) buf[0][0][i] = (float)(gsl_rng_uniform(rg) * 1.2 - 0.6);
+                for (size_t i = 0; i < TB * I; i++) buf[0][2][i] = (float)(gsl_rng_uniform(rg) * 3 - 1.3);
+                for (size_t i = 0; i < B * H; i++) {
+                    buf[0][5][i] = (float)(gsl_rng_uniform(rg) * 1.6 - 0.8);
+                    buf[0][6][i] = (float)(gsl_rng_uniform(rg) * 2.3 - 1.1);
+                }
+                for (size_t i = 0; i < TB * H; i++) buf[0][7][i] = (float)(gsl_rng_uniform(rg) * 2 - 1);
+                gsl_rng_free(rg);
+                for (int a = 0; a < 9; a++) memcpy(buf[1][a], buf[0][a], sz[a] * sizeof(float));
+                float *wt = malloc(G * H * sizeof *wt);
+#ifdef _OPENMP
+                omp_set_num_threads(th);
+#endif
+                for (int c = 0; c < 2; c++) {
+                    float **b = buf[c];
+                    lstm_params_s ps, gs;
+                    lstm_variant_params_map_s(&ps, &v, b[0], I, H);
+                    lstm_variant_params_map_s(&gs, &v, b[1], I, H);
+                    if (c == 0) {
+                        lstm_forward_variant_s(&ps, &v, T, B, I, H, 1.0f, b[2], b[3], b[5], b[6]);
+                        lstm_backward_variant_s(&ps, &gs, &v, T, B, I, H, 1.0f, b[2], b[3], b[5], b[6],
+                                                b[7], b[4], b[8], b[8] + B * H, wt);
+                    } else {
+                        lstm_forward_variant_s_grouped(&ps, &v, T, B, I, H, 1.0f, b[2], b[3], b[5],
+                                                       b[6]);
+                        lstm_backward_variant_s_grouped(&ps, &gs, &v, T, B, I, H, 1.0f, b[2], b[3],
+                                                        b[5], b[6], b[7], b[4], b[8], b[8] + B * H,
+                                                        wt);
+                    }
+                }
+                for (int a = 0; a < 9; a++)
+                    all_same &= memcmp(buf[0][a], buf[1][a], sz[a] * sizeof(float)) == 0;
+                n_cases++;
+                for (int c = 0; c < 2; c++)
+                    for (int a = 0; a < 9; a++) free(buf[c][a]);
+                free(wt);
+            }
+#ifdef _OPENMP
+    omp_set_num_threads(2);
+#endif
+    CHECK(all_same, "float32 LSTM: the all-rows step products give the grouped passes' bytes (%d cases: 4 cells, B 1 5 13, 1 and 2 threads)",
+          n_cases);
+}
+
 /* The float32 kernel (lstm_forward_variant_s, lstm_backward_variant_s) against the
  * float64 one on the same float-representable weights, inputs and initial state, for
  * the standard cell and the peephole, CIFG and peephole-CIFG variants (T 20, B 10, H 37:
@@ -827,6 +893,7 @@ static const test_case tests[] = {
     {"lstm_fast_vs_naive", test_lstm_fast_vs_naive},
     {"lstm_fd", test_lstm_fd},
     {"lstm_f32_vs_f64", test_lstm_f32_vs_f64},
+    {"lstm_f32_fast_vs_grouped", test_lstm_f32_fast_vs_grouped},
     {"pathint_fd", test_pathint_fd},
     {"pathint_vs_naive", test_pathint_vs_naive},
     {"dropout_mask", test_dropout_mask},

@@ -157,6 +157,18 @@ void lstm_backward_variant_s(const lstm_params_s *p, lstm_params_s *g, const lst
                              const float *x, const float *z, const float *hs, const float *cs,
                              float *dh, float *dz, float *dh0, float *dc0, float *w_ht);
 
+/* The float32 passes as the float64 ones run them, one small recurrent product per item
+ * group and step (the simple path): the reference that the fast functions above, one
+ * product over all B rows per step, must match byte for byte (tests/test_lstm.c). */
+void lstm_forward_variant_s_grouped(const lstm_params_s *p, const lstm_variant *v, size_t T,
+                                    size_t B, size_t I, size_t H, float forget_bias,
+                                    const float *x, float *z, float *hs, float *cs);
+void lstm_backward_variant_s_grouped(const lstm_params_s *p, lstm_params_s *g,
+                                     const lstm_variant *v, size_t T, size_t B, size_t I,
+                                     size_t H, float forget_bias, const float *x, const float *z,
+                                     const float *hs, const float *cs, float *dh, float *dz,
+                                     float *dh0, float *dc0, float *w_ht);
+
 /* Writes the transpose of a float (R, C) into at (C, R). */
 void lstm_transpose_s(const float *a, size_t R, size_t C, float *at);
 

@@ -30,4 +30,10 @@ gsl_rng *rng_stream_alloc(uint64_t seed, const char *name, uint64_t index);
 /* Re-seeds an existing generator as stream (seed, name, index). */
 void rng_stream_reset(gsl_rng *r, uint64_t seed, const char *name, uint64_t index);
 
+/* out[i] = gsl_rng_uniform(r) for i < n, in that order, leaving r where n calls would:
+ * the same values, generated in blocks of 624 for GSL's mt19937 (the streams' type;
+ * it works on the generator's state as GSL lays it out, checked against
+ * gsl_rng_uniform in tests/test_engine.c) and one call at a time for any other type. */
+void rng_uniform_fill(gsl_rng *r, double *out, size_t n);
+
 #endif

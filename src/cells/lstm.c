@@ -187,6 +187,22 @@ static void lstm_col_sums_s(const float *a, size_t R, size_t N, float *out) {
     }
 }
 
+/* Whether the recurrence runs as one product over all B rows per step (LSTM_STEP_ALL):
+ * when its item groups would not be shared among threads anyway: one thread, inside a
+ * parallel region, a single item or a small problem (work = T B H 4H multiply-adds).
+ * Either way gives the same bits; the grouped pass needs no barrier per step, which on a
+ * loaded machine costs far more than streaming W_h once per group. */
+static int lstm_step_all_rows(size_t B, double work) {
+#ifdef _OPENMP
+    if (omp_get_max_threads() > 1 && !omp_in_parallel() && B > 1 && work >= LSTM_PARALLEL_MIN)
+        return 0;
+#else
+    (void)B;
+    (void)work;
+#endif
+    return 1;
+}
+
 /* float64: GSL's dgemm (the linked CBLAS), per-step products one call each */
 #define LSTM_REAL double
 #define LSTM_SFX d
@@ -211,9 +227,45 @@ static void lstm_col_sums_s(const float *a, size_t R, size_t N, float *out) {
 #undef LSTM_TRANSPOSE
 #undef LSTM_SIMD
 
-/* float32: kern_gemm_s over all rows, the unpacked small-M product per step */
+/* float32: kern_gemm_s over all rows, the unpacked small-M product per step over all
+ * B rows (the fast pass) */
 #define LSTM_REAL float
 #define LSTM_SFX s
+#define LSTM_PARAMS lstm_params_s
+#define LSTM_GEMM kern_gemm_s
+#define LSTM_GEMM_STEP(M, N, K, a, lda, b, ldb, beta, c, ldc) \
+    kern_gemm_nn_small_s(M, N, K, 1.0f, a, lda, b, ldb, beta, c, ldc)
+#define LSTM_SIGMOID sigmoid_row_s
+#define LSTM_TANH kern_tanh_f32
+#define LSTM_COL_SUMS lstm_col_sums_s
+#define LSTM_TRANSPOSE lstm_transpose_s
+#ifdef _OPENMP
+#define LSTM_SIMD _Pragma("omp simd")
+#else
+#define LSTM_SIMD
+#endif
+#define LSTM_STEP_ALL(M, N, K, a, lda, b, ldb, beta, c, ldc) \
+    kern_gemm_nn_small_s(M, N, K, 1.0f, a, lda, b, ldb, beta, c, ldc)
+#define LSTM_FUSED_GATES
+#include "cells/lstm_core.h"
+#undef LSTM_FUSED_GATES
+#undef LSTM_REAL
+#undef LSTM_SFX
+#undef LSTM_PARAMS
+#undef LSTM_GEMM
+#undef LSTM_GEMM_STEP
+#undef LSTM_SIGMOID
+#undef LSTM_TANH
+#undef LSTM_COL_SUMS
+#undef LSTM_TRANSPOSE
+#undef LSTM_SIMD
+#undef LSTM_STEP_ALL
+
+
+/* float32 by item groups, one small-M product per group and step, as float64 does: the
+ * reference of the fast pass (the same bits) */
+#define LSTM_REAL float
+#define LSTM_SFX sg
 #define LSTM_PARAMS lstm_params_s
 #define LSTM_GEMM kern_gemm_s
 #define LSTM_GEMM_STEP(M, N, K, a, lda, b, ldb, beta, c, ldc) \
@@ -279,4 +331,19 @@ void lstm_backward_variant_s(const lstm_params_s *p, lstm_params_s *g, const lst
                              float *dh, float *dz, float *dh0, float *dc0, float *w_ht) {
     (void)forget_bias;
     backward_s(p, g, v, T, B, I, H, x, z, hs, cs, dh, dz, dh0, dc0, w_ht);
+}
+
+void lstm_forward_variant_s_grouped(const lstm_params_s *p, const lstm_variant *v, size_t T,
+                                    size_t B, size_t I, size_t H, float forget_bias,
+                                    const float *x, float *z, float *hs, float *cs) {
+    forward_sg(p, v, T, B, I, H, forget_bias, x, z, hs, cs);
+}
+
+void lstm_backward_variant_s_grouped(const lstm_params_s *p, lstm_params_s *g,
+                                     const lstm_variant *v, size_t T, size_t B, size_t I,
+                                     size_t H, float forget_bias, const float *x, const float *z,
+                                     const float *hs, const float *cs, float *dh, float *dz,
+                                     float *dh0, float *dc0, float *w_ht) {
+    (void)forget_bias;
+    backward_sg(p, g, v, T, B, I, H, x, z, hs, cs, dh, dz, dh0, dc0, w_ht);
 }

@@ -13,6 +13,16 @@
  *     LSTM_COL_SUMS(a, R, N, out)   bias gradients (column sums in row order)
  *     LSTM_TRANSPOSE(a, R, C, at)
  *     LSTM_SIMD           a loop pragma (empty for float64)
+ * and optionally
+ *     LSTM_STEP_ALL(M, N, K, a, lda, b, ldb, beta, c, ldc)
+ *                         a per-step product whose elements' bits do not depend on how
+ *                         its rows are cut (kern_gemm_nn_small_s): when the groups would
+ *                         not be shared among threads (lstm_step_all_rows), each step is
+ *                         then one product over all B rows instead of one per item group
+ *                         (the same bits, W_h streamed once per step)
+ *     LSTM_FUSED_GATES    defined when LSTM_SIGMOID(x) is x = 1/2 + LSTM_TANH(x/2)/2
+ *                         (float32): the cell step without peepholes then runs one tanh
+ *                         pass over the gates' 4H values (the same bits)
  * Constants are written as integers (1, 0) so that they take the working type: in
  * float64 every expression is the one of the per-unit loops this file replaced (one
  * pass of libm calls per unit, in the same order of operations), so its bits are
@@ -33,6 +43,33 @@ static void LSTM_FN(cell_step)(const LSTM_PARAMS *p, int peep, int coupled, size
                                LSTM_REAL *restrict hnew) {
     LSTM_REAL *ai = zr, *aj = zr + H, *af = zr + 2 * H, *ao = zr + 3 * H;
     const LSTM_REAL *bi = p->b, *bj = p->b + H, *bf = p->b + 2 * H, *bo = p->b + 3 * H;
+#ifdef LSTM_FUSED_GATES
+    if (!peep) {
+        /* The same operations as below, the four gates' nonlinearities in one tanh pass
+         * over the 4H row: sig(x) = 1/2 + tanh(x/2)/2 (LSTM_FUSED_GATES' promise). */
+        LSTM_SIMD
+        for (size_t u = 0; u < H; u++) {
+            ai[u] = (LSTM_REAL)0.5 * (ai[u] + bi[u]);
+            aj[u] = aj[u] + bj[u];
+            af[u] = (LSTM_REAL)0.5 * (af[u] + bf[u] + forget_bias);
+            ao[u] = (LSTM_REAL)0.5 * (ao[u] + bo[u]);
+        }
+        LSTM_TANH(zr, zr, 4 * H);
+        LSTM_SIMD
+        for (size_t u = 0; u < H; u++) {
+            LSTM_REAL ig = (LSTM_REAL)0.5 + (LSTM_REAL)0.5 * ai[u];
+            LSTM_REAL fg = coupled ? 1 - ig : (LSTM_REAL)0.5 + (LSTM_REAL)0.5 * af[u];
+            ai[u] = ig;
+            af[u] = fg;
+            ao[u] = (LSTM_REAL)0.5 + (LSTM_REAL)0.5 * ao[u];
+            cnew[u] = fg * cprev[u] + ig * aj[u];
+        }
+        LSTM_TANH(cnew, hnew, H);
+        LSTM_SIMD
+        for (size_t u = 0; u < H; u++) hnew[u] = ao[u] * hnew[u];
+        return;
+    }
+#endif
     /* pre-activations of i, j, f: a + b (+ forget_bias) (+ p c_{t-1}) */
     LSTM_SIMD
     for (size_t u = 0; u < H; u++) {
@@ -83,6 +120,26 @@ static void LSTM_FN(forward)(const LSTM_PARAMS *p, const lstm_variant *v, size_t
     /* The input term does not depend on the recurrence: one product over all T*B rows.
      * z (T*B, 4H) = x (T*B, I) W_x (I, 4H) */
     LSTM_GEMM(0, 0, T * B, G, I, 1, x, I, p->w_x, G, 0, z, G);
+#ifdef LSTM_STEP_ALL
+    /* On one thread (or inside a parallel region, or a small problem): one recurrent
+     * product over all B rows per step, W_h streamed once, then the cell steps. The
+     * product's elements do not depend on how its rows are cut (LSTM_STEP_ALL's
+     * promise), so the bits are those of the grouped pass below, which runs when
+     * threads can share the groups (without a barrier per step). */
+    if (lstm_step_all_rows(B, (double)T * B * H * G)) {
+        for (size_t t = 0; t < T; t++) {
+            LSTM_REAL *zt = z + t * B * G;            /* (B, 4H) */
+            const LSTM_REAL *hprev = hs + t * B * H;  /* (B, H) */
+            /* a_t += h_{t-1} (B, H) W_h (H, 4H) */
+            LSTM_STEP_ALL(B, G, H, hprev, H, p->w_h, G, 1, zt, G);
+            for (size_t b = 0; b < B; b++)
+                LSTM_FN(cell_step)(p, peep, coupled, H, forget_bias, zt + b * G,
+                                   cs + (t * B + b) * H, cs + ((t + 1) * B + b) * H,
+                                   hs + ((t + 1) * B + b) * H);
+        }
+        return;
+    }
+#endif
     /* Items are cut into n_groups fixed groups (sizes depend on B only); each thread
      * owns a contiguous range of groups for every step: no barrier is needed, and each
      * group's product has the same shape for any thread count. A single group (one
@@ -183,35 +240,54 @@ static void LSTM_FN(backward)(const LSTM_PARAMS *p, LSTM_PARAMS *g, const lstm_v
     assert(T > 0 && B > 0 && H > 0);
     assert(!peep || (p->w_p && g->w_p));
     LSTM_TRANSPOSE(p->w_h, H, G, w_ht); /* (4H, H) */
-    size_t n_groups = B < LSTM_CHUNKS ? B : LSTM_CHUNKS;
-#ifdef _OPENMP
-#pragma omp parallel if (n_groups > 1 && (double)T * B * H * G >= LSTM_PARALLEL_MIN)
-#endif
-    {
-        /* the same fixed item groups as the forward pass */
-        size_t g0, g1, i0, i1, tmp;
-        lstm_thread_range(n_groups, &g0, &g1);
-        lstm_partition(B, n_groups, g0, &i0, &tmp);
-        lstm_partition(B, n_groups, g1 > 0 ? g1 - 1 : 0, &tmp, &i1);
-        if (g1 <= g0) i1 = i0;
-        /* dh0 / dc0 carry dL/dh_t and dL/dc_t from step t+1 back to step t. */
-        if (i1 > i0) {
-            memset(dh0 + i0 * H, 0, (i1 - i0) * H * sizeof *dh0);
-            memset(dc0 + i0 * H, 0, (i1 - i0) * H * sizeof *dc0);
-        }
-        for (size_t tt = T; tt-- > 0 && i1 > i0;) {
-            for (size_t b = i0; b < i1; b++)
+#ifdef LSTM_STEP_ALL
+    /* As in the forward pass: on one thread, the items' steps, then one product over all
+     * B rows per step (the grouped pass's bits). */
+    if (lstm_step_all_rows(B, (double)T * B * H * G)) {
+        memset(dh0, 0, B * H * sizeof *dh0);
+        memset(dc0, 0, B * H * sizeof *dc0);
+        for (size_t tt = T; tt-- > 0;) {
+            for (size_t b = 0; b < B; b++)
                 LSTM_FN(cell_back)(p, peep, coupled, H, z + (tt * B + b) * G,
                                    cs + ((tt + 1) * B + b) * H, cs + (tt * B + b) * H,
                                    dz + (tt * B + b) * G, dh + (tt * B + b) * H, dh0 + b * H,
                                    dc0 + b * H);
-            /* dL/dh_{t-1} through the recurrence, one product per item group:
-             * dz_t (nb, 4H) W_h^T (4H, H) */
-            for (size_t gi = g0; gi < g1; gi++) {
-                size_t b0, b1;
-                lstm_partition(B, n_groups, gi, &b0, &b1);
-                LSTM_GEMM_STEP(b1 - b0, H, G, dz + (tt * B + b0) * G, G, w_ht, H, 0,
-                               dh0 + b0 * H, H);
+            /* dL/dh_{t-1} = dz_t (B, 4H) W_h^T (4H, H) */
+            LSTM_STEP_ALL(B, H, G, dz + tt * B * G, G, w_ht, H, 0, dh0, H);
+        }
+    } else
+#endif
+    {
+        size_t n_groups = B < LSTM_CHUNKS ? B : LSTM_CHUNKS;
+#ifdef _OPENMP
+#pragma omp parallel if (n_groups > 1 && (double)T * B * H * G >= LSTM_PARALLEL_MIN)
+#endif
+        {
+            /* the same fixed item groups as the forward pass */
+            size_t g0, g1, i0, i1, tmp;
+            lstm_thread_range(n_groups, &g0, &g1);
+            lstm_partition(B, n_groups, g0, &i0, &tmp);
+            lstm_partition(B, n_groups, g1 > 0 ? g1 - 1 : 0, &tmp, &i1);
+            if (g1 <= g0) i1 = i0;
+            /* dh0 / dc0 carry dL/dh_t and dL/dc_t from step t+1 back to step t. */
+            if (i1 > i0) {
+                memset(dh0 + i0 * H, 0, (i1 - i0) * H * sizeof *dh0);
+                memset(dc0 + i0 * H, 0, (i1 - i0) * H * sizeof *dc0);
+            }
+            for (size_t tt = T; tt-- > 0 && i1 > i0;) {
+                for (size_t b = i0; b < i1; b++)
+                    LSTM_FN(cell_back)(p, peep, coupled, H, z + (tt * B + b) * G,
+                                       cs + ((tt + 1) * B + b) * H, cs + (tt * B + b) * H,
+                                       dz + (tt * B + b) * G, dh + (tt * B + b) * H, dh0 + b * H,
+                                       dc0 + b * H);
+                /* dL/dh_{t-1} through the recurrence, one product per item group:
+                 * dz_t (nb, 4H) W_h^T (4H, H) */
+                for (size_t gi = g0; gi < g1; gi++) {
+                    size_t b0, b1;
+                    lstm_partition(B, n_groups, gi, &b0, &b1);
+                    LSTM_GEMM_STEP(b1 - b0, H, G, dz + (tt * B + b0) * G, G, w_ht, H, 0,
+                                   dh0 + b0 * H, H);
+                }
             }
         }
     }

@@ -80,6 +80,25 @@ void optim_reset(optim *o) {
     for (size_t i = 0; i < o->n; i++) o->v[i] = v0;
 }
 
+/* The TF1 RMSProp update over n parameters. Each line is the same IEEE operations in
+ * the same order whatever the vector width (+, *, / and sqrt are correctly rounded, and
+ * ISO C mode contracts nothing into FMA), so the clones give the same bits; optim.c is
+ * compiled with -fno-math-errno (the Makefile) so that sqrt can be vectorised (its
+ * argument v + eps is positive: g is checked finite first). */
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+static void rmsprop_tf_update(size_t n, double rho, double momentum, double eps, double lr,
+                              double *restrict w, const double *restrict g,
+                              double *restrict m, double *restrict v) {
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+    for (size_t i = 0; i < n; i++) {
+        v[i] = rho * v[i] + (1 - rho) * g[i] * g[i];
+        m[i] = momentum * m[i] + lr * g[i] / sqrt(v[i] + eps);
+        w[i] -= m[i];
+    }
+}
+
 int optim_step(optim *o, double *w, double *g) {
     const optim_params *p = &o->p;
     size_t n = o->n;
@@ -131,11 +150,7 @@ int optim_step(optim *o, double *w, double *g) {
         }
         break;
     case OPTIM_RMSPROP_TF:
-        for (size_t i = 0; i < n; i++) {
-            v[i] = p->rho * v[i] + (1 - p->rho) * g[i] * g[i];
-            m[i] = p->momentum * m[i] + lr * g[i] / sqrt(v[i] + p->eps);
-            w[i] -= m[i];
-        }
+        rmsprop_tf_update(n, p->rho, p->momentum, p->eps, lr, w, g, m, v);
         break;
     }
     return ENGRAM_OK;
