@@ -35,47 +35,16 @@ struct pathint_f32 {
 #undef PI_REAL
 #undef PI_SFX
 #undef PI_GEMM
-/* Sums for the float32 softmax: x[j] goes to lane j mod PI_LANES, the lanes are then
- * added in order; a fixed order (the same for any thread count) that vectorises. */
-#define PI_LANES 8
-
-static double pi_lanes_sum(const double *x, size_t n) {
-    double acc[PI_LANES] = {0};
-    size_t j = 0;
-    for (; j + PI_LANES <= n; j += PI_LANES)
-        for (size_t l = 0; l < PI_LANES; l++) acc[l] += x[j + l];
-    for (size_t l = 0; j < n; j++, l++) acc[l] += x[j];
-    double s = 0;
-    for (size_t l = 0; l < PI_LANES; l++) s += acc[l];
-    return s;
-}
-
-static double pi_lanes_dot(const double *x, const double *y, size_t n) {
-    double acc[PI_LANES] = {0};
-    size_t j = 0;
-    for (; j + PI_LANES <= n; j += PI_LANES)
-        for (size_t l = 0; l < PI_LANES; l++) acc[l] += x[j + l] * y[j + l];
-    for (size_t l = 0; j < n; j++, l++) acc[l] += x[j] * y[j];
-    double s = 0;
-    for (size_t l = 0; l < PI_LANES; l++) s += acc[l];
-    return s;
-}
-
 #define PI_REAL float
 #define PI_SFX s
 #define PI_GEMM kern_gemm_s
-#define PI_LANE_SUMS
 #ifdef _OPENMP
 #define PI_SIMD _Pragma("omp simd")
-#define PI_SIMD_MAX(v) _Pragma("omp simd reduction(max : mxr)") /* v: mxr */
 #else
 #define PI_SIMD
-#define PI_SIMD_MAX(v)
 #endif
 #include "gridcells/pathint_core.h"
-#undef PI_LANE_SUMS
 #undef PI_SIMD
-#undef PI_SIMD_MAX
 #undef PI_REAL
 #undef PI_SFX
 #undef PI_GEMM

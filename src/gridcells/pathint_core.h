@@ -47,10 +47,9 @@ typedef struct PI(pi_view) {
  * gradient dl (T*B, N) = (softmax sum(y) - y) / (T B) with respect to a. One exp per
  * entry (kern_exp, in double, PI_EXP_BLOCK entries at a time): with m = max_i a_i,
  * e_i = exp(a_i - m) and s = sum e_i, softmax = e / s and the cross-entropy is
- * sum(y) log s - sum y_i (a_i - m). Rows are split statically across threads. With
- * PI_LANE_SUMS defined (float32) the three sums run in fixed lanes (pi_lanes_sum), so
- * they vectorise, the maximum is a vector reduction and the elementwise loops carry
- * PI_SIMD; float64 runs each row's loops in index order. */
+ * sum(y) log s - sum y_i (a_i - m). Rows are split statically across threads. The sums
+ * run in index order in both precisions (float32 results keep their bits); PI_SIMD marks
+ * the elementwise loops. */
 static void PI(softmax_rows)(PI_REAL *a, size_t T, size_t B, size_t N, const PI_REAL *bias,
                              const double *y, double *loss, PI_REAL *dl) {
     const size_t R = N ? T * B : 0;
@@ -64,34 +63,15 @@ static void PI(softmax_rows)(PI_REAL *a, size_t T, size_t B, size_t N, const PI_
             PI_SIMD
             for (size_t i = 0; i < N; i++) row[i] += bias[i];
         }
-#ifdef PI_LANE_SUMS
-        /* the maximum does not depend on the order of the comparisons */
-        PI_REAL mxr = -INFINITY;
-        PI_SIMD_MAX(mxr)
-        for (size_t i = 0; i < N; i++) mxr = row[i] > mxr ? row[i] : mxr;
-        const double mx = mxr;
-#else
         double mx = -INFINITY;
         for (size_t i = 0; i < N; i++)
             if (row[i] > mx) mx = row[i];
-#endif
         const double *yr = y ? y + ((r % B) * T + r / B) * N : NULL;
         double s = 0, sya = 0, sy = 0, buf[PI_EXP_BLOCK];
         for (size_t i0 = 0; i0 < N; i0 += PI_EXP_BLOCK) {
             const size_t n = N - i0 < PI_EXP_BLOCK ? N - i0 : PI_EXP_BLOCK;
             PI_SIMD
             for (size_t j = 0; j < n; j++) buf[j] = (double)row[i0 + j] - mx;
-#ifdef PI_LANE_SUMS
-            /* each block's sums in fixed lanes (pi_lanes_sum), the blocks in order */
-            if (yr) {
-                sya += pi_lanes_dot(yr + i0, buf, n);
-                sy += pi_lanes_sum(yr + i0, n);
-            }
-            kern_exp(buf, buf, n);
-            s += pi_lanes_sum(buf, n);
-            PI_SIMD
-            for (size_t j = 0; j < n; j++) row[i0 + j] = (PI_REAL)buf[j];
-#else
             if (yr)
                 for (size_t j = 0; j < n; j++) {
                     sya += yr[i0 + j] * buf[j];
@@ -102,7 +82,6 @@ static void PI(softmax_rows)(PI_REAL *a, size_t T, size_t B, size_t N, const PI_
                 s += buf[j];
                 row[i0 + j] = (PI_REAL)buf[j];
             }
-#endif
         }
         const PI_REAL inv = (PI_REAL)(1.0 / s);
         PI_SIMD
