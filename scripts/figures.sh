@@ -9,8 +9,8 @@
 # Runs go to $FIGURE_RUNS (default runs/figures), each with --threads 1 under nice -n 10,
 # in FIGURE_JOBS parallel lanes (default 2: the long AnBn comparison and gridcells-lstm
 # beside everything else; 1 runs them one after the other). GRID=0 skips the grid-cell runs; GRID_STEPS sets the
-# updates of the Banino run (default 4000), LSTM_STEPS those of gridcells-lstm (default 250
-# of its 2000); gridcells-rnn and its --quick form run their full schedules (1500 and 1000
+# updates of the Banino run (default 4000), LSTM_STEPS those of gridcells-lstm (default
+# its full 2000; 250 with FIGURE_QUICK); gridcells-rnn and its --quick form run their full schedules (1500 and 1000
 # updates). COGNITIVE=0 skips the rule comparisons on decision and delayed response
 # (25 runs each). Every README image path is written by a
 # `put` line below (tests/test_cli_figures_readme.sh checks it).
@@ -22,7 +22,8 @@ FMT=${FIGURE_FORMAT:-png,svg}
 JOBS=${FIGURE_JOBS:-2}
 GRID=${GRID:-1}
 GRID_STEPS=${GRID_STEPS:-4000}
-LSTM_STEPS=${LSTM_STEPS:-250}
+LSTM_STEPS=${LSTM_STEPS:-${FIGURE_QUICK:+250}}
+LSTM_STEPS=${LSTM_STEPS:-2000}
 Q=${FIGURE_QUICK:+--quick}   # FIGURE_QUICK=1: every run --quick (a smoke test of this script)
 FORMATS=$(echo "$FMT" | tr ',' ' ')
 for f in $FORMATS; do
@@ -128,7 +129,7 @@ long_lane() {
     put "$OUT/tmaze-split-r2n2/split_place_cells.png" tmaze-split-place-cells
     put "$OUT/tmaze-split-bptt/split_place_cells.png" tmaze-split-place-cells-bptt
     [ "$GRID" != 0 ] || return 0
-    run gridcells-lstm gridcells-lstm --set train.steps="$LSTM_STEPS" --set eval.every=250
+    run gridcells-lstm gridcells-lstm --set train.steps="$LSTM_STEPS" --set eval.every=$((LSTM_STEPS / 4))
     render gridcells-lstm-ratemaps ratemaps "$OUT/gridcells-lstm/ratemaps.npy" --max-units 32 --no-csv
 }
 
