@@ -227,10 +227,11 @@ static int lstm_step_all_rows(size_t B, double work) {
 #undef LSTM_TRANSPOSE
 #undef LSTM_SIMD
 
-/* float32: kern_gemm_s over all rows, the unpacked small-M product per step over all
- * B rows (the fast pass) */
+/* float32: kern_gemm_s over all rows, the unpacked small-M product per step (one call
+ * per item group), the vector float tanh. Included twice with these parameters: the fast
+ * pass (suffix s: with LSTM_STEP_ALL, one step product over all B rows, and the fused
+ * gates) and its reference by item groups, as float64 runs (suffix sg: the same bits). */
 #define LSTM_REAL float
-#define LSTM_SFX s
 #define LSTM_PARAMS lstm_params_s
 #define LSTM_GEMM kern_gemm_s
 #define LSTM_GEMM_STEP(M, N, K, a, lda, b, ldb, beta, c, ldc) \
@@ -244,44 +245,20 @@ static int lstm_step_all_rows(size_t B, double work) {
 #else
 #define LSTM_SIMD
 #endif
-#define LSTM_STEP_ALL(M, N, K, a, lda, b, ldb, beta, c, ldc) \
-    kern_gemm_nn_small_s(M, N, K, 1.0f, a, lda, b, ldb, beta, c, ldc)
+
+#define LSTM_SFX s
+#define LSTM_STEP_ALL LSTM_GEMM_STEP
 #define LSTM_FUSED_GATES
 #include "cells/lstm_core.h"
 #undef LSTM_FUSED_GATES
-#undef LSTM_REAL
-#undef LSTM_SFX
-#undef LSTM_PARAMS
-#undef LSTM_GEMM
-#undef LSTM_GEMM_STEP
-#undef LSTM_SIGMOID
-#undef LSTM_TANH
-#undef LSTM_COL_SUMS
-#undef LSTM_TRANSPOSE
-#undef LSTM_SIMD
 #undef LSTM_STEP_ALL
-
-
-/* float32 by item groups, one small-M product per group and step, as float64 does: the
- * reference of the fast pass (the same bits) */
-#define LSTM_REAL float
-#define LSTM_SFX sg
-#define LSTM_PARAMS lstm_params_s
-#define LSTM_GEMM kern_gemm_s
-#define LSTM_GEMM_STEP(M, N, K, a, lda, b, ldb, beta, c, ldc) \
-    kern_gemm_nn_small_s(M, N, K, 1.0f, a, lda, b, ldb, beta, c, ldc)
-#define LSTM_SIGMOID sigmoid_row_s
-#define LSTM_TANH kern_tanh_f32
-#define LSTM_COL_SUMS lstm_col_sums_s
-#define LSTM_TRANSPOSE lstm_transpose_s
-#ifdef _OPENMP
-#define LSTM_SIMD _Pragma("omp simd")
-#else
-#define LSTM_SIMD
-#endif
-#include "cells/lstm_core.h"
-#undef LSTM_REAL
 #undef LSTM_SFX
+
+#define LSTM_SFX sg
+#include "cells/lstm_core.h"
+#undef LSTM_SFX
+
+#undef LSTM_REAL
 #undef LSTM_PARAMS
 #undef LSTM_GEMM
 #undef LSTM_GEMM_STEP
