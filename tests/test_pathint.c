@@ -172,15 +172,19 @@ static void test_f32_vs_f64(void) {
     }
 }
 
-/* 30 Adam updates of the same network in float32 and float64 (lr 1e-3, as the preset):
- * the two loss curves agree to 1e-5 relative at every update and the loss falls. */
-static void test_f32_training_tracks_f64(void) {
-    pathint_dims d = {2, 64, 64, 50, 0, PATHINT_RNN};
+/* 30 Adam updates (lr 1e-3, as the presets) of the same network (d, batch B, T steps,
+ * weight seed) in float64 and in float32: returns the largest relative difference of the
+ * two loss curves and writes the float32 curve's first and last losses. lstm: dropout off
+ * and no float64 copies of the float32 outputs. */
+static double f32_tracking(const pathint_dims *d, size_t B, size_t T, uint64_t seed, int lstm,
+                           double *first, double *last) {
     double Ls[2][30];
     for (int p = 0; p < 2; p++) {
         f_case c;
-        f_case_alloc(&c, &d, 40, 10, 21);
+        f_case_alloc(&c, d, B, T, seed);
+        if (lstm) c.m->dropout = 0;
         if (p) pathint_set_precision(c.m, PATHINT_F32);
+        if (lstm) c.m->f32_outputs = 0;
         optim_params op = optim_defaults(OPTIM_ADAM);
         op.lr = 1e-3;
         optim *o = optim_alloc(&op, c.m->n_params);
@@ -194,8 +198,18 @@ static void test_f32_training_tracks_f64(void) {
     }
     double e = 0;
     for (int k = 0; k < 30; k++) e = fmax(e, fabs(Ls[1][k] - Ls[0][k]) / fabs(Ls[0][k]));
+    *first = Ls[1][0];
+    *last = Ls[1][29];
+    return e;
+}
+
+/* The rate-RNN core: the two loss curves agree to 1e-5 relative at every update and the
+ * loss falls. */
+static void test_f32_training_tracks_f64(void) {
+    pathint_dims d = {2, 64, 64, 50, 0, PATHINT_RNN};
+    double l0, l1, e = f32_tracking(&d, 40, 10, 21, 0, &l0, &l1);
     CHECK(e < 1e-5, "30 Adam updates: float32 loss curve within %.2g of float64 (< 1e-5 relative)", e);
-    CHECK(Ls[1][29] < Ls[1][0] - 0.01, "float32 training lowers the loss (%.5f -> %.5f)", Ls[1][0], Ls[1][29]);
+    CHECK(l1 < l0 - 0.01, "float32 training lowers the loss (%.5f -> %.5f)", l0, l1);
 }
 
 /* The bytes of 3 updates (parameters, losses) with 1, 2 and 3 threads, in both
@@ -308,34 +322,15 @@ static void test_lstm_f32_vs_f64(void) {
     }
 }
 
-/* 30 Adam updates (lr 1e-3) of an LSTM path integrator in float32 and float64, from the
- * same weights: the loss curves agree to 1e-5 relative at every update (the loss is a
- * mean over T B rows, so its rounding error is far below a row's; the gradients' 1e-7
- * differences move the weights by far less than an update), and the loss falls. */
+/* The LSTM core, from the same weights: the loss curves agree to 1e-5 relative at every
+ * update (the loss is a mean over T B rows, so its rounding error is far below a row's; the
+ * gradients' 1e-7 differences move the weights by far less than an update), and the loss
+ * falls. */
 static void test_lstm_f32_training_tracks_f64(void) {
     pathint_dims d = {3, 32, 48, 40, 6, PATHINT_LSTM};
-    double Ls[2][30];
-    for (int p = 0; p < 2; p++) {
-        f_case c;
-        f_case_alloc(&c, &d, 16, 12, 23);
-        c.m->dropout = 0;
-        if (p) pathint_set_precision(c.m, PATHINT_F32);
-        c.m->f32_outputs = 0;
-        optim_params op = optim_defaults(OPTIM_ADAM);
-        op.lr = 1e-3;
-        optim *o = optim_alloc(&op, c.m->n_params);
-        for (int k = 0; k < 30; k++) {
-            Ls[p][k] = f_loss(&c, 0);
-            pathint_backward(c.m, c.pc, c.hd);
-            optim_step(o, c.m->params, c.m->grads);
-        }
-        optim_free(o);
-        f_case_free(&c);
-    }
-    double e = 0;
-    for (int k = 0; k < 30; k++) e = fmax(e, fabs(Ls[1][k] - Ls[0][k]) / fabs(Ls[0][k]));
+    double l0, l1, e = f32_tracking(&d, 16, 12, 23, 1, &l0, &l1);
     CHECK(e < 1e-5, "LSTM, 30 Adam updates: float32 loss curve within %.2g of float64 (< 1e-5 relative)", e);
-    CHECK(Ls[1][29] < Ls[1][0] - 0.01, "LSTM float32 training lowers the loss (%.5f -> %.5f)", Ls[1][0], Ls[1][29]);
+    CHECK(l1 < l0 - 0.01, "LSTM float32 training lowers the loss (%.5f -> %.5f)", l0, l1);
 }
 
 /* The LSTM core's bytes after 3 updates (parameters, loss, with dropout) with 1, 2 and 3
